@@ -1,0 +1,47 @@
+# Front door for developers and CI. Every target installs the Debian packages
+# it needs first (ci/install-deps.sh is a no-op when they are present).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+LAB_OUT    ?= out/lab
+
+.PHONY: all deps build test unit-test asan-test fuzz bench vm-image multihost-test format clean
+
+all: build
+
+deps:
+	@ci/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The tests: unit, golden, CLI end-to-end and FUSE integration tests.
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan-test: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFAMFS_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAMFS_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_replay
+	@$(FUZZ_BUILD)/bin/fuzz_replay -max_total_time=$${FUZZ_SECONDS:-60} -rss_limit_mb=2048 tests/fuzz/corpus
+
+bench: build
+	@$(BUILD)/bin/famfs_bench
+
+vm-image: build
+	@vm-images/build.sh $(BUILD)
+
+multihost-test: vm-image
+	@tests/lab/run.sh $(BUILD) $(LAB_OUT)
+
+format:
+	@find famfs harness tests -name '*.cc' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
