@@ -1,0 +1,55 @@
+// fsck: checks the superblock, the log header and every entry, rebuilds the
+// allocation bitmap and reports collisions (cross-linked files).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "famfs/allocator.h"
+#include "famfs/namespace.h"
+#include "famfs/omf.h"
+#include "famfs/system_uuid.h"
+
+namespace famfs {
+
+class Volume;
+
+// A run of adjacent allocation units claimed by two files, both named.
+struct CrossLink {
+    uint64_t offset = 0;  // device offset of the first shared unit
+    uint64_t units = 0;
+    uint64_t first_index = 0, second_index = 0;  // log indexes of the claimants
+    std::string first_relpath, second_relpath;
+};
+
+struct FsckOptions {
+    bool human = false;
+    bool verbose = false;
+    uint64_t nbuckets = 4;  // stripe buckets to report
+};
+
+struct FsckReport {
+    omf::Superblock sb;
+    Role role = Role::kClient;
+    omf::LogHeader header;
+    uint64_t entries_used = 0;
+    uint64_t capacity = 0;
+    uint64_t files = 0, dirs = 0;
+    uint64_t sum_file_sizes = 0;
+    uint64_t allocated = 0, free = 0;
+    std::optional<uint64_t> invalid_index;  // replay stopped here
+    std::string invalid_reason;
+    std::vector<Problem> problems;  // entries refused by the namespace
+    std::vector<Collision> collisions;
+    std::vector<CrossLink> cross_links;  // the collisions grouped, with both files
+    std::vector<BucketStats> buckets;
+    // What the exit status counts: bad entries + refused entries + collisions.
+    uint64_t errors() const;
+};
+
+Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt);
+std::string format_fsck(const FsckReport& r, const FsckOptions& opt);
+
+}  // namespace famfs

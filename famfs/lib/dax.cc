@@ -1,0 +1,152 @@
+// Direct access to a famfs file's memory. The file is described once as
+// memory-contiguous segments in file order (one per extent of a simple file,
+// one per chunk of a striped file, following format.md's interleave mapping);
+// every accessor works from that list.
+#include "famfs/dax.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "famfs/mounts.h"
+#include "famfs/volume.h"
+
+namespace famfs::dax {
+namespace {
+
+Error map_error(const omf::FileEntry& f, const std::string& reason) {
+    return make_error(EINVAL, f.relpath + ": bad file map: " + reason);
+}
+
+bool in_device(const omf::Extent& e, uint64_t used, uint64_t device_size) {
+    return used <= e.len && e.offset <= device_size && used <= device_size - e.offset;
+}
+
+Result<std::vector<Segment>> simple_segments(Device& dev, const omf::FileEntry& f) {
+    std::vector<Segment> segs;
+    uint64_t off = 0;
+    for (const auto& e : f.extents) {
+        if (off == f.size) break;
+        const uint64_t n = std::min(e.len, f.size - off);
+        if (!in_device(e, n, dev.size())) return map_error(f, "extent past the device");
+        if (n > 0) segs.push_back({off, dev.range(e.offset, n)});
+        off += n;
+    }
+    if (off < f.size) return map_error(f, "extents shorter than the file size");
+    return segs;
+}
+
+Result<std::vector<Segment>> striped_segments(Device& dev, const omf::FileEntry& f) {
+    const auto& il = f.interleave;
+    if (il.nstrips == 0 || il.chunk_size == 0 || il.strips.size() != il.nstrips)
+        return map_error(f, "bad interleave parameters");
+    std::vector<Segment> segs;
+    for (uint64_t off = 0, chunk = 0; off < f.size; off += il.chunk_size, ++chunk) {
+        const omf::Extent& strip = il.strips[chunk % il.nstrips];
+        const uint64_t in_strip = (chunk / il.nstrips) * il.chunk_size;
+        const uint64_t n = std::min(il.chunk_size, f.size - off);
+        if (in_strip + n > strip.len) return map_error(f, "strips shorter than the file size");
+        const omf::Extent piece{0, strip.offset + in_strip, n};
+        if (!in_device(piece, n, dev.size())) return map_error(f, "strip past the device");
+        segs.push_back({off, dev.range(piece.offset, n)});
+    }
+    return segs;
+}
+
+}  // namespace
+
+Result<FileMapping> FileMapping::from_entry(std::shared_ptr<Device> device,
+                                            const omf::FileEntry& file) {
+    auto segs = file.ext_type == omf::ExtentType::kInterleaved ? striped_segments(*device, file)
+                                                               : simple_segments(*device, file);
+    if (!segs) return segs.error();
+    FileMapping m;
+    m.device_ = std::move(device);
+    m.file_ = file;
+    m.segments_ = std::move(*segs);
+    return m;
+}
+
+Result<FileMapping> FileMapping::open(const std::string& device_path, const std::string& relpath,
+                                      Access access) {
+    auto vol = Volume::open(device_path, access);
+    if (!vol) return vol.error();
+    auto st = (*vol)->load();
+    if (!st) return st.error();
+    const Node* node = st->ns.lookup(relpath);
+    if (!node) return make_error(ENOENT, relpath + ": no such famfs file on " + device_path);
+    if (node->is_dir) return make_error(EISDIR, relpath + ": is a directory");
+    return from_entry((*vol)->shared_device(), node->file);
+}
+
+Result<FileMapping> FileMapping::open_path(const std::string& path_in_mount, Access access) {
+    auto where = resolve_in_mount(path_in_mount);
+    if (!where) return where.error();
+    return open(where->mount.device, where->relpath, access);
+}
+
+std::span<uint8_t> FileMapping::contiguous() const {
+    if (segments_.empty()) return {};
+    uint8_t* start = segments_.front().bytes.data();
+    uint8_t* expect = start;
+    for (const auto& s : segments_) {
+        if (s.bytes.data() != expect) return {};
+        expect += s.bytes.size();
+    }
+    return {start, size()};
+}
+
+uint64_t FileMapping::nstrips() const {
+    return striped() ? file_.interleave.nstrips : 0;
+}
+
+uint64_t FileMapping::chunk_size() const {
+    return striped() ? file_.interleave.chunk_size : 0;
+}
+
+std::span<uint8_t> FileMapping::strip(uint64_t i) const {
+    if (!striped() || i >= file_.interleave.strips.size()) return {};
+    const auto& s = file_.interleave.strips[i];
+    return device_->range(s.offset, s.len);
+}
+
+uint8_t* FileMapping::address(uint64_t off, uint64_t* contiguous_len) const {
+    if (contiguous_len) *contiguous_len = 0;
+    if (off >= size()) return nullptr;
+    // The last segment that starts at or before `off` holds it.
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), off,
+                               [](uint64_t o, const Segment& s) { return o < s.file_offset; });
+    const Segment& seg = *std::prev(it);
+    const uint64_t within = off - seg.file_offset;
+    if (contiguous_len) *contiguous_len = seg.bytes.size() - within;
+    return seg.bytes.data() + within;
+}
+
+size_t FileMapping::read(uint64_t off, std::span<uint8_t> out) const {
+    size_t done = 0;
+    while (done < out.size()) {
+        uint64_t avail = 0;
+        const uint8_t* src = address(off + done, &avail);
+        if (!src) break;
+        const size_t n = std::min<uint64_t>(avail, out.size() - done);
+        std::memcpy(out.data() + done, src, n);
+        done += n;
+    }
+    return done;
+}
+
+size_t FileMapping::write(uint64_t off, std::span<const uint8_t> in) const {
+    // A read-only mapping would fault on the first store: refuse instead.
+    if (device_->access() != Access::kReadWrite) return 0;
+    size_t done = 0;
+    while (done < in.size()) {
+        uint64_t avail = 0;
+        uint8_t* dst = address(off + done, &avail);
+        if (!dst) break;
+        const size_t n = std::min<uint64_t>(avail, in.size() - done);
+        std::memcpy(dst, in.data() + done, n);
+        done += n;
+    }
+    return done;
+}
+
+}  // namespace famfs::dax
