@@ -1,0 +1,66 @@
+// Direct access: a famfs file's memory, mapped for load/store at memory
+// speed. A simple file is one span per extent (usually exactly one); a
+// striped file is a set of strips with chunk-aware accessors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "famfs/device.h"
+#include "famfs/omf.h"
+#include "famfs/result.h"
+
+namespace famfs {
+class Volume;
+}
+
+namespace famfs::dax {
+
+// A piece of the file that is contiguous in memory.
+struct Segment {
+    uint64_t file_offset = 0;
+    std::span<uint8_t> bytes;
+};
+
+class FileMapping {
+  public:
+    // Opens `relpath` on a device (a famfs device path), or a path inside a
+    // famfs mount (the device is found from the mount table).
+    static Result<FileMapping> open(const std::string& device_path, const std::string& relpath,
+                                    Access access);
+    static Result<FileMapping> open_path(const std::string& path_in_mount, Access access);
+    // Maps a file of an already open volume (shares its device mapping).
+    static Result<FileMapping> from_entry(std::shared_ptr<Device> device,
+                                          const omf::FileEntry& file);
+
+    uint64_t size() const { return file_.size; }
+    const omf::FileEntry& entry() const { return file_; }
+    bool striped() const { return file_.ext_type == omf::ExtentType::kInterleaved; }
+
+    // The whole file as one span when it is contiguous in memory, else empty.
+    std::span<uint8_t> contiguous() const;
+    // The file in order, as memory-contiguous pieces (extents, or chunks of a
+    // striped file), covering exactly size() bytes.
+    const std::vector<Segment>& segments() const { return segments_; }
+    // Striped files: strip i's whole memory, and where file offset `off` lives.
+    uint64_t nstrips() const;
+    uint64_t chunk_size() const;
+    std::span<uint8_t> strip(uint64_t i) const;
+    // Address of file offset `off` and how many bytes from there are
+    // contiguous (never past the file's end).
+    uint8_t* address(uint64_t off, uint64_t* contiguous_len) const;
+
+    // Copies between the file and a buffer; lengths are clamped to size().
+    size_t read(uint64_t off, std::span<uint8_t> out) const;
+    size_t write(uint64_t off, std::span<const uint8_t> in) const;
+
+  private:
+    std::shared_ptr<Device> device_;
+    omf::FileEntry file_;
+    std::vector<Segment> segments_;
+};
+
+}  // namespace famfs::dax

@@ -1,0 +1,73 @@
+// The device seam: one small interface over a memory device mapped
+// MAP_SHARED. Implementations: a regular file standing in for memory
+// (e.g. /dev/shm/famfs0), a devdax character device (/dev/daxX.Y), a PCI BAR
+// resource file (/sys/bus/pci/devices/<bdf>/resource2) and, for tests, a
+// fault-injecting wrapper (testing/faulty_device.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "famfs/result.h"
+
+namespace famfs {
+
+enum class DeviceKind { kFile, kDevdax, kPciBar, kMemory };
+enum class Access { kReadOnly, kReadWrite };
+
+const char* to_string(DeviceKind kind);
+
+class Device {
+  public:
+    virtual ~Device() = default;
+
+    virtual uint8_t* base() = 0;
+    virtual uint64_t size() const = 0;
+    virtual const std::string& path() const = 0;
+    virtual DeviceKind kind() const = 0;
+    virtual Access access() const = 0;
+
+    // Writes CPU caches for [p, p+n) back to memory, so that stores are
+    // durable and visible to other hosts on non-coherent memory. A failing
+    // persist (only the fault injector fails) means "the host died here".
+    virtual Status persist(const void* p, size_t n);
+    // Drops cached lines for [p, p+n), so the next load reads memory that
+    // another host may have written.
+    virtual void invalidate(const void* p, size_t n);
+
+    std::span<uint8_t> bytes() { return {base(), size()}; }
+    std::span<uint8_t> range(uint64_t offset, uint64_t len) { return {base() + offset, len}; }
+};
+
+// Opens and maps a device, choosing the implementation from what the path is.
+Result<std::unique_ptr<Device>> open_device(const std::string& path, Access access);
+
+// Creates (or resizes) a regular file to stand in for a memory device.
+Status create_device_file(const std::string& path, uint64_t size);
+
+// Host-local advisory locks on the device file (open-file-description locks,
+// so every famfs process on the host honours them, threads included):
+//  - the append lock serialises log appends (the CLI and the server),
+//  - the mount lock is held shared by every famfs_fused serving the device;
+//    mkfs and fsck-by-device test it to refuse a device that is in use.
+class DeviceLock {
+  public:
+    enum class Kind { kAppend, kMount };
+    static Result<DeviceLock> acquire(const std::string& device_path, Kind kind, bool wait);
+    // True when some process holds the mount lock of this device.
+    static bool in_use(const std::string& device_path);
+
+    DeviceLock(DeviceLock&& other) noexcept;
+    DeviceLock& operator=(DeviceLock&& other) noexcept;
+    DeviceLock(const DeviceLock&) = delete;
+    DeviceLock& operator=(const DeviceLock&) = delete;
+    ~DeviceLock();
+
+  private:
+    explicit DeviceLock(int fd) : fd_(fd) {}
+    int fd_ = -1;
+};
+
+}  // namespace famfs

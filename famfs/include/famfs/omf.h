@@ -1,0 +1,162 @@
+// The famfs on-media format (OMF 2.2), as specified in spec/format.md.
+// Pure functions over bytes: no I/O, no allocation of device space. Every
+// field is encoded explicitly at its documented offset (little-endian), so
+// the layout never depends on the compiler's struct packing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "famfs/result.h"
+
+namespace famfs::omf {
+
+inline constexpr uint64_t kKiB = 1024, kMiB = 1024 * kKiB, kGiB = 1024 * kMiB;
+
+// Device layout.
+inline constexpr uint64_t kSuperblockMagic = 0x87b282ff;
+inline constexpr uint64_t kSuperblockVersion = 48;
+inline constexpr uint64_t kSuperblockVersionOld = 47;
+inline constexpr uint64_t kSuperblockRegion = 2 * kMiB;
+inline constexpr uint64_t kSuperblockBytes = 200;
+inline constexpr uint64_t kLogOffset = 2 * kMiB;
+inline constexpr uint64_t kMinLogLen = 8 * kMiB;
+inline constexpr uint64_t kAllocUnit = 2 * kMiB;
+inline constexpr uint64_t kSmallAllocUnit = 4 * kKiB;
+inline constexpr uint32_t kOmfMajor = 2, kOmfMinor = 2;
+inline constexpr uint64_t kMinDeviceSize = 4 * kGiB;  // what the reference mkfs accepts
+
+// Log layout.
+inline constexpr uint64_t kLogMagic = 0x00000badcafef00dULL;
+inline constexpr uint64_t kLogHeaderBytes = 48;
+inline constexpr uint64_t kEntryBytes = 544;
+inline constexpr size_t kRelpathBytes = 80;  // including the terminating NUL
+inline constexpr size_t kMaxRelpathLen = kRelpathBytes - 1;
+inline constexpr size_t kMaxExtents = 16;
+inline constexpr size_t kMaxStrips = 16;
+inline constexpr uint32_t kFileFlagsAllRW = 2;
+
+using Uuid = std::array<uint8_t, 16>;
+std::string uuid_to_string(const Uuid& u);
+Result<Uuid> uuid_from_string(const std::string& s);
+Uuid random_uuid();
+
+uint64_t crc32(std::span<const uint8_t> bytes);
+
+// Entries in a log of log_len bytes: (log_len - header) / entry size.
+constexpr uint64_t log_capacity(uint64_t log_len) {
+    return (log_len - kLogHeaderBytes) / kEntryBytes;
+}
+
+struct Superblock {
+    uint64_t magic = kSuperblockMagic;
+    uint64_t version = kSuperblockVersion;
+    uint64_t log_offset = kLogOffset;
+    uint64_t log_len = kMinLogLen;
+    uint64_t alloc_unit = kAllocUnit;
+    uint32_t omf_major = kOmfMajor;
+    uint32_t omf_minor = kOmfMinor;
+    Uuid fs_uuid{};
+    Uuid dev_uuid{};
+    Uuid system_uuid{};
+    uint64_t crc = 0;  // as stored; encode() recomputes it
+    uint32_t flags = 0;
+    uint64_t dev_size = 0;
+    Uuid daxdev_uuid{};
+    std::string dev_name;  // at most 63 bytes are stored
+};
+
+// Writes all 200 bytes (computing the CRC); bytes beyond 200 are untouched.
+void encode_superblock(const Superblock& sb, std::span<uint8_t> out);
+Superblock decode_superblock(std::span<const uint8_t> in);
+uint64_t superblock_crc(std::span<const uint8_t> in);
+// Checks, in the order of format.md: magic, version, CRC, alloc_unit, log.
+Status validate_superblock(std::span<const uint8_t> in);
+
+struct LogHeader {
+    uint64_t magic = kLogMagic;
+    uint64_t log_len = 0;
+    uint64_t last_index = 0;
+    uint64_t crc = 0;
+    uint64_t next_seqnum = 0;
+    uint64_t next_index = 0;
+};
+void encode_log_header(const LogHeader& h, std::span<uint8_t> out);  // 48 bytes
+LogHeader decode_log_header(std::span<const uint8_t> in);
+Status validate_log_header(std::span<const uint8_t> in, uint64_t sb_log_len);
+LogHeader make_log_header(uint64_t log_len);
+
+enum class EntryType : uint32_t {
+    kFile = 0,
+    kMkdir = 1,
+    kDelete = 2,
+    kAddDaxdev = 3,
+    kInvalid = 4
+};
+enum class ExtentType : uint32_t { kSimple = 0, kInterleaved = 1 };
+
+struct Extent {
+    uint64_t devindex = 0;
+    uint64_t offset = 0;
+    uint64_t len = 0;
+    bool operator==(const Extent&) const = default;
+};
+
+struct Interleave {
+    uint64_t nstrips = 0;
+    uint64_t chunk_size = 0;
+    std::vector<Extent> strips;
+    bool operator==(const Interleave&) const = default;
+};
+
+struct FileEntry {
+    uint64_t size = 0;
+    uint32_t flags = kFileFlagsAllRW;
+    uint32_t uid = 0, gid = 0;
+    uint32_t mode = 0644;  // permission bits only
+    std::string relpath;
+    ExtentType ext_type = ExtentType::kSimple;
+    std::vector<Extent> extents;  // simple
+    Interleave interleave;        // interleaved
+    bool operator==(const FileEntry&) const = default;
+};
+
+struct MkdirEntry {
+    uint32_t uid = 0, gid = 0;
+    uint32_t mode = 0755;
+    std::string relpath;
+    bool operator==(const MkdirEntry&) const = default;
+};
+
+struct DaxdevEntry {
+    uint64_t size = 0;
+    Uuid uuid{};
+    uint32_t index = 0;
+    bool operator==(const DaxdevEntry&) const = default;
+};
+
+// Types a reader must skip (DELETE is reserved, INVALID is a tombstone).
+struct OtherEntry {
+    uint32_t type = 0;
+    bool operator==(const OtherEntry&) const = default;
+};
+
+using Payload = std::variant<FileEntry, MkdirEntry, DaxdevEntry, OtherEntry>;
+
+struct LogEntry {
+    uint64_t seqnum = 0;
+    Payload payload;
+    bool operator==(const LogEntry&) const = default;
+};
+
+// Zero-fills the 544-byte slot, encodes the entry, stores its CRC. Fails
+// (writing nothing) on a relpath over 79 bytes or too many extents/strips.
+Status encode_entry(const LogEntry& e, std::span<uint8_t> out);
+// Decodes a slot expected at `index`: checks seqnum == index and the CRC.
+Result<LogEntry> decode_entry(std::span<const uint8_t> in, uint64_t index);
+
+}  // namespace famfs::omf

@@ -1,0 +1,113 @@
+// A famfs file system on one device: the validated superblock, the log, and
+// the operations that change metadata. Every metadata change takes the
+// host-local append lock, catches up with the log (another process may have
+// appended), validates, allocates and appends exactly one entry; on any
+// failure nothing is appended, so the device is as it was.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "famfs/allocator.h"
+#include "famfs/device.h"
+#include "famfs/log.h"
+#include "famfs/namespace.h"
+#include "famfs/omf.h"
+#include "famfs/system_uuid.h"
+
+namespace famfs {
+
+struct MkfsOptions {
+    uint64_t log_len = omf::kMinLogLen;
+    bool force = false;        // overwrite an existing superblock
+    bool kill = false;         // with force: only zero the magic
+    bool allow_small = false;  // accept devices under 4 GiB (tests, labs)
+    uint64_t create_size = 0;  // create/resize a regular file of this size first
+};
+
+Status mkfs(const std::string& device_path, const MkfsOptions& opt);
+
+struct CreateSpec {
+    std::string relpath;
+    uint64_t size = 0;
+    uint32_t mode = 0644;
+    uint32_t uid = 0, gid = 0;
+    InterleaveParams interleave;
+};
+
+// The namespace and allocation state as of some log index.
+struct State {
+    explicit State(const omf::Superblock& sb) : layout(sb), ns(sb), alloc(sb) {}
+    omf::Superblock layout;  // the bounds extents are checked against
+    Namespace ns;
+    Allocator alloc;
+    uint64_t next_index = 0;  // the log header's next_index at the last replay
+    // Where replay stopped early, and why (an invalid entry).
+    std::optional<uint64_t> invalid_index;
+    std::optional<Error> invalid_reason;
+    bool log_is_clean() const { return !invalid_index.has_value(); }
+};
+
+// Applies a replay to a state: every valid entry to the namespace, and the
+// extents of every FILE entry whose map is in bounds to the allocator (even
+// when its path is refused: that space may hold data).
+void apply_replay(State& st, const Replay& r);
+
+class Volume {
+  public:
+    // Opens the device and validates the superblock and the log header.
+    static Result<std::unique_ptr<Volume>> open(const std::string& device_path, Access access);
+    // Wraps an already opened device (tests use a fault-injecting one).
+    static Result<std::unique_ptr<Volume>> open(std::shared_ptr<Device> device);
+
+    Device& device() { return *device_; }
+    std::shared_ptr<Device> shared_device() const { return device_; }
+    // The superblock as stored on the device.
+    const omf::Superblock& superblock() const { return sb_; }
+    // The superblock with dev_size clamped to what is really mapped: the
+    // bounds every extent is checked against.
+    const omf::Superblock& layout() const { return layout_; }
+    LogView& log() { return log_; }
+    Role role() const { return role_; }
+
+    // Replays the whole log into a fresh namespace and allocator.
+    Result<State> load() const;
+
+    // Master-only metadata operations. Each takes the host-local append
+    // lock, catches up with entries other processes appended, and appends at
+    // most the entries it needs; on failure it appends nothing. They are
+    // safe to call from several threads. create_file on an existing file of
+    // the same size returns it unchanged (created == false); another size
+    // fails with EEXIST.
+    struct Created {
+        omf::FileEntry file;
+        bool created = false;
+    };
+    Result<Created> create_file(const CreateSpec& spec);
+    // parents: create missing parents and accept an existing directory.
+    Status mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, uint32_t gid,
+                 bool parents);
+    // Test-only: logs dst with src's extents (a deliberate cross-link).
+    Status clone(const std::string& src, const std::string& dst);
+
+    // EPERM unless this host is the master.
+    Status require_master() const;
+
+  private:
+    Volume(std::shared_ptr<Device> device, const omf::Superblock& sb, Role role);
+    class WriteSession;
+    Result<WriteSession> begin_write();
+
+    std::shared_ptr<Device> device_;
+    omf::Superblock sb_;
+    omf::Superblock layout_;
+    LogView log_;
+    Role role_;
+    std::mutex mu_;                 // guards cache_ (threads of this process)
+    std::unique_ptr<State> cache_;  // the writers' state, caught up under the lock
+};
+
+}  // namespace famfs

@@ -1,0 +1,223 @@
+#include "famfs/device.h"
+
+#include <daxctl/libdaxctl.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "famfs/cache.h"
+
+namespace famfs {
+namespace {
+
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
+
+Error sys_error(const std::string& object, const std::string& what) {
+    int err = errno;
+    return make_error(err, object + ": " + what + ": " + errno_text(err));
+}
+
+// Any device: a file descriptor and a MAP_SHARED mapping of the whole device.
+class MappedDevice final : public Device {
+  public:
+    MappedDevice(std::string path, DeviceKind kind, Access access, int fd, uint8_t* base,
+                 uint64_t size)
+        : path_(std::move(path)), kind_(kind), access_(access), fd_(fd), base_(base), size_(size) {}
+    ~MappedDevice() override {
+        munmap(base_, size_);
+        close(fd_);
+    }
+    uint8_t* base() override { return base_; }
+    uint64_t size() const override { return size_; }
+    const std::string& path() const override { return path_; }
+    DeviceKind kind() const override { return kind_; }
+    Access access() const override { return access_; }
+
+  private:
+    std::string path_;
+    DeviceKind kind_;
+    Access access_;
+    int fd_;
+    uint8_t* base_;
+    uint64_t size_;
+};
+
+// Size of a devdax character device, from libdaxctl.
+Result<uint64_t> devdax_size(const std::string& path, dev_t rdev) {
+    daxctl_ctx* ctx = nullptr;
+    if (daxctl_new(&ctx) < 0) return make_error(ENODEV, path + ": libdaxctl is not usable");
+    uint64_t size = 0;
+    daxctl_region* region;
+    daxctl_region_foreach(ctx, region) {
+        daxctl_dev* dev;
+        daxctl_dev_foreach(region, dev) {
+            if (static_cast<unsigned>(daxctl_dev_get_major(dev)) == major(rdev) &&
+                static_cast<unsigned>(daxctl_dev_get_minor(dev)) == minor(rdev))
+                size = daxctl_dev_get_size(dev);
+        }
+    }
+    daxctl_unref(ctx);
+    if (size == 0) return make_error(ENODEV, path + ": not a devdax device known to libdaxctl");
+    return size;
+}
+
+bool is_pci_resource(const std::string& path) {
+    return path.starts_with("/sys/") && path.find("/resource") != std::string::npos;
+}
+
+struct Probe {
+    DeviceKind kind;
+    uint64_t size;
+};
+
+Result<Probe> probe(const std::string& path, int fd) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return sys_error(path, "cannot stat");
+    if (S_ISCHR(st.st_mode)) {
+        auto size = devdax_size(path, st.st_rdev);
+        if (!size) return size.error();
+        return Probe{DeviceKind::kDevdax, *size};
+    }
+    if (!S_ISREG(st.st_mode))
+        return make_error(ENODEV, path +
+                                      ": not a memory device (need a devdax device, a PCI BAR "
+                                      "resource file or a regular file)");
+    // sysfs reports a PCI BAR resource's size as the file size.
+    DeviceKind kind = is_pci_resource(path) ? DeviceKind::kPciBar : DeviceKind::kFile;
+    return Probe{kind, static_cast<uint64_t>(st.st_size)};
+}
+
+}  // namespace
+
+const char* to_string(DeviceKind kind) {
+    switch (kind) {
+        case DeviceKind::kFile:
+            return "file";
+        case DeviceKind::kDevdax:
+            return "devdax";
+        case DeviceKind::kPciBar:
+            return "pci-bar";
+        case DeviceKind::kMemory:
+            return "memory";
+    }
+    return "?";
+}
+
+Status Device::persist(const void* p, size_t n) {
+    cache::flush(p, n);
+    return {};
+}
+
+void Device::invalidate(const void* p, size_t n) {
+    cache::invalidate(p, n);
+}
+
+Result<std::unique_ptr<Device>> open_device(const std::string& path, Access access) {
+    bool rw = access == Access::kReadWrite;
+    int fd = open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return sys_error(path, "cannot open device");
+    auto p = probe(path, fd);
+    if (!p) {
+        close(fd);
+        return p.error();
+    }
+    if (p->size == 0) {
+        close(fd);
+        return make_error(EINVAL, path + ": device is empty");
+    }
+    void* base = mmap(nullptr, p->size, rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        Error e = sys_error(path, "cannot map device");
+        close(fd);
+        return e;
+    }
+    return std::unique_ptr<Device>(
+        new MappedDevice(path, p->kind, access, fd, static_cast<uint8_t*>(base), p->size));
+}
+
+Status create_device_file(const std::string& path, uint64_t size) {
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return sys_error(path, "cannot create device file");
+    struct stat st;
+    Status s;
+    if (fstat(fd, &st) < 0) {
+        s = sys_error(path, "cannot stat");
+    } else if (!S_ISREG(st.st_mode)) {
+        s = make_error(EINVAL, path + ": --size only applies to a regular file");
+    } else if (ftruncate(fd, static_cast<off_t>(size)) < 0) {
+        s = sys_error(path, "cannot set size");
+    }
+    close(fd);
+    return s;
+}
+
+// ---- host-local locks ----
+
+namespace {
+
+// Byte 0: the mount lock (shared by servers); byte 1: the append lock.
+off_t lock_byte(DeviceLock::Kind kind) {
+    return kind == DeviceLock::Kind::kMount ? 0 : 1;
+}
+
+struct flock lock_request(DeviceLock::Kind kind, short type) {
+    struct flock fl {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = lock_byte(kind);
+    fl.l_len = 1;
+    return fl;
+}
+
+}  // namespace
+
+Result<DeviceLock> DeviceLock::acquire(const std::string& device_path, Kind kind, bool wait) {
+    bool exclusive = kind == Kind::kAppend;
+    int fd = open(device_path.c_str(), (exclusive ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return sys_error(device_path, "cannot open device to lock it");
+    struct flock fl = lock_request(kind, exclusive ? F_WRLCK : F_RDLCK);
+    while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+        if (errno == EINTR) continue;
+        Error e =
+            (errno == EAGAIN || errno == EACCES)
+                ? make_error(EBUSY, device_path + ": device is locked by another famfs process")
+                : sys_error(device_path, "cannot lock device");
+        close(fd);
+        return e;
+    }
+    return DeviceLock(fd);
+}
+
+bool DeviceLock::in_use(const std::string& device_path) {
+    int fd = open(device_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock fl = lock_request(Kind::kMount, F_WRLCK);
+    bool busy = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return busy;
+}
+
+DeviceLock::DeviceLock(DeviceLock&& other) noexcept : fd_(other.fd_) {
+    other.fd_ = -1;
+}
+
+DeviceLock& DeviceLock::operator=(DeviceLock&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) close(fd_);
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+DeviceLock::~DeviceLock() {
+    if (fd_ >= 0) close(fd_);  // closing the description releases its locks
+}
+
+}  // namespace famfs

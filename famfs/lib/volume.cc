@@ -1,0 +1,294 @@
+#include "famfs/volume.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "famfs/mounts.h"
+
+namespace famfs {
+namespace {
+
+constexpr uint64_t kMinDataUnits = 1;
+
+std::pair<std::string, std::string> split_parent(const std::string& relpath) {
+    size_t slash = relpath.rfind('/');
+    if (slash == std::string::npos) return {"", relpath};
+    return {relpath.substr(0, slash), relpath.substr(slash + 1)};
+}
+
+Status check_parent(const Namespace& ns, const std::string& relpath) {
+    std::string parent = split_parent(relpath).first;
+    const Node* p = ns.lookup(parent);
+    if (!p)
+        return make_error(ENOENT,
+                          "'" + relpath + "': parent directory '" + parent + "' does not exist");
+    if (!p->is_dir)
+        return make_error(ENOTDIR, "'" + relpath + "': '" + parent + "' is not a directory");
+    return {};
+}
+
+Role role_for(const omf::Superblock& sb) {
+    auto me = local_system_uuid();
+    return me && *me == sb.system_uuid ? Role::kMaster : Role::kClient;
+}
+
+bool mounted_anywhere_here(const std::string& device_path) {
+    for (const auto& m : famfs_mounts())
+        if (m.device == device_path) return true;
+    return false;
+}
+
+}  // namespace
+
+void apply_replay(State& st, const Replay& r) {
+    for (size_t i = 0; i < r.entries.size(); ++i) {
+        uint64_t index = r.first + i;
+        const auto& e = r.entries[i];
+        (void)st.ns.apply(e, index);  // refusals are kept in ns.problems()
+        if (auto* f = std::get_if<omf::FileEntry>(&e.payload))
+            if (validate_file_map(*f, st.layout)) st.alloc.claim(*f, index);
+    }
+    st.ns.set_applied(std::max(st.ns.applied(), r.end()));
+    st.next_index = r.next_index;
+    st.invalid_index = r.invalid_index;
+    st.invalid_reason = r.invalid_reason;
+}
+
+// ---- Volume ----
+
+Volume::Volume(std::shared_ptr<Device> device, const omf::Superblock& sb, Role role)
+    : device_(std::move(device)),
+      sb_(sb),
+      layout_(sb),
+      log_(*device_, sb.log_offset, sb.log_len),
+      role_(role) {
+    if (layout_.dev_size == 0 || layout_.dev_size > device_->size())
+        layout_.dev_size = device_->size();
+}
+
+Result<std::unique_ptr<Volume>> Volume::open(const std::string& device_path, Access access) {
+    auto dev = open_device(device_path, access);
+    if (!dev) return dev.error();
+    return open(std::shared_ptr<Device>(std::move(dev.value())));
+}
+
+Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
+    const std::string& path = device->path();
+    if (device->size() < omf::kLogOffset + omf::kMinLogLen)
+        return make_error(EINVAL, path + ": device of " + std::to_string(device->size()) +
+                                      " bytes is too small to hold a famfs file system");
+    auto raw = device->range(0, omf::kSuperblockBytes);
+    device->invalidate(raw.data(), raw.size());
+    if (auto s = omf::validate_superblock(raw); !s)
+        return make_error(s.error().code, path + ": " + s.error().message);
+    omf::Superblock sb = omf::decode_superblock(raw);
+    if (sb.log_offset + sb.log_len > device->size())
+        return make_error(EINVAL, path + ": the log (" + std::to_string(sb.log_len) +
+                                      " bytes) runs past the end of the device");
+    std::unique_ptr<Volume> v(new Volume(std::move(device), sb, role_for(sb)));
+    if (auto h = v->log_.header(); !h)
+        return make_error(h.error().code, path + ": " + h.error().message);
+    return v;
+}
+
+Result<State> Volume::load() const {
+    auto r = log_.replay(0);
+    if (!r) return make_error(r.error().code, device_->path() + ": " + r.error().message);
+    State st(layout_);
+    apply_replay(st, *r);
+    return st;
+}
+
+Status Volume::require_master() const {
+    if (role_ == Role::kMaster) return {};
+    return make_error(EPERM, device_->path() +
+                                 ": this host is not the master (role: client; the master "
+                                 "is system " +
+                                 omf::uuid_to_string(sb_.system_uuid) + ")");
+}
+
+// Holds the append lock and the writers' state, caught up with the log.
+class Volume::WriteSession {
+  public:
+    WriteSession(std::unique_lock<std::mutex> guard, std::optional<DeviceLock> lock, Volume& v)
+        : guard_(std::move(guard)), lock_(std::move(lock)), v_(v) {}
+    State& state() { return *v_.cache_; }
+
+    Status append(omf::LogEntry entry) {
+        uint64_t index = state().ns.applied();
+        if (auto s = v_.log_.append(entry); !s) {
+            v_.cache_.reset();  // allocations made for this entry are void: rebuild next time
+            return s;
+        }
+        Replay r;
+        r.first = index;
+        r.next_index = index + 1;
+        r.entries.push_back(std::move(entry));
+        apply_replay(state(), r);
+        return {};
+    }
+    uint64_t free_entries() const { return v_.log_.capacity() - v_.cache_->ns.applied(); }
+
+  private:
+    std::unique_lock<std::mutex> guard_;
+    std::optional<DeviceLock> lock_;
+    Volume& v_;
+};
+
+Result<Volume::WriteSession> Volume::begin_write() {
+    FAMFS_TRY(require_master());
+    std::unique_lock<std::mutex> guard(mu_);
+    std::optional<DeviceLock> lock;
+    if (device_->kind() != DeviceKind::kMemory) {  // in-memory test devices have no file to lock
+        auto l = DeviceLock::acquire(device_->path(), DeviceLock::Kind::kAppend, true);
+        if (!l) return l.error();
+        lock.emplace(std::move(l.value()));
+    }
+    if (!cache_) {
+        auto st = load();
+        if (!st) return st.error();
+        cache_ = std::make_unique<State>(std::move(st.value()));
+    } else {
+        auto r = log_.replay(cache_->ns.applied());
+        if (!r) return r.error();
+        apply_replay(*cache_, *r);
+    }
+    if (!cache_->log_is_clean())
+        return make_error(EBADMSG, device_->path() + ": the log has an invalid entry at index " +
+                                       std::to_string(*cache_->invalid_index) + " (" +
+                                       cache_->invalid_reason->message +
+                                       "); refusing to append after it (run famfs fsck)");
+    return WriteSession(std::move(guard), std::move(lock), *this);
+}
+
+Result<Volume::Created> Volume::create_file(const CreateSpec& spec) {
+    FAMFS_TRY(validate_relpath(spec.relpath));
+    if (spec.size == 0)
+        return make_error(EINVAL, "'" + spec.relpath + "': file size must be greater than 0");
+    auto w = begin_write();
+    if (!w) return w.error();
+    State& st = w->state();
+    if (const Node* n = st.ns.lookup(spec.relpath)) {
+        if (n->is_dir) return make_error(EISDIR, "'" + spec.relpath + "': is a directory");
+        if (n->file.size != spec.size)
+            return make_error(EEXIST, "'" + spec.relpath +
+                                          "': file exists with a different size (" +
+                                          std::to_string(n->file.size) +
+                                          " != " + std::to_string(spec.size) + ")");
+        return Created{n->file, false};
+    }
+    FAMFS_TRY(check_parent(st.ns, spec.relpath));
+    if (w->free_entries() == 0)
+        return make_error(ENOSPC, "'" + spec.relpath + "': the log is full");
+
+    auto f = st.alloc.allocate_file(spec.size, spec.interleave);
+    if (!f) return make_error(f.error().code, "'" + spec.relpath + "': " + f.error().message);
+    f->relpath = spec.relpath;
+    f->mode = spec.mode & 07777;
+    f->uid = spec.uid;
+    f->gid = spec.gid;
+    FAMFS_TRY(w->append(omf::LogEntry{0, *f}));
+    return Created{*f, true};
+}
+
+Status Volume::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, uint32_t gid,
+                     bool parents) {
+    FAMFS_TRY(validate_relpath(relpath));
+    auto w = begin_write();
+    if (!w) return w.error();
+    State& st = w->state();
+
+    // Work out every directory to create before appending any, so a full
+    // log or a file in the way fails the whole command.
+    std::vector<std::string> todo;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = relpath.find('/', pos + 1);
+        std::string prefix = relpath.substr(0, pos);
+        bool last = pos == std::string::npos;
+        const Node* n = st.ns.lookup(prefix);
+        if (n && !n->is_dir)
+            return make_error(ENOTDIR, "'" + prefix + "': exists and is not a directory");
+        if (n && last && !parents) return make_error(EEXIST, "'" + relpath + "': already exists");
+        if (!n && !last && !parents)
+            return make_error(
+                ENOENT, "'" + relpath + "': parent directory '" + prefix + "' does not exist");
+        if (!n) todo.push_back(prefix);
+    }
+    if (todo.size() > w->free_entries())
+        return make_error(ENOSPC, "'" + relpath + "': the log is full");
+    for (const auto& d : todo)
+        FAMFS_TRY(w->append(omf::LogEntry{0, omf::MkdirEntry{uid, gid, mode & 07777, d}}));
+    return {};
+}
+
+Status Volume::clone(const std::string& src, const std::string& dst) {
+    FAMFS_TRY(validate_relpath(dst));
+    auto w = begin_write();
+    if (!w) return w.error();
+    State& st = w->state();
+    const Node* s = st.ns.lookup(src);
+    if (!s) return make_error(ENOENT, "'" + src + "': no such famfs file");
+    if (s->is_dir) return make_error(EISDIR, "'" + src + "': is a directory");
+    if (st.ns.lookup(dst)) return make_error(EEXIST, "'" + dst + "': already exists");
+    FAMFS_TRY(check_parent(st.ns, dst));
+    if (w->free_entries() == 0) return make_error(ENOSPC, "'" + dst + "': the log is full");
+    omf::FileEntry f = s->file;
+    f.relpath = dst;
+    return w->append(omf::LogEntry{0, f});
+}
+
+// ---- mkfs ----
+
+Status mkfs(const std::string& path, const MkfsOptions& opt) {
+    if (opt.create_size) FAMFS_TRY(create_device_file(path, opt.create_size));
+    if (opt.log_len < omf::kMinLogLen || !std::has_single_bit(opt.log_len))
+        return make_error(EINVAL, "log length " + std::to_string(opt.log_len) +
+                                      " must be a power of two of at least 8 MiB");
+    if (DeviceLock::in_use(path) || mounted_anywhere_here(path))
+        return make_error(EBUSY, path + ": device is in use (mounted by famfs)");
+    auto d = open_device(path, Access::kReadWrite);
+    if (!d) return d.error();
+    Device& dev = **d;
+
+    uint64_t layout = omf::kLogOffset + opt.log_len + kMinDataUnits * omf::kAllocUnit;
+    if (dev.size() < layout)
+        return make_error(ENOSPC, path + ": device of " + std::to_string(dev.size()) +
+                                      " bytes is smaller than the " + std::to_string(layout) +
+                                      " bytes the layout needs");
+    if (dev.size() < omf::kMinDeviceSize && !opt.allow_small)
+        return make_error(
+            EINVAL, path + ": device of " + std::to_string(dev.size()) +
+                        " bytes is under the 4 GiB famfs minimum (allow it explicitly for tests)");
+
+    auto sb_bytes = dev.range(0, omf::kSuperblockRegion);
+    uint64_t magic;
+    std::memcpy(&magic, sb_bytes.data(), sizeof magic);
+    if (magic == omf::kSuperblockMagic && !opt.force)
+        return make_error(EEXIST,
+                          path + ": already holds a famfs superblock (use -f to overwrite it)");
+    if (opt.kill) {
+        if (!opt.force) return make_error(EINVAL, path + ": -k needs -f");
+        std::memset(sb_bytes.data(), 0, sizeof magic);
+        return dev.persist(sb_bytes.data(), sizeof magic);
+    }
+    auto me = local_system_uuid();
+    if (!me) return me.error();
+
+    // Invalidate any old superblock first, then the log, then the new
+    // superblock last: a crash at any point leaves no valid-looking mix.
+    std::memset(sb_bytes.data(), 0, sb_bytes.size());
+    FAMFS_TRY(dev.persist(sb_bytes.data(), sb_bytes.size()));
+    FAMFS_TRY(format_log(dev, omf::kLogOffset, opt.log_len));
+    omf::Superblock sb;
+    sb.log_len = opt.log_len;
+    sb.fs_uuid = omf::random_uuid();
+    sb.dev_uuid = omf::random_uuid();
+    sb.system_uuid = *me;
+    sb.dev_size = dev.size();
+    sb.dev_name = path;
+    omf::encode_superblock(sb, sb_bytes);
+    return dev.persist(sb_bytes.data(), omf::kSuperblockBytes);
+}
+
+}  // namespace famfs
