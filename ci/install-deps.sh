@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
   libfuse3-dev fuse3 libdaxctl-dev libndctl-dev
   qemu-system-x86 qemu-utils busybox-static ndctl qemu-guest-agent cpio
+  daxctl kmod
   python3 python3-pytest
 )
 

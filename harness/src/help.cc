@@ -1,0 +1,66 @@
+#include "help.h"
+
+namespace lab {
+
+const char* const kHelpText = R"(harness - the famfs multi-host QEMU lab
+
+Boots several QEMU guests that share one memory region (CXL type-3, nvdimm,
+virtio-pmem or ivshmem), gives every guest the same device name /dev/famfs0
+for it, and runs commands in the guests through qemu-guest-agent.
+
+USAGE
+  harness [--run-dir DIR] COMMAND [ARGS]
+
+  The run directory (default out/lab/current, or $LAB_RUN_DIR) holds the
+  state of one lab, so separate invocations cooperate: `up` leaves the QEMUs
+  running in the background, the other commands find them there.
+
+LAB LIFE CYCLE
+  up TOPOLOGY [--image DIR] [--timeout S] [--keep-on-failure]
+      Boot every host of TOPOLOGY in parallel (a name from topologies/, or a
+      path), wait until each guest agent answers, then provision the shared
+      device: the master creates the devdax namespace / CXL region, the other
+      hosts attach to it. Afterwards /dev/famfs0 exists in every guest.
+      The image defaults to $LAB_IMAGE or BUILD/vm-image (make vm-image).
+      On failure or Ctrl-C everything is torn down (logs are kept).
+  down                     Stop every QEMU and delete the shared memory file.
+  status                   Per host: pid, VM state (running/paused), agent.
+  hosts                    Host names, one per line, master first.
+  topologies               List the topologies the harness can find.
+
+RUNNING THINGS IN GUESTS
+  exec --host H [--timeout S] [--stdin FILE] -- CMD...
+      Run CMD with /bin/sh -c in guest H (several words are shell-quoted and
+      joined). The guest's stdout and stderr arrive separately; the exit
+      status is the command's (128+N for signal N). Default timeout 120 s:
+      the command is then killed and the exit status is 124. Exit 125 means
+      the harness could not run it (host down, agent silent).
+
+FAULTS AND MACHINE CONTROL
+  stop --host H            Freeze the guest (QMP stop): it keeps its stale
+                           view of shared memory until `cont`.
+  cont --host H            Let it run again.
+  crash --host H [--how quit|reset|kill]
+                           Take a host down abruptly (default quit: QEMU
+                           exits now, like a power loss). The shared memory
+                           survives; bring the host back with `restart`.
+  restart --host H         Boot a crashed host again and re-attach it.
+  qmp --host H CMD [JSON]  Send one QMP command; prints the JSON reply.
+  hmp --host H "LINE"      One human monitor command (e.g. "info mtree",
+                           "mce 0 9 0xbd000000000000c0 0x5 GPA 0x86").
+  caps --host H            Which fault-injection paths this QEMU offers
+                           (QMP query-commands: cxl-inject-poison etc.).
+
+LOGS
+  logs [--host H] [--lines N] [--transcript]
+      Guest serial console logs (RUN/hosts/H/console.log) or the transcript
+      of every command run (RUN/transcript.log, .jsonl).
+
+EXAMPLES
+  make vm-image && build/bin/harness up cxl2
+  build/bin/harness exec --host node2 -- labmem check /dev/famfs0 --offset 64M --length 1M --seed 7
+  build/bin/harness stop --host node2; ...; build/bin/harness cont --host node2
+  build/bin/harness down
+)";
+
+}  // namespace lab

@@ -1,0 +1,137 @@
+#include "host_access.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "qmp.h"
+#include "signals.h"
+#include "transcript.h"
+
+namespace lab {
+
+namespace {
+
+class HostLock {
+  public:
+    HostLock(const std::string& path, Deadline deadline) {
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        while (fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            if (ms_left(deadline) == 0 || interrupted()) {
+                ::close(fd_);
+                fd_ = -1;
+                return;
+            }
+            sleep_ms(10);
+        }
+    }
+    ~HostLock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    HostLock(const HostLock&) = delete;
+    HostLock& operator=(const HostLock&) = delete;
+    bool held() const { return fd_ >= 0; }
+
+  private:
+    int fd_ = -1;
+};
+
+Status check_host(const RunDir& run, const std::string& host) {
+    if (!file_exists(run.host_dir(host))) return fail("no host '" + host + "' in this lab");
+    if (!run.host_running(host))
+        return fail("host " + host + " is not running (QEMU exited; see " +
+                    run.host_file(host, "console.log") + ")");
+    return ok();
+}
+
+// A failure to reach the guest is most often a guest that died meanwhile;
+// say so instead of reporting a bare socket error.
+Error explain(const RunDir& run, const std::string& host, const Error& e) {
+    if (!run.host_running(host))
+        return fail("host " + host + " died (QEMU exited; see " +
+                    run.host_file(host, "console.log") + "): " + e.message);
+    return fail("host " + host + ": " + e.message);
+}
+
+Result<ExecResult> exec_locked(const RunDir& run, const std::string& host,
+                               const std::string& command, const ExecOptions& opts) {
+    HostLock lock(run.host_file(host, "qga.lock"), deadline_in(opts.timeout_s));
+    if (!lock.held()) return fail("host " + host + ": guest agent busy (lock timeout)");
+    auto ga = GuestAgent::connect(run.host_file(host, "qga.sock"), deadline_in(10));
+    if (!ga) return fail("guest agent not answering: " + ga.error().message);
+    return ga->exec(command, opts.input, opts.timeout_s);
+}
+
+Result<Json> qmp_once(const std::string& sock, const std::string& command, const Json& args,
+                      Deadline deadline) {
+    auto q = Qmp::connect(sock, deadline);
+    if (!q) return q.error();
+    // QEMU closes the monitor while executing quit; that is the success case.
+    if (command == "quit") {
+        if (auto st = q->execute_final(command, deadline); !st) return st.error();
+        return Json();
+    }
+    return q->execute(command, args, deadline);
+}
+
+}  // namespace
+
+Result<ExecResult> guest_exec(const RunDir& run, const std::string& host,
+                              const std::string& command, const ExecOptions& opts) {
+    if (auto st = check_host(run, host); !st) return st.error();
+    auto start = Clock::now();
+    auto r = exec_locked(run, host, command, opts);
+    if (opts.record) {
+        TranscriptRecord rec{host, "exec", command, 125, "", "", seconds_since(start)};
+        if (r) {
+            rec.exit_code = r->exit_code;
+            rec.out = r->out;
+            rec.err = r->err;
+        } else {
+            rec.err = "harness: " + r.error().message;
+        }
+        record_transcript(run, rec);
+    }
+    if (!r) return explain(run, host, r.error());
+    return r;
+}
+
+Result<Json> host_qmp(const RunDir& run, const std::string& host, const std::string& command,
+                      const Json& args, double timeout_s) {
+    if (auto st = check_host(run, host); !st) return st.error();
+    auto start = Clock::now();
+    auto deadline = deadline_in(timeout_s);
+    HostLock lock(run.host_file(host, "qmp.lock"), deadline);
+    if (!lock.held()) return fail("host " + host + ": QMP busy (lock timeout)");
+    auto r = qmp_once(run.host_file(host, "qmp.sock"), command, args, deadline);
+    TranscriptRecord rec{host,
+                         "qmp",
+                         command + (args.is_null() ? "" : " " + args.dump()),
+                         r ? 0 : 1,
+                         r ? r->dump() : "",
+                         r ? "" : r.error().message,
+                         seconds_since(start)};
+    record_transcript(run, rec);
+    if (!r) return explain(run, host, r.error());
+    return r;
+}
+
+Result<std::string> host_hmp(const RunDir& run, const std::string& host, const std::string& line,
+                             double timeout_s) {
+    auto r = host_qmp(run, host, "human-monitor-command",
+                      Json::object().set("command-line", Json::string(line)), timeout_s);
+    if (!r) return r.error();
+    return r->as_string();
+}
+
+bool agent_answers(const RunDir& run, const std::string& host, double timeout_s) {
+    if (!run.host_running(host)) return false;
+    auto deadline = deadline_in(timeout_s);
+    HostLock lock(run.host_file(host, "qga.lock"), deadline);
+    if (!lock.held()) return false;
+    auto ga = GuestAgent::connect(run.host_file(host, "qga.sock"), deadline);
+    return ga.ok();
+}
+
+}  // namespace lab

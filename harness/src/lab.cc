@@ -1,0 +1,269 @@
+#include "lab.h"
+
+#include <unistd.h>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "files.h"
+#include "host_access.h"
+#include "process.h"
+#include "qemu_args.h"
+#include "signals.h"
+#include "strings.h"
+#include "transcript.h"
+
+#ifndef HARNESS_DEFAULT_IMAGE_DIR
+#define HARNESS_DEFAULT_IMAGE_DIR "build/vm-image"
+#endif
+
+namespace lab {
+
+namespace {
+
+std::string new_uuid() {
+    auto text = read_file("/proc/sys/kernel/random/uuid");
+    return text ? trim(*text) : "00000000-0000-4000-8000-000000000001";
+}
+
+std::string tail_of(const std::string& path, size_t max_lines) {
+    auto text = read_file(path);
+    if (!text) return "";
+    auto lines = split(*text, '\n');
+    size_t from = lines.size() > max_lines ? lines.size() - max_lines : 0;
+    std::string out;
+    for (size_t i = from; i < lines.size(); ++i) out += "    " + lines[i] + "\n";
+    return out;
+}
+
+Error host_died(const RunDir& run, const std::string& host) {
+    return fail("host " + host + ": QEMU exited. qemu.log:\n" +
+                tail_of(run.host_file(host, "qemu.log"), 10) + "  console.log:\n" +
+                tail_of(run.host_file(host, "console.log"), 15));
+}
+
+void note(const RunDir& run, const std::string& host, const std::string& what, double seconds) {
+    record_transcript(run, TranscriptRecord{host, "lab", what, 0, "", "", seconds});
+}
+
+// Starts QEMU for one host; CXL label storage is zeroed first (workaround 2:
+// a reused label area disables the region).
+Status boot_host(const RunDir& run, const Topology& t, const LabState& st, const HostSpec& h) {
+    std::string dir = run.host_dir(h.name);
+    if (auto s = make_dirs(dir); !s) return s;
+    auto uuid = read_file(run.host_file(h.name, "system_uuid"));
+    if (!uuid) {
+        if (auto s = write_file(run.host_file(h.name, "system_uuid"), new_uuid() + "\n"); !s)
+            return s;
+        uuid = read_file(run.host_file(h.name, "system_uuid"));
+    }
+    if (t.model == DeviceModel::Cxl) {
+        if (auto s = create_sparse_file(run.host_file(h.name, "lsa.raw"), t.lsa_size); !s) return s;
+    }
+    auto argv = qemu_argv(t, h, HostLaunch{st.shm_path, st.image_dir, trim(*uuid)});
+    std::string cmdline;
+    for (const auto& a : argv) cmdline += shell_quote(a) + " ";
+    (void)write_file(run.host_file(h.name, "qemu.cmdline"), cmdline + "\n");
+    ::unlink(run.host_file(h.name, "qmp.sock").c_str());
+    ::unlink(run.host_file(h.name, "qga.sock").c_str());
+    ::unlink(run.host_file(h.name, "serial.sock").c_str());
+    auto pid = spawn_detached(argv, absolute_path(dir), run.host_file(h.name, "qemu.log"));
+    if (!pid) return pid.error();
+    return write_file(run.host_file(h.name, "qemu.pid"), std::to_string(*pid) + "\n");
+}
+
+Status wait_ready(const RunDir& run, const std::vector<std::string>& hosts, double timeout_s) {
+    auto deadline = deadline_in(timeout_s);
+    std::vector<std::string> pending = hosts;
+    while (!pending.empty()) {
+        if (interrupted()) return fail("interrupted");
+        std::vector<std::string> still;
+        for (const auto& h : pending) {
+            if (!run.host_running(h)) return host_died(run, h);
+            if (!agent_answers(run, h, 0.5)) still.push_back(h);
+        }
+        pending = still;
+        if (pending.empty()) break;
+        if (ms_left(deadline) == 0)
+            return fail("timed out after " + std::to_string(int(timeout_s)) + " s waiting for " +
+                        join(pending, ", ") + " (guest agent silent); console tail:\n" +
+                        tail_of(run.host_file(pending.front(), "console.log"), 15));
+        sleep_ms(100);
+    }
+    return ok();
+}
+
+Status provision_host(const RunDir& run, const Topology& t, const LabState& st,
+                      const std::string& host, Role role) {
+    ExecOptions opts;
+    opts.timeout_s = 120;
+    auto r = guest_exec(run, host, provision_script(t, role, st.namespace_uuid), opts);
+    if (!r) return r.error();
+    if (r->exit_code != 0)
+        return fail("host " + host + ": provisioning the shared device failed (exit " +
+                    std::to_string(r->exit_code) + "): " + r->err + r->out);
+    std::fprintf(stderr, "harness: %s: %s", host.c_str(), r->out.c_str());
+    return ok();
+}
+
+Status start_all(const RunDir& run, const Topology& t, const LabState& st, double timeout_s) {
+    auto start = Clock::now();
+    std::vector<std::string> names;
+    for (const auto& h : t.hosts) {
+        if (auto s = boot_host(run, t, st, h); !s) return s;
+        names.push_back(h.name);
+    }
+    if (auto s = wait_ready(run, names, timeout_s); !s) return s;
+    double booted = seconds_since(start);
+    note(run, "*", "boot " + join(names, ",") + " (guest agents answer)", booted);
+    std::fprintf(stderr, "harness: %zu hosts booted in %.1f s\n", names.size(), booted);
+    const std::string& master = t.master().name;
+    if (auto s = provision_host(run, t, st, master, Role::Create); !s) return s;
+    for (const auto& h : t.hosts) {
+        if (h.name == master) continue;
+        if (auto s = provision_host(run, t, st, h.name, Role::Attach); !s) return s;
+    }
+    note(run, "*", "up (shared device provisioned)", seconds_since(start));
+    std::fprintf(stderr, "harness: lab %s up in %.1f s (master %s); run dir %s\n", t.name.c_str(),
+                 seconds_since(start), master.c_str(), run.root().c_str());
+    return ok();
+}
+
+// A previous lab in this run directory whose QEMUs are all gone is stale.
+Status refuse_if_running(const RunDir& run) {
+    if (!run.has_lab()) return ok();
+    auto t = run.load_topology();
+    if (t) {
+        for (const auto& h : t->hosts) {
+            if (run.host_running(h.name))
+                return fail("a lab is already up in " + run.root() + " (harness down first)");
+        }
+    }
+    return lab_down(run);
+}
+
+void clear_previous_run(const RunDir& run) {
+    std::error_code ec;
+    std::filesystem::remove_all(run.path("hosts"), ec);
+    std::filesystem::remove(run.path("transcript.jsonl"), ec);
+    std::filesystem::remove(run.path("transcript.log"), ec);
+}
+
+Result<LabState> prepare(const RunDir& run, const UpOptions& opts, const std::string& topo_path,
+                         const Topology& t) {
+    auto text = read_file(topo_path);
+    if (!text) return text.error();
+    if (auto s = write_file(run.path("topology.conf"), *text); !s) return s.error();
+    std::string image =
+        absolute_path(opts.image_dir.empty() ? default_image_dir() : opts.image_dir);
+    if (!file_exists(image + "/vmlinuz") || !file_exists(image + "/initramfs.cpio"))
+        return fail("no guest image in " + image + " (build it: make vm-image)");
+    LabState st{t.name, image, "/dev/shm/famfs-lab-" + std::to_string(::getpid()) + "-" + t.name,
+                new_uuid()};
+    if (auto s = create_sparse_file(st.shm_path, t.shared_size); !s) return s.error();
+    if (auto s = run.save_state(st); !s) return s.error();
+    return st;
+}
+
+}  // namespace
+
+std::string default_image_dir() {
+    if (const char* env = std::getenv("LAB_IMAGE")) return env;
+    return HARNESS_DEFAULT_IMAGE_DIR;
+}
+
+Status lab_up(const UpOptions& opts) {
+    auto topo_path = find_topology(opts.topology);
+    if (!topo_path) return topo_path.error();
+    auto t = load_topology_file(*topo_path);
+    if (!t) return t.error();
+    auto run = RunDir::open(opts.run_dir, true);
+    if (!run) return run.error();
+    if (auto s = refuse_if_running(*run); !s) return s;
+    clear_previous_run(*run);
+    auto st = prepare(*run, opts, *topo_path, *t);
+    if (!st) return st.error();
+    auto s = start_all(*run, *t, *st, opts.boot_timeout_s);
+    if (!s && !opts.keep_on_failure) {
+        std::fprintf(stderr, "harness: up failed, tearing the lab down (logs stay in %s)\n",
+                     run->root().c_str());
+        (void)lab_down(*run);
+    }
+    return s;
+}
+
+Status lab_down(const RunDir& run) {
+    auto state = run.load_state();
+    if (!state) return state.error();
+    auto t = run.load_topology();
+    if (t) {
+        for (const auto& h : t->hosts) {
+            std::string dir = absolute_path(run.host_dir(h.name));
+            pid_t pid = run.host_pid(h.name);
+            if (!process_alive(pid, dir)) continue;
+            (void)host_qmp(run, h.name, "quit", Json(), 3);
+            if (!wait_process_exit(pid, dir, 5)) stop_process(pid, dir, 3);
+        }
+    }
+    if (!state->shm_path.empty()) ::unlink(state->shm_path.c_str());
+    note(run, "*", "down", 0);
+    return run.clear_state();
+}
+
+Status lab_restart_host(const RunDir& run, const std::string& host, double timeout_s) {
+    auto state = run.load_state();
+    if (!state) return state.error();
+    auto t = run.load_topology();
+    if (!t) return t.error();
+    const HostSpec* h = t->find_host(host);
+    if (!h) return fail("no host '" + host + "' in this lab");
+    if (run.host_running(host)) return fail("host " + host + " is still running (crash it first)");
+    auto start = Clock::now();
+    if (auto s = boot_host(run, *t, *state, *h); !s) return s;
+    if (auto s = wait_ready(run, {host}, timeout_s); !s) return s;
+    // Even the master attaches: the namespace already lives in shared memory.
+    if (auto s = provision_host(run, *t, *state, host, Role::Attach); !s) return s;
+    note(run, host, "restart", seconds_since(start));
+    return ok();
+}
+
+Status lab_crash_host(const RunDir& run, const std::string& host, const std::string& how) {
+    std::string dir = absolute_path(run.host_dir(host));
+    pid_t pid = run.host_pid(host);
+    if (!process_alive(pid, dir)) return fail("host " + host + " is not running");
+    if (how == "kill") {
+        ::kill(pid, SIGKILL);
+    } else if (how == "quit" || how == "reset") {
+        auto r = host_qmp(run, host, how == "quit" ? "quit" : "system_reset", Json(), 5);
+        if (!r) return r.error();
+    } else {
+        return fail("unknown crash mode '" + how + "' (quit, reset, kill)");
+    }
+    if (!wait_process_exit(pid, dir, 10)) stop_process(pid, dir, 2);
+    note(run, host, "crash " + how, 0);
+    return ok();
+}
+
+Status lab_status(const RunDir& run) {
+    auto state = run.load_state();
+    if (!state) return state.error();
+    auto t = run.load_topology();
+    if (!t) return t.error();
+    std::printf("lab %s (%s, %s shared, %llu MiB) in %s\n", t->name.c_str(), model_name(t->model),
+                state->shm_path.c_str(), static_cast<unsigned long long>(t->shared_size >> 20),
+                run.root().c_str());
+    for (const auto& h : t->hosts) {
+        std::string vm = "dead", agent = "-";
+        if (run.host_running(h.name)) {
+            auto q = host_qmp(run, h.name, "query-status", Json(), 3);
+            vm = q ? (*q)["status"].as_string() : "no-monitor";
+            agent = agent_answers(run, h.name, 1.0) ? "answers" : "silent";
+        }
+        std::printf("  %-10s %-7s pid %-8d vm %-10s agent %s\n", h.name.c_str(),
+                    h.master ? "master" : "client", run.host_pid(h.name), vm.c_str(),
+                    agent.c_str());
+    }
+    return ok();
+}
+
+}  // namespace lab

@@ -1,0 +1,36 @@
+// Whole-lab and per-host life cycle: up, down, boot, restart, crash, status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "provision.h"
+#include "run_dir.h"
+#include "topology.h"
+
+namespace lab {
+
+struct UpOptions {
+    std::string topology;  // name or path
+    std::string run_dir;
+    std::string image_dir;
+    double boot_timeout_s = 240;
+    bool keep_on_failure = false;
+};
+
+std::string default_image_dir();
+
+Status lab_up(const UpOptions& opts);
+Status lab_down(const RunDir& run);
+
+// Boots one host of a running lab again (after crash) and re-attaches it to
+// the shared device.
+Status lab_restart_host(const RunDir& run, const std::string& host, double timeout_s);
+
+// how: "quit" (QEMU exits at once: power loss), "reset" (system_reset; with
+// -no-reboot also ends QEMU), "kill" (SIGKILL to QEMU).
+Status lab_crash_host(const RunDir& run, const std::string& host, const std::string& how);
+
+Status lab_status(const RunDir& run);
+
+}  // namespace lab
