@@ -19,9 +19,18 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const std::st
     cargv.push_back(nullptr);
     int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) return fail("cannot open " + log_path + ": " + std::strerror(errno));
+    // The pipe closes on exec: once the parent reads EOF, the child has its
+    // final cwd (which process_alive checks) or has reported why exec failed.
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        ::close(log_fd);
+        return fail(std::string("pipe: ") + std::strerror(errno));
+    }
     pid_t pid = ::fork();
     if (pid < 0) {
         ::close(log_fd);
+        ::close(pipe_fds[0]);
+        ::close(pipe_fds[1]);
         return fail(std::string("fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
@@ -31,14 +40,28 @@ Result<pid_t> spawn_detached(const std::vector<std::string>& argv, const std::st
         std::signal(SIGINT, SIG_DFL);
         std::signal(SIGTERM, SIG_DFL);
         int null_fd = ::open("/dev/null", O_RDONLY);
-        if (::chdir(dir.c_str()) != 0 || null_fd < 0) _exit(127);
-        ::dup2(null_fd, 0);
-        ::dup2(log_fd, 1);
-        ::dup2(log_fd, 2);
-        ::execvp(cargv[0], cargv.data());
+        if (::chdir(dir.c_str()) == 0 && null_fd >= 0) {
+            ::dup2(null_fd, 0);
+            ::dup2(log_fd, 1);
+            ::dup2(log_fd, 2);
+            ::execvp(cargv[0], cargv.data());
+        }
+        int err = errno;
+        (void)!::write(pipe_fds[1], &err, sizeof err);
         _exit(127);
     }
     ::close(log_fd);
+    ::close(pipe_fds[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do {
+        n = ::read(pipe_fds[0], &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    ::close(pipe_fds[0]);
+    if (n > 0) {
+        ::waitpid(pid, nullptr, 0);
+        return fail("cannot start " + argv[0] + ": " + std::strerror(child_errno));
+    }
     return pid;
 }
 
