@@ -220,8 +220,8 @@ Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
     st->ns.for_each([&](const Node& n) { r.sum_file_sizes += n.size(); });
     r.allocated = st->alloc.used_bytes();
     r.free = st->alloc.free_bytes();
-    r.invalid_index = st->replay.invalid_index;
-    if (st->replay.invalid_reason) r.invalid_reason = st->replay.invalid_reason->message;
+    r.invalid_index = st->invalid_index;
+    if (st->invalid_reason) r.invalid_reason = st->invalid_reason->message;
     r.problems = st->ns.problems();
     r.collisions = st->alloc.collisions();
     r.buckets = st->alloc.bucket_stats(opt.nbuckets);

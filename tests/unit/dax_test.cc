@@ -1,0 +1,213 @@
+// Direct access: the segments of simple, multi-extent and striped files
+// follow format.md's mapping, and read/write go to exactly those bytes.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <vector>
+
+#include "famfs/dax.h"
+#include "famfs/test_pattern.h"
+#include "famfs/volume.h"
+#include "famfs_test_support.h"
+
+namespace famfs {
+namespace {
+
+using test::kGiB;
+using test::kMiB;
+
+constexpr uint64_t kUnit = 2 * kMiB;
+
+struct DaxFixture : ::testing::Test {
+    std::shared_ptr<testing::FaultyDevice> dev{test::formatted_memory(128 * kMiB)};
+    uint8_t* at(uint64_t device_offset) { return dev->base() + device_offset; }
+};
+
+omf::FileEntry simple(uint64_t size, std::vector<omf::Extent> extents) {
+    omf::FileEntry f;
+    f.relpath = "f";
+    f.size = size;
+    f.extents = std::move(extents);
+    return f;
+}
+
+omf::FileEntry striped(uint64_t size, uint64_t chunk, std::vector<omf::Extent> strips) {
+    omf::FileEntry f;
+    f.relpath = "s";
+    f.size = size;
+    f.ext_type = omf::ExtentType::kInterleaved;
+    f.interleave = {strips.size(), chunk, std::move(strips)};
+    return f;
+}
+
+// format.md: chunk = off / chunk_size; strip = chunk % nstrips; stripe =
+// chunk / nstrips; offset = strips[strip].offset + stripe * chunk_size + off % chunk_size.
+uint64_t striped_device_offset(const omf::Interleave& il, uint64_t off) {
+    const uint64_t chunk = off / il.chunk_size;
+    return il.strips[chunk % il.nstrips].offset + (chunk / il.nstrips) * il.chunk_size +
+           off % il.chunk_size;
+}
+
+TEST_F(DaxFixture, SingleExtentIsOneContiguousSegment) {
+    auto m = dax::FileMapping::from_entry(dev, simple(3000001, {{0, 20 * kMiB, 4 * kMiB}}));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    ASSERT_EQ(m->segments().size(), 1u);
+    EXPECT_EQ(m->segments()[0].file_offset, 0u);
+    EXPECT_EQ(m->segments()[0].bytes.data(), at(20 * kMiB));
+    EXPECT_EQ(m->segments()[0].bytes.size(), 3000001u);
+    EXPECT_EQ(m->contiguous().data(), at(20 * kMiB));
+    EXPECT_EQ(m->contiguous().size(), 3000001u);
+    EXPECT_FALSE(m->striped());
+    EXPECT_EQ(m->nstrips(), 0u);
+}
+
+TEST_F(DaxFixture, MultiExtentFileHasOneSegmentPerExtent) {
+    const uint64_t size = 5 * kMiB + 123;
+    auto m = dax::FileMapping::from_entry(dev, simple(size, {{0, 40 * kMiB, 2 * kMiB},
+                                                             {0, 20 * kMiB, 2 * kMiB},
+                                                             {0, 60 * kMiB, 2 * kMiB}}));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    const auto& s = m->segments();
+    ASSERT_EQ(s.size(), 3u);
+    EXPECT_EQ(s[0].file_offset, 0u);
+    EXPECT_EQ(s[0].bytes.data(), at(40 * kMiB));
+    EXPECT_EQ(s[1].file_offset, 2 * kMiB);
+    EXPECT_EQ(s[1].bytes.data(), at(20 * kMiB));
+    EXPECT_EQ(s[2].file_offset, 4 * kMiB);
+    EXPECT_EQ(s[2].bytes.size(), kMiB + 123) << "the last segment ends at the file size";
+    EXPECT_TRUE(m->contiguous().empty());
+    uint64_t len = 0;
+    EXPECT_EQ(m->address(2 * kMiB + 5, &len), at(20 * kMiB + 5));
+    EXPECT_EQ(len, 2 * kMiB - 5);
+    EXPECT_EQ(m->address(size - 1, &len), at(60 * kMiB + kMiB + 122));
+    EXPECT_EQ(len, 1u);
+    EXPECT_EQ(m->address(size, &len), nullptr);
+    EXPECT_EQ(len, 0u);
+}
+
+TEST_F(DaxFixture, AdjacentExtentsAreContiguous) {
+    auto m = dax::FileMapping::from_entry(
+        dev, simple(4 * kMiB, {{0, 20 * kMiB, 2 * kMiB}, {0, 22 * kMiB, 2 * kMiB}}));
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->contiguous().data(), at(20 * kMiB));
+    EXPECT_EQ(m->contiguous().size(), 4 * kMiB);
+}
+
+TEST_F(DaxFixture, StripedFileFollowsTheInterleaveMapping) {
+    // 3 strips of 2 chunks of 2 MiB; the file ends inside chunk 4 (strip 1).
+    const auto f =
+        striped(9 * kMiB + 7, kUnit,
+                {{0, 80 * kMiB, 4 * kMiB}, {0, 20 * kMiB, 4 * kMiB}, {0, 50 * kMiB, 4 * kMiB}});
+    auto m = dax::FileMapping::from_entry(dev, f);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_TRUE(m->striped());
+    EXPECT_EQ(m->nstrips(), 3u);
+    EXPECT_EQ(m->chunk_size(), kUnit);
+    EXPECT_EQ(m->strip(1).data(), at(20 * kMiB));
+    EXPECT_EQ(m->strip(1).size(), 4 * kMiB);
+    EXPECT_TRUE(m->strip(3).empty());
+    EXPECT_TRUE(m->contiguous().empty());
+    const auto& s = m->segments();
+    ASSERT_EQ(s.size(), 5u);
+    uint64_t covered = 0;
+    for (size_t c = 0; c < s.size(); ++c) {
+        EXPECT_EQ(s[c].file_offset, c * kUnit);
+        EXPECT_EQ(s[c].bytes.data(), at(striped_device_offset(f.interleave, c * kUnit))) << c;
+        covered += s[c].bytes.size();
+    }
+    EXPECT_EQ(covered, f.size);
+    EXPECT_EQ(s[4].bytes.size(), kMiB + 7);
+    for (uint64_t off : {0ULL, 1ULL, kUnit - 1, kUnit, 3 * kUnit + 99, 4 * kUnit, f.size - 1}) {
+        uint64_t len = 0;
+        EXPECT_EQ(m->address(off, &len), at(striped_device_offset(f.interleave, off))) << off;
+        EXPECT_EQ(len, std::min(kUnit - off % kUnit, f.size - off)) << off;
+    }
+}
+
+TEST_F(DaxFixture, ReadWriteRoundTripThroughStripes) {
+    const auto f = striped(12 * kMiB, kUnit, {{0, 20 * kMiB, 6 * kMiB}, {0, 60 * kMiB, 6 * kMiB}});
+    auto m = dax::FileMapping::from_entry(dev, f);
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> data(f.size);
+    fill_pattern(99, data);
+    ASSERT_EQ(m->write(0, data), data.size());
+    // Every byte landed where the mapping says.
+    for (uint64_t off = 0; off < f.size; off += 4099)
+        ASSERT_EQ(*at(striped_device_offset(f.interleave, off)), data[off]) << off;
+    std::vector<uint8_t> back(f.size);
+    ASSERT_EQ(m->read(0, back), back.size());
+    EXPECT_EQ(back, data);
+    // Unaligned pieces across chunk borders.
+    std::vector<uint8_t> piece(3 * kMiB + 5);
+    ASSERT_EQ(m->read(kUnit - 3, piece), piece.size());
+    EXPECT_TRUE(std::equal(piece.begin(), piece.end(), data.begin() + kUnit - 3));
+    std::vector<uint8_t> ones(kMiB, 0xff);
+    ASSERT_EQ(m->write(5 * kMiB, ones), ones.size());
+    ASSERT_EQ(m->read(5 * kMiB - 1, piece), piece.size());
+    EXPECT_EQ(piece[0], data[5 * kMiB - 1]);
+    EXPECT_EQ(piece[1], 0xff);
+    EXPECT_EQ(piece[kMiB], 0xff);
+    EXPECT_EQ(piece[kMiB + 1], data[6 * kMiB]);
+}
+
+TEST_F(DaxFixture, ReadsAndWritesAreClampedToTheFile) {
+    auto m = dax::FileMapping::from_entry(dev, simple(100, {{0, 20 * kMiB, kUnit}}));
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> buf(64, 0xab);
+    EXPECT_EQ(m->write(80, buf), 20u);
+    EXPECT_EQ(*at(20 * kMiB + 100), 0) << "wrote past the end of the file";
+    EXPECT_EQ(m->read(90, buf), 10u);
+    EXPECT_EQ(m->read(100, buf), 0u);
+    EXPECT_EQ(m->read(1000, buf), 0u);
+}
+
+TEST_F(DaxFixture, BadMapsAreRefused) {
+    EXPECT_FALSE(dax::FileMapping::from_entry(dev, simple(3 * kMiB, {{0, 20 * kMiB, kUnit}})).ok())
+        << "extents shorter than the file";
+    EXPECT_FALSE(dax::FileMapping::from_entry(dev, simple(kUnit, {{0, 128 * kMiB, kUnit}})).ok())
+        << "extent past the device";
+    EXPECT_FALSE(
+        dax::FileMapping::from_entry(
+            dev, striped(9 * kMiB, kUnit, {{0, 20 * kMiB, 4 * kMiB}, {0, 40 * kMiB, 4 * kMiB}}))
+            .ok())
+        << "strips shorter than the file";
+    EXPECT_FALSE(
+        dax::FileMapping::from_entry(dev, striped(4 * kMiB, 0, {{0, 20 * kMiB, 4 * kMiB}})).ok());
+}
+
+TEST(DaxOpen, ByDevicePathAndRelpath) {
+    test::ShmFile file(4 * kGiB + 64 * kMiB);
+    ASSERT_TRUE(mkfs(file.path(), MkfsOptions{}).ok());
+    {
+        auto vol = Volume::open(file.path(), Access::kReadWrite);
+        ASSERT_TRUE(vol.ok());
+        ASSERT_TRUE((*vol)->mkdir("d", 0755, 0, 0, false).ok());
+        CreateSpec s;
+        s.relpath = "d/f";
+        s.size = 5 * kMiB;
+        ASSERT_TRUE((*vol)->create_file(s).ok());
+    }
+    auto w = dax::FileMapping::open(file.path(), "d/f", Access::kReadWrite);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_EQ(w->size(), 5 * kMiB);
+    std::vector<uint8_t> data(w->size());
+    fill_pattern(5, data);
+    ASSERT_EQ(w->write(0, data), data.size());
+
+    auto r = dax::FileMapping::open(file.path(), "d/f", Access::kReadOnly);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(verify_pattern(5, r->contiguous()).has_value());
+    std::vector<uint8_t> one(1);
+    EXPECT_EQ(r->write(0, one), 0u) << "a read-only mapping takes no writes";
+
+    auto missing = dax::FileMapping::open(file.path(), "d/nope", Access::kReadOnly);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().code, ENOENT);
+    auto dir = dax::FileMapping::open(file.path(), "d", Access::kReadOnly);
+    ASSERT_FALSE(dir.ok());
+    EXPECT_EQ(dir.error().code, EISDIR);
+    EXPECT_FALSE(dax::FileMapping::open_path("/tmp/definitely/not/famfs", Access::kReadOnly).ok());
+}
+
+}  // namespace
+}  // namespace famfs

@@ -1,0 +1,101 @@
+#include "famfs_test_support.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+
+#include "famfs/log.h"
+
+namespace famfs::test {
+namespace {
+
+void write_host_uuid(const omf::Uuid& uuid) {
+    std::ofstream out(system_uuid_path(), std::ios::trunc);
+    out << omf::uuid_to_string(uuid) << "\n";
+}
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "test support: %s\n", what.c_str());
+    std::abort();
+}
+
+}  // namespace
+
+omf::Uuid host_uuid() {
+    auto u = local_system_uuid();
+    if (!u) die(u.error().message);
+    return *u;
+}
+
+ScopedHost::ScopedHost(const omf::Uuid& uuid) : saved_(host_uuid()) {
+    write_host_uuid(uuid);
+}
+
+ScopedHost::~ScopedHost() {
+    write_host_uuid(saved_);
+}
+
+omf::Superblock make_superblock(uint64_t dev_size, uint64_t log_len, const omf::Uuid& system) {
+    omf::Superblock sb;
+    sb.log_len = log_len;
+    sb.fs_uuid = omf::random_uuid();
+    sb.dev_uuid = omf::random_uuid();
+    sb.system_uuid = system;
+    sb.dev_size = dev_size;
+    sb.dev_name = "/dev/dax0.0";
+    return sb;
+}
+
+void format_device(Device& dev, uint64_t log_len, const omf::Uuid& system) {
+    auto st = format_log(dev, omf::kLogOffset, log_len);
+    if (!st) die(st.error().message);
+    omf::encode_superblock(make_superblock(dev.size(), log_len, system), dev.range(0, 200));
+}
+
+std::unique_ptr<testing::FaultyDevice> formatted_memory(uint64_t dev_size, uint64_t log_len) {
+    auto dev = testing::FaultyDevice::create(dev_size);
+    if (!dev) die(dev.error().message);
+    format_device(**dev, log_len, host_uuid());
+    return std::move(*dev);
+}
+
+std::unique_ptr<Volume> memory_volume(uint64_t dev_size, uint64_t log_len,
+                                      testing::FaultyDevice** dev) {
+    auto mem = formatted_memory(dev_size, log_len);
+    if (dev) *dev = mem.get();
+    auto vol = Volume::open(std::move(mem));
+    if (!vol) die(vol.error().message);
+    return std::move(*vol);
+}
+
+ShmFile::ShmFile(uint64_t size) {
+    static std::atomic<int> counter{0};
+    path_ = "/dev/shm/famfs-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) die("cannot create " + path_);
+    close(fd);
+}
+
+ShmFile::~ShmFile() {
+    unlink(path_.c_str());
+}
+
+omf::LogEntry file_entry(const std::string& relpath, uint64_t size,
+                         std::vector<omf::Extent> extents) {
+    omf::FileEntry f;
+    f.relpath = relpath;
+    f.size = size;
+    f.extents = std::move(extents);
+    return omf::LogEntry{0, f};
+}
+
+omf::LogEntry dir_entry(const std::string& relpath) {
+    omf::MkdirEntry d;
+    d.relpath = relpath;
+    return omf::LogEntry{0, d};
+}
+
+}  // namespace famfs::test

@@ -1,0 +1,294 @@
+// Volume operations: what they log, what they refuse, and that a refused or
+// failed operation leaves the log exactly as it was.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "famfs/volume.h"
+#include "famfs_test_support.h"
+
+namespace famfs {
+namespace {
+
+using test::kGiB;
+using test::kMiB;
+
+std::vector<uint8_t> log_bytes(Volume& v) {
+    auto r = v.device().range(omf::kLogOffset, v.superblock().log_len);
+    return {r.begin(), r.end()};
+}
+
+CreateSpec spec(const std::string& path, uint64_t size) {
+    CreateSpec s;
+    s.relpath = path;
+    s.size = size;
+    return s;
+}
+
+struct VolumeFixture : ::testing::Test {
+    testing::FaultyDevice* dev = nullptr;
+    std::unique_ptr<Volume> vol = test::memory_volume(1 * kGiB, 8 * kMiB, &dev);
+
+    State load() {
+        auto st = vol->load();
+        EXPECT_TRUE(st.ok()) << st.error().message;
+        return std::move(*st);
+    }
+    // Runs `op`, which must fail with `code`, and checks the log is untouched.
+    template <class Op>
+    void expect_refused(Op op, int code, const std::string& what) {
+        const auto before = log_bytes(*vol);
+        const Error e = op();
+        EXPECT_EQ(e.code, code) << what << ": " << e.message;
+        EXPECT_FALSE(e.message.empty()) << what;
+        EXPECT_TRUE(log_bytes(*vol) == before) << what << ": the log changed";
+    }
+    Error create_error(const CreateSpec& s) {
+        auto r = vol->create_file(s);
+        return r.ok() ? Error{0, "succeeded"} : r.error();
+    }
+    Error mkdir_error(const std::string& p, bool parents) {
+        auto r = vol->mkdir(p, 0755, 0, 0, parents);
+        return r.ok() ? Error{0, "succeeded"} : r.error();
+    }
+};
+
+TEST_F(VolumeFixture, OpensAsMasterOnItsOwnDevice) {
+    EXPECT_EQ(vol->role(), Role::kMaster);
+    EXPECT_TRUE(vol->require_master().ok());
+    EXPECT_EQ(vol->superblock().log_len, 8 * kMiB);
+    EXPECT_EQ(vol->superblock().system_uuid, test::host_uuid());
+}
+
+TEST_F(VolumeFixture, CreateFileLogsOneEntryWithTheAllocatedMap) {
+    auto s = spec("f", 3000001);
+    s.mode = 0640;
+    s.uid = 12;
+    s.gid = 34;
+    auto c = vol->create_file(s);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_TRUE(c->created);
+    EXPECT_EQ(c->file.size, 3000001u);
+    ASSERT_EQ(c->file.extents.size(), 1u);
+    EXPECT_EQ(c->file.extents[0], (omf::Extent{0, 10 * kMiB, 4 * kMiB}));
+    EXPECT_EQ(vol->log().next_index(), 1u);
+    auto e = omf::decode_entry(vol->log().slot(0), 0);
+    ASSERT_TRUE(e.ok());
+    const auto& f = std::get<omf::FileEntry>(e->payload);
+    EXPECT_EQ(f.relpath, "f");
+    EXPECT_EQ(f.mode, 0640u);
+    EXPECT_EQ(f.uid, 12u);
+    EXPECT_EQ(f.gid, 34u);
+    EXPECT_EQ(f.flags, omf::kFileFlagsAllRW);
+    EXPECT_EQ(f.extents, c->file.extents);
+    const State st = load();
+    ASSERT_NE(st.ns.lookup("f"), nullptr);
+    EXPECT_EQ(st.alloc.used_bytes(), 14 * kMiB);
+}
+
+TEST_F(VolumeFixture, SameSizeIsANoOpOtherSizeFails) {
+    ASSERT_TRUE(vol->create_file(spec("f", 4096)).ok());
+    const auto before = log_bytes(*vol);
+    auto again = vol->create_file(spec("f", 4096));
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_FALSE(again->created);
+    EXPECT_EQ(again->file.size, 4096u);
+    EXPECT_TRUE(log_bytes(*vol) == before);
+    expect_refused([&] { return create_error(spec("f", 8192)); }, EEXIST, "other size");
+}
+
+TEST_F(VolumeFixture, MkdirWithAndWithoutParents) {
+    ASSERT_TRUE(vol->mkdir("a/b/c", 0750, 1, 2, true).ok());
+    EXPECT_EQ(vol->log().next_index(), 3u);
+    State st = load();
+    for (const char* p : {"a", "a/b", "a/b/c"}) {
+        const Node* n = st.ns.lookup(p);
+        ASSERT_NE(n, nullptr) << p;
+        EXPECT_TRUE(n->is_dir);
+        EXPECT_EQ(n->mode, 0750u);
+        EXPECT_EQ(n->uid, 1u);
+        EXPECT_EQ(n->gid, 2u);
+    }
+    // -p on existing directories appends nothing.
+    const auto before = log_bytes(*vol);
+    ASSERT_TRUE(vol->mkdir("a/b/c", 0755, 0, 0, true).ok());
+    ASSERT_TRUE(vol->mkdir("a/b", 0755, 0, 0, true).ok());
+    EXPECT_TRUE(log_bytes(*vol) == before);
+    ASSERT_TRUE(vol->mkdir("a/b/d", 0755, 0, 0, false).ok());
+    EXPECT_EQ(vol->log().next_index(), 4u);
+    expect_refused([&] { return mkdir_error("a/b", false); }, EEXIST, "existing dir without -p");
+    expect_refused([&] { return mkdir_error("x/y", false); }, ENOENT, "missing parent without -p");
+    ASSERT_TRUE(vol->create_file(spec("a/file", 1)).ok());
+    expect_refused([&] { return mkdir_error("a/file/sub", true); }, ENOTDIR, "file in the way");
+    expect_refused([&] { return mkdir_error("a/file", true); }, ENOTDIR, "file with that name");
+}
+
+TEST_F(VolumeFixture, CreateRefusals) {
+    ASSERT_TRUE(vol->mkdir("d", 0755, 0, 0, false).ok());
+    ASSERT_TRUE(vol->create_file(spec("d/f", 1)).ok());
+    expect_refused([&] { return create_error(spec("nodir/f", 1)); }, ENOENT, "missing parent");
+    expect_refused([&] { return create_error(spec("d/f/g", 1)); }, ENOTDIR, "parent is a file");
+    expect_refused([&] { return create_error(spec("d", 1)); }, EISDIR, "a directory");
+    expect_refused([&] { return create_error(spec("d/zero", 0)); }, EINVAL, "size 0");
+    expect_refused([&] { return create_error(spec("/abs", 1)); }, EINVAL, "absolute");
+    expect_refused([&] { return create_error(spec("d/../x", 1)); }, EINVAL, "dot-dot");
+    expect_refused([&] { return create_error(spec(std::string(80, 'p'), 1)); }, ENAMETOOLONG,
+                   "80-byte path");
+    auto bad_ip = spec("d/striped", 64 * kMiB);
+    bad_ip.interleave = {4, 8, 2 * kMiB};
+    expect_refused([&] { return create_error(bad_ip); }, EINVAL, "more strips than buckets");
+}
+
+TEST_F(VolumeFixture, OutOfSpaceAppendsNothing) {
+    expect_refused([&] { return create_error(spec("huge", 2 * kGiB)); }, ENOSPC, "out of space");
+    ASSERT_TRUE(vol->create_file(spec("fits", 1 * kGiB - 10 * kMiB)).ok());
+    expect_refused([&] { return create_error(spec("one-more", 1)); }, ENOSPC, "device full");
+}
+
+TEST_F(VolumeFixture, LogFullAppendsNothing) {
+    for (uint64_t i = 0; i + 2 < vol->log().capacity(); ++i)
+        ASSERT_TRUE(vol->log().append({0, omf::OtherEntry{4}}).ok());
+    // Two slots left: a three-level mkdir -p must fail as a whole.
+    expect_refused([&] { return mkdir_error("a/b/c", true); }, ENOSPC, "mkdir -p past the end");
+    ASSERT_TRUE(vol->mkdir("a/b", 0755, 0, 0, true).ok());
+    expect_refused([&] { return create_error(spec("a/f", 1)); }, ENOSPC, "create in a full log");
+    expect_refused([&] { return mkdir_error("c", false); }, ENOSPC, "mkdir in a full log");
+    EXPECT_EQ(vol->log().next_index(), vol->log().capacity());
+}
+
+TEST_F(VolumeFixture, ClientsAreRefusedWithEperm) {
+    ASSERT_TRUE(vol->create_file(spec("f", 1)).ok());
+    test::ScopedHost other(omf::random_uuid());
+    auto client = Volume::open(vol->shared_device());
+    ASSERT_TRUE(client.ok()) << client.error().message;
+    Volume& c = **client;
+    EXPECT_EQ(c.role(), Role::kClient);
+    const auto before = log_bytes(*vol);
+    auto cr = c.create_file(spec("g", 1));
+    ASSERT_FALSE(cr.ok());
+    EXPECT_EQ(cr.error().code, EPERM);
+    auto md = c.mkdir("d", 0755, 0, 0, true);
+    ASSERT_FALSE(md.ok());
+    EXPECT_EQ(md.error().code, EPERM);
+    auto cl = c.clone("f", "g");
+    ASSERT_FALSE(cl.ok());
+    EXPECT_EQ(cl.error().code, EPERM);
+    EXPECT_EQ(c.require_master().error().code, EPERM);
+    EXPECT_TRUE(log_bytes(*vol) == before);
+    // A client still reads everything.
+    auto st = c.load();
+    ASSERT_TRUE(st.ok());
+    EXPECT_NE(st->ns.lookup("f"), nullptr);
+}
+
+TEST_F(VolumeFixture, CloneLogsTheSameExtents) {
+    auto f = vol->create_file(spec("src", 5 * kMiB));
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(vol->clone("src", "dst").ok());
+    State st = load();
+    const Node* d = st.ns.lookup("dst");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->file.extents, f->file.extents);
+    EXPECT_EQ(d->file.size, 5 * kMiB);
+    EXPECT_EQ(st.alloc.collisions().size(), 3u);
+    EXPECT_EQ(vol->clone("nope", "x").error().code, ENOENT);
+    EXPECT_EQ(vol->clone("src", "dst").error().code, EEXIST);
+}
+
+TEST_F(VolumeFixture, StripedCreate) {
+    // 1 GiB device: one bucket of 1 GiB holds one strip.
+    auto s = spec("striped", 8 * kMiB);
+    s.interleave = {1, 1, 2 * kMiB};
+    auto c = vol->create_file(s);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->file.ext_type, omf::ExtentType::kInterleaved);
+    State st = load();
+    const Node* n = st.ns.lookup("striped");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->file.interleave, c->file.interleave);
+}
+
+TEST_F(VolumeFixture, FailedAppendLeavesAConsistentLogAndTheNextOneWorks) {
+    ASSERT_TRUE(vol->create_file(spec("a", 1)).ok());
+    dev->fail_persist_at(1);  // dies before the entry is flushed
+    EXPECT_FALSE(vol->create_file(spec("b", 1)).ok());
+    dev->fail_persist_at(0);
+    State st = load();
+    EXPECT_EQ(st.ns.lookup("b"), nullptr);
+    EXPECT_TRUE(st.log_is_clean());
+    auto b = vol->create_file(spec("b", 1));
+    ASSERT_TRUE(b.ok()) << b.error().message;
+    EXPECT_TRUE(b->created);
+    st = load();
+    EXPECT_NE(st.ns.lookup("b"), nullptr);
+    EXPECT_TRUE(st.alloc.collisions().empty());
+}
+
+TEST_F(VolumeFixture, SeesEntriesAppendedBehindItsBack) {
+    ASSERT_TRUE(vol->create_file(spec("a", 1)).ok());
+    // Another process on the master host appends through its own volume.
+    auto other = Volume::open(vol->shared_device());
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->create_file(spec("b", 1)).ok());
+    auto c = vol->create_file(spec("c", 1));
+    ASSERT_TRUE(c.ok());
+    State st = load();
+    EXPECT_TRUE(st.alloc.collisions().empty()) << "c was allocated over b";
+    EXPECT_EQ(st.ns.files(), 3u);
+}
+
+TEST_F(VolumeFixture, RefusesToAppendAfterAnInvalidEntry) {
+    ASSERT_TRUE(vol->create_file(spec("a", 1)).ok());
+    ASSERT_TRUE(vol->create_file(spec("b", 1)).ok());
+    vol->log().slot(0)[200] ^= 1;
+    auto fresh = Volume::open(vol->shared_device());
+    ASSERT_TRUE(fresh.ok());
+    const auto before = log_bytes(*vol);
+    EXPECT_FALSE((*fresh)->create_file(spec("c", 1)).ok());
+    EXPECT_TRUE(log_bytes(*vol) == before);
+}
+
+TEST(Mkfs, FormatsAFileDeviceAndRefusesToOverwrite) {
+    test::ShmFile file(5 * kGiB);
+    MkfsOptions opt;
+    ASSERT_TRUE(mkfs(file.path(), opt).ok());
+    auto vol = Volume::open(file.path(), Access::kReadWrite);
+    ASSERT_TRUE(vol.ok()) << vol.error().message;
+    const auto& sb = (*vol)->superblock();
+    EXPECT_EQ(sb.version, 48u);
+    EXPECT_EQ(sb.dev_size, 5 * kGiB);
+    EXPECT_EQ(sb.dev_name, file.path());
+    EXPECT_EQ(sb.system_uuid, test::host_uuid());
+    EXPECT_EQ((*vol)->role(), Role::kMaster);
+    auto st = (*vol)->load();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->next_index, 0u);
+    vol->reset();
+
+    auto again = mkfs(file.path(), opt);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, EEXIST);
+    opt.force = true;
+    opt.kill = true;
+    ASSERT_TRUE(mkfs(file.path(), opt).ok());
+    EXPECT_FALSE(Volume::open(file.path(), Access::kReadOnly).ok()) << "killed superblock";
+}
+
+TEST(Mkfs, LogLengthAndSmallDevices) {
+    test::ShmFile file(256 * kMiB);
+    MkfsOptions opt;
+    EXPECT_FALSE(mkfs(file.path(), opt).ok()) << "under 4 GiB without allow_small";
+    opt.allow_small = true;
+    opt.log_len = 12 * kMiB;
+    EXPECT_FALSE(mkfs(file.path(), opt).ok()) << "log not a power of two";
+    opt.log_len = 4 * kMiB;
+    EXPECT_FALSE(mkfs(file.path(), opt).ok()) << "log under 8 MiB";
+    opt.log_len = 16 * kMiB;
+    ASSERT_TRUE(mkfs(file.path(), opt).ok());
+    auto vol = Volume::open(file.path(), Access::kReadOnly);
+    ASSERT_TRUE(vol.ok());
+    EXPECT_EQ((*vol)->log().capacity(), 30840u);
+}
+
+}  // namespace
+}  // namespace famfs
