@@ -1,0 +1,182 @@
+// famfs mount: validates the device, refuses mounts that would clash, and
+// starts famfs_fused, which mounts, detaches and serves (see famfs/fused).
+#include <getopt.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "famfs/volume.h"
+#include "famfs_mount_util.h"
+#include "report.h"
+
+namespace famfs::cli {
+
+namespace {
+
+constexpr const char* kCmd = "mount";
+
+void mount_usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: famfs mount [-t SECS] [-d] [-v] [-u] [-p] DEVICE MOUNTPOINT\n"
+                 "  -t SECS      attribute and entry cache timeout (default 1)\n"
+                 "  -d           run the server in the foreground, single-threaded, debug\n"
+                 "  -v           verbose\n"
+                 "  -u           no allow_other\n"
+                 "  -p           no default_permissions\n"
+                 "  -f, --fuse   use the FUSE server (the default)\n"
+                 "  -F, --nofuse use the standalone famfs kernel module\n");
+}
+
+struct MountArgs {
+    std::vector<std::string> server_flags;
+    bool debug = false;
+    bool verbose = false;
+    bool nofuse = false;
+    std::string device, mountpoint;
+};
+
+// 0 when parsed, else the exit status to stop with (-1: help, exit 0).
+int parse_mount_args(int argc, char** argv, MountArgs& a) {
+    static const option kLong[] = {{"fuse", no_argument, nullptr, 'f'},
+                                   {"nofuse", no_argument, nullptr, 'F'},
+                                   {"help", no_argument, nullptr, 'h'},
+                                   {nullptr, 0, nullptr, 0}};
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, "+t:dvupfFh?", kLong, nullptr)) != -1) {
+        switch (c) {
+            case 't':
+                a.server_flags.insert(a.server_flags.end(), {"-t", optarg});
+                break;
+            case 'd':
+                a.debug = true;
+                a.server_flags.push_back("-d");
+                break;
+            case 'v':
+                a.verbose = true;
+                a.server_flags.push_back("-v");
+                break;
+            case 'u':
+                a.server_flags.push_back("-u");
+                break;
+            case 'p':
+                a.server_flags.push_back("-p");
+                break;
+            case 'f':
+                a.nofuse = false;
+                break;
+            case 'F':
+                a.nofuse = true;
+                break;
+            default:
+                mount_usage(help_requested(c) ? stdout : stderr);
+                return help_requested(c) ? -1 : kExitUsage;
+        }
+    }
+    if (argc - optind != 2) {
+        mount_usage(stderr);
+        return kExitUsage;
+    }
+    // The mount table records the device as given; keep it canonical.
+    char real[PATH_MAX];
+    a.device = realpath(argv[optind], real) ? real : absolute_lexical(argv[optind]);
+    a.mountpoint = absolute_lexical(argv[optind + 1]);
+    return 0;
+}
+
+// 0 when the mount may go ahead, else an errno (the problem is reported).
+int check_clashes(const MountArgs& a) {
+    switch (mount_state(a.mountpoint)) {
+        case MountState::kLive:
+            report_error(kCmd, a.mountpoint, "already mounted");
+            return EBUSY;
+        case MountState::kDead:
+            // A killed server leaves a dead mount; replace it.
+            if (umount2(a.mountpoint.c_str(), MNT_DETACH) != 0) {
+                report_error(kCmd, a.mountpoint, "cannot remove the dead mount left by a killed server");
+                return errno;
+            }
+            break;
+        case MountState::kNotMounted:
+            break;
+    }
+    for (const MountInfo& m : famfs_mounts()) {
+        if (absolute_lexical(m.device) == absolute_lexical(a.device)) {
+            report_error(kCmd, a.device, "already mounted at " + m.mountpoint);
+            return EBUSY;
+        }
+    }
+    return 0;
+}
+
+int run_fused(const MountArgs& a) {
+    const std::string fused = fused_path();
+    std::vector<std::string> words{fused};
+    words.insert(words.end(), a.server_flags.begin(), a.server_flags.end());
+    words.push_back(a.device);
+    words.push_back(a.mountpoint);
+    std::vector<char*> args;
+    for (auto& w : words) args.push_back(w.data());
+    args.push_back(nullptr);
+    if (a.debug) {
+        // Foreground: this process becomes the server.
+        execvp(args[0], args.data());
+        report_error(kCmd, fused, "cannot start the FUSE server");
+        return errno;
+    }
+    const pid_t pid = fork();
+    if (pid < 0) return errno;
+    if (pid == 0) {
+        execvp(args[0], args.data());
+        std::perror(fused.c_str());
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    // famfs_fused exits 0 once it has mounted and detached.
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    report_error(kCmd, a.device, "the FUSE server failed to mount it on " + a.mountpoint);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+}
+
+}  // namespace
+
+int cmd_mount(const GlobalOptions& g, int argc, char** argv) {
+    MountArgs a;
+    if (int rc = parse_mount_args(argc, argv, a)) return rc < 0 ? 0 : rc;
+    if (a.nofuse) {
+        report_error(kCmd, a.device, "standalone famfs kernel module not available");
+        return ENODEV;
+    }
+    // Superblock and log header, reported here before anything is mounted.
+    auto vol = Volume::open(a.device, Access::kReadOnly);
+    if (!vol) {
+        report_error(kCmd, a.device, vol.error());
+        return vol.error().code;
+    }
+    const Role role = vol.value()->role();
+    vol.value().reset();
+    if (int err = check_clashes(a)) return err;
+    if (g.dryrun) {
+        std::printf("famfs mount: would mount %s on %s as %s\n", a.device.c_str(),
+                    a.mountpoint.c_str(), to_string(role));
+        return 0;
+    }
+    if (int err = run_fused(a)) return err;
+    if (a.verbose) {
+        std::printf("famfs mount: %s on %s (%s)\n", a.device.c_str(), a.mountpoint.c_str(),
+                    to_string(role));
+    }
+    return 0;
+}
+
+}  // namespace famfs::cli

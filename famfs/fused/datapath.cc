@@ -1,0 +1,89 @@
+#include "datapath.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "server.h"
+
+namespace famfs::fused {
+
+namespace {
+
+// The segment holding file offset `off`: segments are sorted and adjacent.
+size_t segment_at(const std::vector<dax::Segment>& segs, uint64_t off) {
+    auto it = std::upper_bound(segs.begin(), segs.end(), off,
+                               [](uint64_t o, const dax::Segment& s) { return o < s.file_offset; });
+    return static_cast<size_t>(it - segs.begin()) - 1;
+}
+
+// Calls fn(pointer, length) for each memory piece of [off, off + len).
+template <class F>
+void for_pieces(const OpenFile& f, uint64_t off, uint64_t len, F&& fn) {
+    if (f.segments.empty() || off >= f.size) return;
+    uint64_t end = std::min(f.size, off + len);
+    for (size_t i = segment_at(f.segments, off); i < f.segments.size() && off < end; i++) {
+        const auto& seg = f.segments[i];
+        const uint64_t in_seg = off - seg.file_offset;
+        const uint64_t n = std::min<uint64_t>(seg.bytes.size() - in_seg, end - off);
+        fn(seg.bytes.data() + in_seg, n);
+        off += n;
+    }
+}
+
+}  // namespace
+
+Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
+    OpenFile f;
+    f.inode = in;
+    f.writable = writable;
+    if (in.meta) {
+        const auto& sb = s.volume().superblock();
+        const bool is_log = *in.meta == MetaFile::kLog;
+        const uint64_t offset = is_log ? sb.log_offset : 0;
+        f.size = is_log ? sb.log_len : omf::kSuperblockRegion;
+        f.segments.push_back({0, s.device().range(offset, f.size)});
+        return f;
+    }
+    auto map = dax::FileMapping::from_entry(s.volume().shared_device(), in.node->file);
+    if (!map) return map.error();
+    f.size = map->size();
+    f.segments = map->segments();
+    return f;
+}
+
+int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len,
+                std::vector<iovec>& iov) {
+    if (s.failed()) return -EIO;
+    for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
+        s.device().invalidate(p, n);
+        iov.push_back({p, n});
+    });
+    return 0;
+}
+
+int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len) {
+    if (s.failed()) return -EIO;
+    if (!f.writable) return -EBADF;
+    if (len == 0) return 0;
+    if (off >= f.size) return -EFBIG;
+    int64_t done = 0;
+    int err = 0;
+    for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
+        if (err) return;
+        std::memcpy(p, buf + done, n);
+        if (auto st = s.device().persist(p, n); !st) err = st.error().code;
+        done += static_cast<int64_t>(n);
+    });
+    return err ? -err : done;
+}
+
+int persist_all(Server& s, const OpenFile& f) {
+    if (s.failed()) return -EIO;
+    int err = 0;
+    for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
+        if (auto st = s.device().persist(p, n); !st && !err) err = st.error().code;
+    });
+    return -err;
+}
+
+}  // namespace famfs::fused

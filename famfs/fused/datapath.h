@@ -1,0 +1,48 @@
+// The data path: the one place where file bytes move between FUSE requests
+// and shared memory, so failure handling (a device marked failed, poisoned
+// memory) has a single home.
+//
+// Every read gathers addresses in the server's device mapping (after
+// invalidating those CPU cache lines, for memory that is not coherent between
+// hosts) and hands them to the kernel without an intermediate copy. Every
+// write copies into the mapping and writes the CPU caches back before the
+// reply, so the bytes are in shared memory when write() returns. Writes never
+// change a file's size.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "famfs/dax.h"
+#include "inodes.h"
+
+namespace famfs::fused {
+
+class Server;
+
+// An open file: the memory-contiguous pieces of its bytes in file order.
+struct OpenFile {
+    Inode inode;
+    uint64_t size = 0;
+    bool writable = false;
+    std::vector<dax::Segment> segments;
+    std::string text;  // generated content (.meta/.status) instead of segments
+};
+
+// Builds the handle for a regular file or a .meta region file.
+Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
+
+// Fills `iov` with the pieces covering [off, off + len) clamped to the file;
+// returns 0 or a negative errno.
+int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len,
+                std::vector<iovec>& iov);
+// Stores into the file; returns bytes written or a negative errno (EFBIG
+// at or past the end: files never grow).
+int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len);
+// Writes the CPU caches of the whole file back to memory.
+int persist_all(Server& s, const OpenFile& f);
+
+}  // namespace famfs::fused

@@ -1,0 +1,113 @@
+#include "inodes.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "server.h"
+
+namespace famfs::fused {
+
+namespace {
+
+constexpr uint64_t kMetaInoBase = uint64_t(1) << 62;
+
+struct MetaInfo {
+    MetaFile kind;
+    const char* name;
+    mode_t mode;
+};
+
+constexpr MetaInfo kMetaInfo[] = {
+    {MetaFile::kDir, kMetaDirName, S_IFDIR | 0555},
+    {MetaFile::kSuperblock, ".superblock", S_IFREG | 0444},
+    {MetaFile::kLog, ".log", S_IFREG | 0444},
+    // Generated on open; direct I/O, so the size shown does not limit reads.
+    {MetaFile::kStatus, ".status", S_IFREG | 0444},
+    {MetaFile::kControl, ".control", S_IFREG | 0200},
+};
+
+const MetaInfo& info(MetaFile m) { return kMetaInfo[static_cast<int>(m)]; }
+
+timespec to_timespec(std::chrono::system_clock::time_point t) {
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
+
+uint64_t meta_size(const Server& s, MetaFile m) {
+    switch (m) {
+        case MetaFile::kSuperblock:
+            return omf::kSuperblockRegion;
+        case MetaFile::kLog:
+            return s.volume().superblock().log_len;
+        default:
+            return 0;
+    }
+}
+
+nlink_t subdirs(const Node& n) {
+    nlink_t count = 0;
+    for (const auto& [name, child] : n.children) count += child->is_dir ? 1 : 0;
+    return count;
+}
+
+}  // namespace
+
+uint64_t meta_ino(MetaFile m) { return kMetaInoBase + static_cast<uint64_t>(m); }
+
+std::optional<MetaFile> meta_of_ino(uint64_t ino) {
+    if (ino < kMetaInoBase || ino > meta_ino(MetaFile::kControl)) return std::nullopt;
+    return static_cast<MetaFile>(ino - kMetaInoBase);
+}
+
+std::optional<MetaFile> meta_by_name(std::string_view name) {
+    for (MetaFile m : kMetaFiles) {
+        if (name == info(m).name) return m;
+    }
+    return std::nullopt;
+}
+
+const char* meta_name(MetaFile m) { return info(m).name; }
+
+std::optional<Inode> resolve(const Server& s, uint64_t ino) {
+    if (auto m = meta_of_ino(ino)) return Inode{nullptr, m};
+    const Node* n = ino == kRootIno ? &s.tree().root() : s.tree().find_ino(ino);
+    if (!n) return std::nullopt;
+    return Inode{n, std::nullopt};
+}
+
+struct stat attributes(const Server& s, const Inode& in) {
+    struct stat st {};
+    // The log records no times; the mount time is the honest answer for all.
+    st.st_atim = st.st_mtim = st.st_ctim = to_timespec(s.started());
+    st.st_blksize = static_cast<blksize_t>(omf::kAllocUnit);
+    if (in.meta) {
+        st.st_ino = meta_ino(*in.meta);
+        st.st_mode = info(*in.meta).mode;
+        st.st_nlink = *in.meta == MetaFile::kDir ? 2 : 1;
+        st.st_size = static_cast<off_t>(meta_size(s, *in.meta));
+        st.st_uid = 0;
+        st.st_gid = 0;
+    } else {
+        const Node& n = *in.node;
+        st.st_ino = n.ino;
+        st.st_mode = (n.is_dir ? S_IFDIR : S_IFREG) | (n.mode & 07777);
+        st.st_uid = n.uid;
+        st.st_gid = n.gid;
+        st.st_size = static_cast<off_t>(n.size());
+        st.st_nlink = n.is_dir ? 2 + subdirs(n) : 1;
+        if (n.ino == kRootIno) {
+            // The root is not logged: it belongs to whoever mounted.
+            st.st_mode = S_IFDIR | 0755;
+            st.st_uid = getuid();
+            st.st_gid = getgid();
+            st.st_nlink += 1;  // .meta
+        }
+    }
+    const uint64_t alloc = (uint64_t(st.st_size) + omf::kAllocUnit - 1) / omf::kAllocUnit;
+    st.st_blocks = static_cast<blkcnt_t>(alloc * (omf::kAllocUnit / 512));
+    return st;
+}
+
+}  // namespace famfs::fused

@@ -1,0 +1,109 @@
+// Opening and closing files. Regular files use the kernel page cache (so
+// shared mmap works) with keep_cache = 0: every open() drops this host's
+// cached pages and the next access re-reads shared memory. .meta/.status and
+// .meta/.control are generated/commands, so they bypass the cache.
+#include <fcntl.h>
+
+#include <memory>
+
+#include "datapath.h"
+#include "ops.h"
+
+namespace famfs::fused {
+
+namespace {
+
+OpenFile* open_file(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+bool wants_write(const fuse_file_info* fi) { return (fi->flags & O_ACCMODE) != O_RDONLY; }
+
+// Builds the handle; 0 or a positive errno.
+int make_handle(Server& s, const Inode& in, const fuse_file_info* fi,
+                std::unique_ptr<OpenFile>& out) {
+    if (in.is_dir()) return EISDIR;
+    const bool write = wants_write(fi);
+    if (in.meta) {
+        switch (*in.meta) {
+            case MetaFile::kStatus:
+                if (write) return EACCES;
+                out = std::make_unique<OpenFile>();
+                out->inode = in;
+                out->text = s.status_text();
+                out->size = out->text.size();
+                return 0;
+            case MetaFile::kControl:
+                if ((fi->flags & O_ACCMODE) != O_WRONLY) return EACCES;
+                out = std::make_unique<OpenFile>();
+                out->inode = in;
+                out->writable = true;
+                return 0;
+            default:
+                if (write) return EACCES;  // the superblock and log are read-only here
+                break;
+        }
+    }
+    if (s.failed()) return EIO;
+    // Files have a fixed size; truncating one would change it.
+    if ((fi->flags & O_TRUNC) && in.node && in.node->size() != 0) return metadata_change_errno(s);
+    auto f = open_data(s, in, write);
+    if (!f) return f.error().code;
+    out = std::make_unique<OpenFile>(std::move(f.value()));
+    return 0;
+}
+
+void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    Server& s = server_of(req);
+    std::unique_ptr<OpenFile> h;
+    int err;
+    {
+        auto rd = s.read_tree();
+        auto in = resolve(s, ino);
+        err = in ? make_handle(s, *in, fi, h) : ENOENT;
+    }
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    const bool generated = h->inode.meta && (*h->inode.meta == MetaFile::kStatus ||
+                                             *h->inode.meta == MetaFile::kControl);
+    fi->keep_cache = 0;
+    fi->direct_io = generated ? 1 : 0;
+    fi->fh = reinterpret_cast<uint64_t>(h.get());
+    if (fuse_reply_open(req, fi) == 0) h.release();
+}
+
+void famfs_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    (void)ino;
+    delete open_file(fi);
+    fuse_reply_err(req, 0);
+}
+
+// write() is synchronous to shared memory, so a close has nothing to push;
+// the kernel writes back dirty mmap pages itself before sending FLUSH.
+void famfs_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    (void)ino;
+    (void)fi;
+    fuse_reply_err(req, 0);
+}
+
+// The kernel has sent dirty mmap pages as WRITEs before FSYNC; writing the
+// CPU caches of the whole file back covers stores that reached the mapping
+// any other way.
+void famfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+    (void)ino;
+    (void)datasync;
+    Server& s = server_of(req);
+    OpenFile* f = open_file(fi);
+    fuse_reply_err(req, f->text.empty() ? -persist_all(s, *f) : 0);
+}
+
+}  // namespace
+
+void register_file_ops(fuse_lowlevel_ops& ops) {
+    ops.open = famfs_open;
+    ops.release = famfs_release;
+    ops.flush = famfs_flush;
+    ops.fsync = famfs_fsync;
+}
+
+}  // namespace famfs::fused

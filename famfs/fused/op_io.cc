@@ -1,0 +1,83 @@
+// read and write requests, plus the commands written to .meta/.control.
+#include <string>
+#include <string_view>
+
+#include "datapath.h"
+#include "ops.h"
+
+namespace famfs::fused {
+
+namespace {
+
+OpenFile* open_file(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+void read_text(fuse_req_t req, const std::string& text, size_t size, off_t off) {
+    const size_t at = std::min(text.size(), static_cast<size_t>(off));
+    fuse_reply_buf(req, text.data() + at, std::min(size, text.size() - at));
+}
+
+void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    (void)ino;
+    Server& s = server_of(req);
+    const OpenFile* f = open_file(fi);
+    if (f->inode.meta == MetaFile::kStatus) {
+        read_text(req, f->text, size, off);
+        return;
+    }
+    std::vector<iovec> iov;
+    const int err = gather_read(s, *f, static_cast<uint64_t>(off), size, iov);
+    if (err) {
+        fuse_reply_err(req, -err);
+        return;
+    }
+    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+}
+
+// One command per write: "catchup" applies the log now (famfs logplay);
+// "notify-failure [reason]" marks the device failed.
+int run_control(Server& s, std::string_view cmd) {
+    while (!cmd.empty() && (cmd.back() == '\n' || cmd.back() == ' ')) cmd.remove_suffix(1);
+    if (cmd == "catchup") {
+        s.catch_up();
+        return 0;
+    }
+    constexpr std::string_view kFail = "notify-failure";
+    if (cmd.substr(0, kFail.size()) == kFail) {
+        std::string_view why = cmd.substr(kFail.size());
+        while (!why.empty() && why.front() == ' ') why.remove_prefix(1);
+        s.mark_failed(why.empty() ? "notified by .meta/.control" : std::string(why));
+        return 0;
+    }
+    return EINVAL;
+}
+
+void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                 fuse_file_info* fi) {
+    (void)ino;
+    Server& s = server_of(req);
+    const OpenFile* f = open_file(fi);
+    if (f->inode.meta == MetaFile::kControl) {
+        const int err = run_control(s, std::string_view(buf, size));
+        if (err) {
+            fuse_reply_err(req, err);
+        } else {
+            fuse_reply_write(req, size);
+        }
+        return;
+    }
+    const int64_t n = store_write(s, *f, static_cast<uint64_t>(off), buf, size);
+    if (n < 0) {
+        fuse_reply_err(req, static_cast<int>(-n));
+        return;
+    }
+    fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+void register_io_ops(fuse_lowlevel_ops& ops) {
+    ops.read = famfs_read;
+    ops.write = famfs_write;
+}
+
+}  // namespace famfs::fused

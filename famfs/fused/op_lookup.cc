@@ -1,0 +1,92 @@
+// Name lookup and attributes. A lookup miss catches up with the log before
+// answering ENOENT: the famfs CLI on this host appends to the log directly
+// and then stats the new path through the mount.
+#include <cstring>
+
+#include "ops.h"
+
+namespace famfs::fused {
+
+namespace {
+
+// The child `name` of `parent`, or nullopt; caller holds read_tree().
+std::optional<Inode> find_child(const Inode& parent, const char* name) {
+    if (parent.meta) {
+        if (auto m = meta_by_name(name)) return Inode{nullptr, m};
+        return std::nullopt;
+    }
+    if (parent.node->ino == kRootIno && std::strcmp(name, kMetaDirName) == 0) {
+        return Inode{nullptr, MetaFile::kDir};
+    }
+    auto it = parent.node->children.find(std::string_view(name));
+    if (it == parent.node->children.end()) return std::nullopt;
+    return Inode{it->second.get(), std::nullopt};
+}
+
+// 0 with `e` filled, or a positive errno.
+int lookup_once(const Server& s, fuse_ino_t parent, const char* name, fuse_entry_param& e) {
+    auto rd = s.read_tree();
+    auto dir = resolve(s, parent);
+    if (!dir) return ENOENT;
+    if (!dir->is_dir()) return ENOTDIR;
+    auto child = find_child(*dir, name);
+    if (!child) return ENOENT;
+    e = entry_for(s, *child);
+    return 0;
+}
+
+void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Server& s = server_of(req);
+    fuse_entry_param e{};
+    int err = lookup_once(s, parent, name, e);
+    if (err == ENOENT) {
+        const CatchUp c = s.catch_up();
+        if (c.after != c.before) err = lookup_once(s, parent, name, e);
+    }
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fuse_reply_entry(req, &e);
+}
+
+void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    (void)fi;
+    const Server& s = server_of(req);
+    struct stat st {};
+    {
+        auto rd = s.read_tree();
+        auto in = resolve(s, ino);
+        if (!in) {
+            fuse_reply_err(req, ENOENT);
+            return;
+        }
+        st = attributes(s, *in);
+    }
+    fuse_reply_attr(req, &st, s.options().timeout_secs);
+}
+
+// Nodes live as long as the server, so the kernel's lookup counts need no
+// bookkeeping: forgetting an inode frees nothing.
+void famfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    (void)ino;
+    (void)nlookup;
+    fuse_reply_none(req);
+}
+
+void famfs_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    (void)count;
+    (void)forgets;
+    fuse_reply_none(req);
+}
+
+}  // namespace
+
+void register_lookup_ops(fuse_lowlevel_ops& ops) {
+    ops.lookup = famfs_lookup;
+    ops.getattr = famfs_getattr;
+    ops.forget = famfs_forget;
+    ops.forget_multi = famfs_forget_multi;
+}
+
+}  // namespace famfs::fused

@@ -1,0 +1,46 @@
+// Extended attributes: the root carries the server's state as
+// "user.famfs.status" (the same text as .meta/.status); nothing else has any.
+#include <cstring>
+#include <string>
+
+#include "ops.h"
+
+namespace famfs::fused {
+
+namespace {
+
+constexpr const char kStatusXattr[] = "user.famfs.status";
+
+void reply_value(fuse_req_t req, const std::string& value, size_t size) {
+    if (size == 0) {
+        fuse_reply_xattr(req, value.size());
+    } else if (size < value.size()) {
+        fuse_reply_err(req, ERANGE);
+    } else {
+        fuse_reply_buf(req, value.data(), value.size());
+    }
+}
+
+void famfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    const Server& s = server_of(req);
+    if (ino == kRootIno && std::strcmp(name, kStatusXattr) == 0) {
+        reply_value(req, s.status_text(), size);
+        return;
+    }
+    fuse_reply_err(req, ENODATA);
+}
+
+void famfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    std::string names;
+    if (ino == kRootIno) names.assign(kStatusXattr, sizeof(kStatusXattr));  // with its NUL
+    reply_value(req, names, size);
+}
+
+}  // namespace
+
+void register_xattr_ops(fuse_lowlevel_ops& ops) {
+    ops.getxattr = famfs_getxattr;
+    ops.listxattr = famfs_listxattr;
+}
+
+}  // namespace famfs::fused

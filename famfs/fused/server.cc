@@ -1,0 +1,121 @@
+#include "server.h"
+
+#include <unistd.h>
+
+#include <sstream>
+
+#include "famfs/omf.h"
+
+namespace famfs::fused {
+
+int64_t Server::steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
+    std::unique_ptr<Server> s(new Server(opt));
+    // Data writes go through this mapping on every host (clients included),
+    // so the device is always mapped read-write; metadata stays master-only
+    // because the server never appends.
+    auto vol = Volume::open(opt.device, Access::kReadWrite);
+    if (!vol) return vol.error();
+    s->volume_ = std::move(vol.value());
+    auto lock = DeviceLock::acquire(opt.device, DeviceLock::Kind::kMount, /*wait=*/false);
+    if (!lock) return lock.error();
+    s->mount_lock_.emplace(std::move(lock.value()));
+    auto st = s->volume_->load();
+    if (!st) return st.error();
+    s->state_ = std::make_unique<State>(std::move(st.value()));
+    s->last_poll_ns_ = steady_ns();
+    return s;
+}
+
+Server::~Server() { stop_following(); }
+
+CatchUp Server::catch_up() {
+    std::lock_guard serial(catch_up_mutex_);
+    catch_ups_.fetch_add(1, std::memory_order_relaxed);
+    last_poll_ns_ = steady_ns();
+    CatchUp c;
+    c.before = c.after = state_->ns.applied();
+    auto r = volume_->log().replay(c.before);
+    {
+        std::lock_guard lk(report_mutex_);
+        header_error_ = r ? std::string() : r.error().message;
+    }
+    if (!r) return c;
+    const uint64_t problems_before = state_->ns.problems().size();
+    {
+        std::unique_lock writer(tree_mutex_);
+        apply_replay(*state_, *r);
+    }
+    c.after = state_->ns.applied();
+    c.refused = state_->ns.problems().size() - problems_before;
+    return c;
+}
+
+uint64_t Server::known_next_index() const {
+    auto rd = read_tree();
+    return state_->next_index;
+}
+
+bool Server::stalled() const {
+    auto rd = read_tree();
+    return !state_->log_is_clean();
+}
+
+void Server::mark_failed(const std::string& why) {
+    {
+        std::lock_guard lk(report_mutex_);
+        failure_ = why;
+    }
+    failed_.store(true, std::memory_order_release);
+}
+
+std::string Server::status_text() const {
+    std::ostringstream out;
+    const auto& sb = volume_->superblock();
+    const double since_ms = double(steady_ns() - last_poll_ns_.load()) / 1e6;
+    {
+        auto rd = read_tree();
+        const auto& ns = state_->ns;
+        const uint64_t next = state_->next_index;
+        out << "role: " << to_string(role()) << "\n"
+            << "pid: " << getpid() << "\n"
+            << "device: " << opt_.device << "\n"
+            << "mountpoint: " << opt_.mountpoint << "\n"
+            << "fs_uuid: " << omf::uuid_to_string(sb.fs_uuid) << "\n"
+            << "log_capacity: " << volume_->log().capacity() << "\n"
+            << "entries_replayed: " << ns.applied() << "\n"
+            << "log_next_index: " << next << "\n"
+            << "follow_lag_entries: " << (next > ns.applied() ? next - ns.applied() : 0) << "\n"
+            << "follow_last_check_ms: " << since_ms << "\n"
+            << "catch_ups: " << catch_ups_.load() << "\n"
+            << "files: " << ns.files() << "\n"
+            << "directories: " << ns.dirs() << "\n"
+            << "capacity_bytes: " << state_->alloc.capacity() << "\n"
+            << "free_bytes: " << state_->alloc.free_bytes() << "\n";
+        std::lock_guard lk(report_mutex_);
+        const bool stopped = state_->invalid_index.has_value();
+        const uint64_t errors =
+            ns.problems().size() + (stopped ? 1 : 0) + (header_error_.empty() ? 0 : 1);
+        out << "errors: " << errors << "\n";
+        for (const auto& p : ns.problems()) {
+            out << "error: log entry " << p.index << " (" << p.relpath
+                << ") skipped: " << p.reason << "\n";
+        }
+        if (stopped) {
+            out << "error: log entry " << *state_->invalid_index
+                << " is invalid, replay stops there: "
+                << (state_->invalid_reason ? state_->invalid_reason->message : "") << "\n";
+        }
+        if (!header_error_.empty()) out << "error: log header: " << header_error_ << "\n";
+        out << "device_failed: " << (failed() ? "yes (" + failure_ + ")" : std::string("no"))
+            << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace famfs::fused

@@ -1,0 +1,110 @@
+// The state of one famfs_fused process: the volume it serves, the tree built
+// from the log, and the thread that follows the log as the master appends.
+//
+// Lock order (never take a lock listed earlier while holding a later one):
+//   1. catch_up_mutex_  serialises catch-ups (follower thread, lookup miss,
+//                       .meta/.control); the log is read under it alone.
+//   2. tree_mutex_      shared by every FUSE operation that reads the tree;
+//                       exclusive only while new entries are applied.
+//   3. report_mutex_    guards the error texts.
+// FUSE operations hold at most tree_mutex_ (shared); a lookup miss drops it
+// before catching up. Nodes are never removed, so a Node* obtained under the
+// lock stays valid after it is released; only directories' child maps change.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "famfs/device.h"
+#include "famfs/volume.h"
+
+namespace famfs::fused {
+
+struct ServerOptions {
+    std::string device;
+    std::string mountpoint;
+    double timeout_secs = 1.0;  // attribute and entry cache timeout
+    bool foreground = false;
+    bool debug = false;  // foreground, single-threaded, libfuse debug output
+    bool verbose = false;
+    bool allow_other = true;
+    bool default_permissions = true;
+    std::chrono::microseconds follow_poll{1000};
+};
+
+// What a catch-up did.
+struct CatchUp {
+    uint64_t before = 0;  // next index to apply before
+    uint64_t after = 0;   // and after
+    uint64_t refused = 0; // entries the namespace refused (bad content)
+};
+
+class Server {
+public:
+    static Result<std::unique_ptr<Server>> open(const ServerOptions& opt);
+    ~Server();
+
+    const ServerOptions& options() const { return opt_; }
+    Volume& volume() { return *volume_; }
+    const Volume& volume() const { return *volume_; }
+    Device& device() { return volume_->device(); }
+    Role role() const { return volume_->role(); }
+    std::chrono::system_clock::time_point started() const { return started_; }
+
+    // Readers of the tree hold this shared; see the lock order above.
+    std::shared_lock<std::shared_mutex> read_tree() const {
+        return std::shared_lock(tree_mutex_);
+    }
+    // Valid only under read_tree().
+    const Namespace& tree() const { return state_->ns; }
+    const Allocator& allocator() const { return state_->alloc; }
+
+    // Applies whatever the log holds beyond what has been applied.
+    CatchUp catch_up();
+
+    void start_following();
+    void stop_following();
+
+    // Marks the device failed (memory failure): every later open, read and
+    // write returns EIO.
+    void mark_failed(const std::string& why);
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
+
+    // The text of .meta/.status.
+    std::string status_text() const;
+
+private:
+    explicit Server(const ServerOptions& opt) : opt_(opt) {}
+    void follow_loop();
+    // The log's next_index as of the last catch-up, and whether replay
+    // stopped at an invalid entry.
+    uint64_t known_next_index() const;
+    bool stalled() const;
+    static int64_t steady_ns();
+
+    ServerOptions opt_;
+    std::unique_ptr<Volume> volume_;
+    std::optional<DeviceLock> mount_lock_;
+    std::unique_ptr<State> state_;
+    std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+
+    std::mutex catch_up_mutex_;
+    mutable std::shared_mutex tree_mutex_;
+    mutable std::mutex report_mutex_;
+    std::string header_error_;  // the log header was unreadable at the last catch-up
+    std::string failure_;
+
+    std::atomic<bool> failed_{false};
+    std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> catch_ups_{0};
+    std::atomic<int64_t> last_poll_ns_{0};  // steady clock of the follower's last look
+    std::thread follower_;
+};
+
+}  // namespace famfs::fused

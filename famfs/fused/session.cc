@@ -1,0 +1,81 @@
+#include "session.h"
+
+#include <cstdio>
+#include <string>
+
+#include "ops.h"
+
+namespace famfs::fused {
+
+namespace {
+
+// fuse_opt treats ',' as a separator; a device path keeps its commas escaped.
+std::string escape_option(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == ',' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+std::string mount_options(const ServerOptions& opt) {
+    std::string o = "fsname=" + escape_option(opt.device) + ",subtype=famfs";
+    if (opt.allow_other) o += ",allow_other";
+    if (opt.default_permissions) o += ",default_permissions";
+    return o;
+}
+
+int serve(fuse_session* se, const ServerOptions& opt) {
+    if (opt.debug) return fuse_session_loop(se);
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, 16);
+    const int rc = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    return rc;
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& opt) {
+    auto server = Server::open(opt);
+    if (!server) {
+        std::fprintf(stderr, "famfs_fused: %s: %s\n", opt.device.c_str(),
+                     server.error().message.c_str());
+        return 1;
+    }
+    Server& s = *server.value();
+    if (opt.verbose) std::fprintf(stderr, "%s", s.status_text().c_str());
+
+    fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+    const std::string options = mount_options(opt);
+    fuse_opt_add_arg(&args, "famfs_fused");
+    fuse_opt_add_arg(&args, "-o");
+    fuse_opt_add_arg(&args, options.c_str());
+    if (opt.debug) fuse_opt_add_arg(&args, "-d");
+
+    const fuse_lowlevel_ops ops = make_ops();
+    fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &s);
+    fuse_opt_free_args(&args);
+    if (!se) return 1;
+    int rc = 1;
+    if (fuse_set_signal_handlers(se) == 0) {
+        if (fuse_session_mount(se, opt.mountpoint.c_str()) == 0) {
+            // Threads do not survive the fork that detaches the daemon, so
+            // the follower starts after it.
+            fuse_daemonize(opt.foreground ? 1 : 0);
+            s.start_following();
+            rc = serve(se, opt) == 0 ? 0 : 1;
+            s.stop_following();
+            fuse_session_unmount(se);
+        } else {
+            std::fprintf(stderr, "famfs_fused: cannot mount %s on %s\n", opt.device.c_str(),
+                         opt.mountpoint.c_str());
+        }
+        fuse_remove_signal_handlers(se);
+    }
+    fuse_session_destroy(se);
+    return rc;
+}
+
+}  // namespace famfs::fused
