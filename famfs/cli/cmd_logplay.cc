@@ -51,8 +51,9 @@ Result<Tally> describe(const std::string& device, uint64_t from, uint64_t to, bo
             t.other++;
             what = "non-namespace entry";
         }
-        if (verbose) std::printf("%s log entry %llu: %s\n", verb,
-                                 static_cast<unsigned long long>(r->first + i), what.c_str());
+        if (verbose)
+            std::printf("%s log entry %llu: %s\n", verb,
+                        static_cast<unsigned long long>(r->first + i), what.c_str());
     }
     return t;
 }
@@ -101,21 +102,21 @@ int cmd_logplay(const GlobalOptions& g, int argc, char** argv) {
     }
     const uint64_t to = dry ? after->number("log_next_index") : after->number("entries_replayed");
     const uint64_t log_end = std::max(to, after->number("log_next_index"));
-    auto t = describe(m->device, from, dry ? UINT64_MAX : to, verbose, dry ? "would play" : "played");
+    auto t =
+        describe(m->device, from, dry ? UINT64_MAX : to, verbose, dry ? "would play" : "played");
     if (!t) {
         report_error(kCmd, m->device, t.error());
         return t.error().code;
     }
-    const uint64_t new_errors = after->number("errors") - std::min(after->number("errors"),
-                                                                   before->number("errors"));
-    std::printf("famfs logplay: %s: %s %llu new entries (%llu files, %llu directories); "
-                "%llu entries in the log; %llu new errors\n",
-                mnt.c_str(), dry ? "would play" : "played",
-                static_cast<unsigned long long>(t->files + t->dirs + t->other),
-                static_cast<unsigned long long>(t->files),
-                static_cast<unsigned long long>(t->dirs),
-                static_cast<unsigned long long>(log_end),
-                static_cast<unsigned long long>(new_errors));
+    const uint64_t new_errors =
+        after->number("errors") - std::min(after->number("errors"), before->number("errors"));
+    std::printf(
+        "famfs logplay: %s: %s %llu new entries (%llu files, %llu directories); "
+        "%llu entries in the log; %llu new errors\n",
+        mnt.c_str(), dry ? "would play" : "played",
+        static_cast<unsigned long long>(t->files + t->dirs + t->other),
+        static_cast<unsigned long long>(t->files), static_cast<unsigned long long>(t->dirs),
+        static_cast<unsigned long long>(log_end), static_cast<unsigned long long>(new_errors));
     if (new_errors) std::printf("%s", after->text.c_str());
     return exit_status(static_cast<int64_t>(new_errors));
 }

@@ -101,7 +101,8 @@ int check_clashes(const MountArgs& a) {
         case MountState::kDead:
             // A killed server leaves a dead mount; replace it.
             if (umount2(a.mountpoint.c_str(), MNT_DETACH) != 0) {
-                report_error(kCmd, a.mountpoint, "cannot remove the dead mount left by a killed server");
+                report_error(kCmd, a.mountpoint,
+                             "cannot remove the dead mount left by a killed server");
                 return errno;
             }
             break;

@@ -35,7 +35,8 @@ std::string absolute_lexical(const std::string& path) {
 }
 
 MountState mount_state(const std::string& dir) {
-    struct stat self {}, parent {};
+    struct stat self {
+    }, parent{};
     if (stat(dir.c_str(), &self) != 0) {
         return errno == ENOTCONN ? MountState::kDead : MountState::kNotMounted;
     }

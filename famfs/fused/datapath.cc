@@ -51,8 +51,7 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
     return f;
 }
 
-int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len,
-                std::vector<iovec>& iov) {
+int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
     if (s.failed()) return -EIO;
     for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
         s.device().invalidate(p, n);

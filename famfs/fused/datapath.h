@@ -37,8 +37,7 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
 
 // Fills `iov` with the pieces covering [off, off + len) clamped to the file;
 // returns 0 or a negative errno.
-int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len,
-                std::vector<iovec>& iov);
+int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov);
 // Stores into the file; returns bytes written or a negative errno (EFBIG
 // at or past the end: files never grow).
 int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len);

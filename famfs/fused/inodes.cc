@@ -27,7 +27,9 @@ constexpr MetaInfo kMetaInfo[] = {
     {MetaFile::kControl, ".control", S_IFREG | 0200},
 };
 
-const MetaInfo& info(MetaFile m) { return kMetaInfo[static_cast<int>(m)]; }
+const MetaInfo& info(MetaFile m) {
+    return kMetaInfo[static_cast<int>(m)];
+}
 
 timespec to_timespec(std::chrono::system_clock::time_point t) {
     const auto ns =
@@ -54,7 +56,9 @@ nlink_t subdirs(const Node& n) {
 
 }  // namespace
 
-uint64_t meta_ino(MetaFile m) { return kMetaInoBase + static_cast<uint64_t>(m); }
+uint64_t meta_ino(MetaFile m) {
+    return kMetaInoBase + static_cast<uint64_t>(m);
+}
 
 std::optional<MetaFile> meta_of_ino(uint64_t ino) {
     if (ino < kMetaInoBase || ino > meta_ino(MetaFile::kControl)) return std::nullopt;
@@ -68,7 +72,9 @@ std::optional<MetaFile> meta_by_name(std::string_view name) {
     return std::nullopt;
 }
 
-const char* meta_name(MetaFile m) { return info(m).name; }
+const char* meta_name(MetaFile m) {
+    return info(m).name;
+}
 
 std::optional<Inode> resolve(const Server& s, uint64_t ino) {
     if (auto m = meta_of_ino(ino)) return Inode{nullptr, m};

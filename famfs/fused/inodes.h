@@ -25,8 +25,8 @@ std::optional<MetaFile> meta_of_ino(uint64_t ino);
 // A file inside .meta by name.
 std::optional<MetaFile> meta_by_name(std::string_view name);
 const char* meta_name(MetaFile m);
-inline constexpr MetaFile kMetaFiles[] = {MetaFile::kSuperblock, MetaFile::kLog,
-                                          MetaFile::kStatus, MetaFile::kControl};
+inline constexpr MetaFile kMetaFiles[] = {MetaFile::kSuperblock, MetaFile::kLog, MetaFile::kStatus,
+                                          MetaFile::kControl};
 
 // What an inode number refers to: a namespace node or a .meta entry.
 struct Inode {

@@ -21,7 +21,9 @@ struct DirHandle {
     std::vector<DirEntry> entries;
 };
 
-DirHandle* dir_handle(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
+DirHandle* dir_handle(fuse_file_info* fi) {
+    return reinterpret_cast<DirHandle*>(fi->fh);
+}
 
 std::unique_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
     auto h = std::make_unique<DirHandle>();
@@ -33,7 +35,8 @@ std::unique_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
     }
     const Node* parent = dir.node->parent ? dir.node->parent : dir.node;
     h->entries.push_back({"..", Inode{parent, std::nullopt}});
-    if (dir.node->ino == kRootIno) h->entries.push_back({kMetaDirName, Inode{nullptr, MetaFile::kDir}});
+    if (dir.node->ino == kRootIno)
+        h->entries.push_back({kMetaDirName, Inode{nullptr, MetaFile::kDir}});
     h->entries.reserve(h->entries.size() + dir.node->children.size());
     const size_t first_child = h->entries.size();
     for (const auto& [name, child] : dir.node->children) {
@@ -96,8 +99,7 @@ void famfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
     reply_dir(req, size, off, fi, false);
 }
 
-void famfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       fuse_file_info* fi) {
+void famfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     (void)ino;
     reply_dir(req, size, off, fi, true);
 }

@@ -13,9 +13,13 @@ namespace famfs::fused {
 
 namespace {
 
-OpenFile* open_file(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+OpenFile* open_file(fuse_file_info* fi) {
+    return reinterpret_cast<OpenFile*>(fi->fh);
+}
 
-bool wants_write(const fuse_file_info* fi) { return (fi->flags & O_ACCMODE) != O_RDONLY; }
+bool wants_write(const fuse_file_info* fi) {
+    return (fi->flags & O_ACCMODE) != O_RDONLY;
+}
 
 // Builds the handle; 0 or a positive errno.
 int make_handle(Server& s, const Inode& in, const fuse_file_info* fi,

@@ -20,6 +20,8 @@ void famfs_init(void* userdata, fuse_conn_info* conn) {
 
 }  // namespace
 
-void register_init_ops(fuse_lowlevel_ops& ops) { ops.init = famfs_init; }
+void register_init_ops(fuse_lowlevel_ops& ops) {
+    ops.init = famfs_init;
+}
 
 }  // namespace famfs::fused

@@ -9,7 +9,9 @@ namespace famfs::fused {
 
 namespace {
 
-OpenFile* open_file(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+OpenFile* open_file(fuse_file_info* fi) {
+    return reinterpret_cast<OpenFile*>(fi->fh);
+}
 
 void read_text(fuse_req_t req, const std::string& text, size_t size, off_t off) {
     const size_t at = std::min(text.size(), static_cast<size_t>(off));

@@ -7,24 +7,40 @@ namespace famfs::fused {
 
 namespace {
 
-void refuse(fuse_req_t req) { fuse_reply_err(req, metadata_change_errno(server_of(req))); }
+void refuse(fuse_req_t req) {
+    fuse_reply_err(req, metadata_change_errno(server_of(req)));
+}
 
-void famfs_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { refuse(req); }
-void famfs_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { refuse(req); }
-void famfs_unlink(fuse_req_t req, fuse_ino_t, const char*) { refuse(req); }
-void famfs_rmdir(fuse_req_t req, fuse_ino_t, const char*) { refuse(req); }
-void famfs_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { refuse(req); }
+void famfs_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
+    refuse(req);
+}
+void famfs_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) {
+    refuse(req);
+}
+void famfs_unlink(fuse_req_t req, fuse_ino_t, const char*) {
+    refuse(req);
+}
+void famfs_rmdir(fuse_req_t req, fuse_ino_t, const char*) {
+    refuse(req);
+}
+void famfs_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) {
+    refuse(req);
+}
 void famfs_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
     refuse(req);
 }
-void famfs_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { refuse(req); }
+void famfs_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) {
+    refuse(req);
+}
 void famfs_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
     refuse(req);
 }
 void famfs_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
     refuse(req);
 }
-void famfs_removexattr(fuse_req_t req, fuse_ino_t, const char*) { refuse(req); }
+void famfs_removexattr(fuse_req_t req, fuse_ino_t, const char*) {
+    refuse(req);
+}
 void famfs_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) {
     refuse(req);
 }

@@ -28,6 +28,8 @@ void famfs_statfs(fuse_req_t req, fuse_ino_t ino) {
 
 }  // namespace
 
-void register_statfs_ops(fuse_lowlevel_ops& ops) { ops.statfs = famfs_statfs; }
+void register_statfs_ops(fuse_lowlevel_ops& ops) {
+    ops.statfs = famfs_statfs;
+}
 
 }  // namespace famfs::fused

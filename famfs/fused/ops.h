@@ -11,7 +11,9 @@
 
 namespace famfs::fused {
 
-inline Server& server_of(fuse_req_t req) { return *static_cast<Server*>(fuse_req_userdata(req)); }
+inline Server& server_of(fuse_req_t req) {
+    return *static_cast<Server*>(fuse_req_userdata(req));
+}
 
 // The errno for metadata changes famfs does not make through a mount:
 // clients are read-only for metadata; the master uses the famfs CLI.

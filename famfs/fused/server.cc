@@ -32,7 +32,9 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
     return s;
 }
 
-Server::~Server() { stop_following(); }
+Server::~Server() {
+    stop_following();
+}
 
 CatchUp Server::catch_up() {
     std::lock_guard serial(catch_up_mutex_);
@@ -103,8 +105,8 @@ std::string Server::status_text() const {
             ns.problems().size() + (stopped ? 1 : 0) + (header_error_.empty() ? 0 : 1);
         out << "errors: " << errors << "\n";
         for (const auto& p : ns.problems()) {
-            out << "error: log entry " << p.index << " (" << p.relpath
-                << ") skipped: " << p.reason << "\n";
+            out << "error: log entry " << p.index << " (" << p.relpath << ") skipped: " << p.reason
+                << "\n";
         }
         if (stopped) {
             out << "error: log entry " << *state_->invalid_index

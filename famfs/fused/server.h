@@ -40,13 +40,13 @@ struct ServerOptions {
 
 // What a catch-up did.
 struct CatchUp {
-    uint64_t before = 0;  // next index to apply before
-    uint64_t after = 0;   // and after
-    uint64_t refused = 0; // entries the namespace refused (bad content)
+    uint64_t before = 0;   // next index to apply before
+    uint64_t after = 0;    // and after
+    uint64_t refused = 0;  // entries the namespace refused (bad content)
 };
 
 class Server {
-public:
+  public:
     static Result<std::unique_ptr<Server>> open(const ServerOptions& opt);
     ~Server();
 
@@ -58,9 +58,7 @@ public:
     std::chrono::system_clock::time_point started() const { return started_; }
 
     // Readers of the tree hold this shared; see the lock order above.
-    std::shared_lock<std::shared_mutex> read_tree() const {
-        return std::shared_lock(tree_mutex_);
-    }
+    std::shared_lock<std::shared_mutex> read_tree() const { return std::shared_lock(tree_mutex_); }
     // Valid only under read_tree().
     const Namespace& tree() const { return state_->ns; }
     const Allocator& allocator() const { return state_->alloc; }
@@ -79,7 +77,7 @@ public:
     // The text of .meta/.status.
     std::string status_text() const;
 
-private:
+  private:
     explicit Server(const ServerOptions& opt) : opt_(opt) {}
     void follow_loop();
     // The log's next_index as of the last catch-up, and whether replay
