@@ -57,9 +57,10 @@ double timeout_of(const Args& a, double fallback) {
 }
 
 std::string command_text(const Args& a) {
-    if (a.rest.size() == 1) return a.rest[0];
+    const auto& words = a.has_rest ? a.rest : a.positional;
+    if (words.size() == 1) return words[0];
     std::vector<std::string> quoted;
-    for (const auto& w : a.rest) quoted.push_back(shell_quote(w));
+    for (const auto& w : words) quoted.push_back(shell_quote(w));
     return join(quoted, " ");
 }
 

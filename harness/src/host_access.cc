@@ -45,6 +45,18 @@ Status check_host(const RunDir& run, const std::string& host) {
     return ok();
 }
 
+Result<Json> qmp_once(const std::string& sock, const std::string& command, const Json& args,
+                      Deadline deadline) {
+    auto q = Qmp::connect(sock, deadline);
+    if (!q) return q.error();
+    // QEMU closes the monitor while executing quit; that is the success case.
+    if (command == "quit") {
+        if (auto st = q->execute_final(command, deadline); !st) return st.error();
+        return Json();
+    }
+    return q->execute(command, args, deadline);
+}
+
 // A failure to reach the guest is most often a guest that died meanwhile;
 // say so instead of reporting a bare socket error.
 Error explain(const RunDir& run, const std::string& host, const Error& e) {
@@ -58,21 +70,10 @@ Result<ExecResult> exec_locked(const RunDir& run, const std::string& host,
                                const std::string& command, const ExecOptions& opts) {
     HostLock lock(run.host_file(host, "qga.lock"), deadline_in(opts.timeout_s));
     if (!lock.held()) return fail("host " + host + ": guest agent busy (lock timeout)");
-    auto ga = GuestAgent::connect(run.host_file(host, "qga.sock"), deadline_in(10));
+    auto ga = GuestAgent::connect(run.host_file(host, "qga.sock"),
+                                  deadline_in(opts.timeout_s < 10 ? opts.timeout_s : 10));
     if (!ga) return fail("guest agent not answering: " + ga.error().message);
     return ga->exec(command, opts.input, opts.timeout_s);
-}
-
-Result<Json> qmp_once(const std::string& sock, const std::string& command, const Json& args,
-                      Deadline deadline) {
-    auto q = Qmp::connect(sock, deadline);
-    if (!q) return q.error();
-    // QEMU closes the monitor while executing quit; that is the success case.
-    if (command == "quit") {
-        if (auto st = q->execute_final(command, deadline); !st) return st.error();
-        return Json();
-    }
-    return q->execute(command, args, deadline);
 }
 
 }  // namespace

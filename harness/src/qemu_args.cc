@@ -12,7 +12,8 @@ std::string mib(uint64_t bytes) {
 
 std::string machine_for(const Topology& t) {
     if (!t.machine.empty()) return t.machine;
-    return t.model == DeviceModel::Cxl ? "q35,cxl=on" : "pc,nvdimm=on";
+    if (t.model == DeviceModel::Cxl) return "q35,cxl=on";
+    return t.model == DeviceModel::Nvdimm ? "pc,nvdimm=on" : "pc";
 }
 
 void add(std::vector<std::string>& a, std::initializer_list<std::string> words) {
