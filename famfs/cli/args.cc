@@ -1,0 +1,86 @@
+#include "args.h"
+
+#include <getopt.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "famfs/sizes.h"
+
+namespace famfs::cli {
+
+void reset_getopt() {
+    optind = 0;  // glibc: 0 re-initialises the scanner, so a second parse starts clean
+    opterr = 1;
+    optopt = '?';
+}
+
+bool help_requested(int c) {
+    return c == 'h' || (c == '?' && optopt == '?');
+}
+
+Result<uint64_t> parse_number(const std::string& text, const char* what) {
+    if (text.empty() || text[0] == '-') {
+        return make_error(EINVAL, std::string("invalid ") + what + " '" + text + "'");
+    }
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(text.c_str(), &end, 0);
+    if (errno != 0 || end == text.c_str() || *end != '\0') {
+        return make_error(EINVAL, std::string("invalid ") + what + " '" + text + "'");
+    }
+    return static_cast<uint64_t>(v);
+}
+
+Result<uint32_t> parse_id(const std::string& text, const char* what) {
+    auto v = parse_number(text, what);
+    if (!v) return v.error();
+    if (*v > UINT32_MAX) return make_error(ERANGE, std::string(what) + " out of range: " + text);
+    return static_cast<uint32_t>(*v);
+}
+
+Result<uint32_t> parse_mode(const std::string& text) {
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(text.c_str(), &end, 8);
+    if (text.empty() || errno != 0 || *end != '\0' || v > 07777) {
+        return make_error(EINVAL, "invalid mode '" + text + "' (octal permission bits expected)");
+    }
+    return static_cast<uint32_t>(v);
+}
+
+Result<uint64_t> parse_size_arg(const std::string& text, const char* what) {
+    auto v = parse_size(text);
+    if (!v) return make_error(EINVAL, std::string("invalid ") + what + " '" + text + "'");
+    return *v;
+}
+
+Result<FileSpecArg> parse_file_spec(const std::string& text) {
+    const auto bad = [&](const std::string& why) {
+        return make_error(EINVAL, "invalid file spec '" + text + "' (NAME,SIZE[,SEED]): " + why);
+    };
+    const size_t c1 = text.find(',');
+    if (c1 == std::string::npos || c1 == 0) return bad("missing name or size");
+    const size_t c2 = text.find(',', c1 + 1);
+    FileSpecArg spec;
+    spec.name = text.substr(0, c1);
+    auto size =
+        parse_size(text.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1));
+    if (!size || *size == 0) return bad("size must be a number > 0");
+    spec.size = *size;
+    if (c2 != std::string::npos) {
+        auto seed = parse_number(text.substr(c2 + 1), "seed");
+        if (!seed) return bad(seed.error().message);
+        spec.seed = *seed;
+    }
+    return spec;
+}
+
+uint32_t current_umask() {
+    const mode_t m = umask(0);
+    umask(m);
+    return m;
+}
+
+}  // namespace famfs::cli

@@ -1,0 +1,33 @@
+// Argument parsing helpers shared by the commands: numbers, modes, sizes
+// (k/m/g suffixes) and the NAME,SIZE[,SEED] list of `creat -M`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "famfs/result.h"
+
+namespace famfs::cli {
+
+// Resets getopt for a command's argv (argv[0] is the command name).
+void reset_getopt();
+// After getopt returned c: did the user ask for help (-h or -?) rather
+// than give an unknown option?
+bool help_requested(int c);
+
+Result<uint64_t> parse_number(const std::string& text, const char* what);
+Result<uint32_t> parse_id(const std::string& text, const char* what);  // uid/gid
+Result<uint32_t> parse_mode(const std::string& text);                  // octal permission bits
+Result<uint64_t> parse_size_arg(const std::string& text, const char* what);
+
+struct FileSpecArg {
+    std::string name;
+    uint64_t size = 0;
+    uint64_t seed = 0;  // 0: do not randomise
+};
+Result<FileSpecArg> parse_file_spec(const std::string& text);  // NAME,SIZE[,SEED]
+
+// The process umask, read without changing it for longer than needed.
+uint32_t current_umask();
+
+}  // namespace famfs::cli

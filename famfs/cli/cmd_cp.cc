@@ -1,0 +1,229 @@
+// famfs cp: copies files (and with -r trees) into famfs. The log is
+// replayed once per call; each file is then logged under a short append
+// lock, and the data is copied straight into device memory by a few
+// threads, big files in several pieces at once.
+#include <fcntl.h>
+#include <getopt.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "cp_plan.h"
+#include "data_io.h"
+#include "famfs/volume.h"
+#include "parallel.h"
+#include "report.h"
+#include "target.h"
+
+namespace famfs::cli {
+namespace {
+
+constexpr const char* kCmd = "cp";
+// Big files are copied in pieces of at least this size, one per thread.
+constexpr uint64_t kMinPiece = 64ull << 20;
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: famfs cp [-r] [-t THREADS] [-m MODE] [-u UID] [-g GID] [-v]\n"
+                 "                [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DEST\n"
+                 "Copies regular files (with -r, directory trees) into famfs. DEST must not\n"
+                 "exist unless it already has the source's size (an interrupted copy).\n");
+}
+
+struct Options {
+    bool recursive = false, verbose = false;
+    size_t threads = 1;
+    std::optional<uint32_t> mode, uid, gid;
+    InterleaveParams interleave;
+    std::vector<std::string> sources;
+    std::string dest;
+};
+
+std::optional<int> parse(int argc, char** argv, Options& o) {
+    static const option longopts[] = {{"recursive", no_argument, nullptr, 'r'},
+                                      {"threads", required_argument, nullptr, 't'},
+                                      {"mode", required_argument, nullptr, 'm'},
+                                      {"uid", required_argument, nullptr, 'u'},
+                                      {"gid", required_argument, nullptr, 'g'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"nstrips", required_argument, nullptr, 'N'},
+                                      {"nbuckets", required_argument, nullptr, 'B'},
+                                      {"chunksize", required_argument, nullptr, 'C'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    reset_getopt();
+    for (int c; (c = getopt_long(argc, argv, "rt:m:u:g:vN:B:C:h?", longopts, nullptr)) != -1;) {
+        const std::string arg = optarg ? optarg : "";
+        Status s;
+        const auto take = [&s](auto r, auto& into) {
+            if (r)
+                into = *r;
+            else
+                s = r.error();
+        };
+        switch (c) {
+            case 'r':
+                o.recursive = true;
+                break;
+            case 'v':
+                o.verbose = true;
+                break;
+            case 't':
+                take(parse_number(arg, "thread count"), o.threads);
+                break;
+            case 'm':
+                take(parse_mode(arg), o.mode);
+                break;
+            case 'u':
+                take(parse_id(arg, "uid"), o.uid);
+                break;
+            case 'g':
+                take(parse_id(arg, "gid"), o.gid);
+                break;
+            case 'N':
+                take(parse_number(arg, "strip count"), o.interleave.nstrips);
+                break;
+            case 'B':
+                take(parse_number(arg, "bucket count"), o.interleave.nbuckets);
+                break;
+            case 'C':
+                take(parse_size_arg(arg, "chunk size"), o.interleave.chunk_size);
+                break;
+            default:
+                usage(help_requested(c) ? stdout : stderr);
+                return help_requested(c) ? 0 : kExitUsage;
+        }
+        if (!s) return report_problem(kCmd, s.error().message), kExitUsage;
+    }
+    if (argc - optind < 2) return usage(stderr), kExitUsage;
+    o.sources.assign(argv + optind, argv + argc - 1);
+    o.dest = argv[argc - 1];
+    if (o.threads == 0) o.threads = 1;
+    return std::nullopt;
+}
+
+// A file whose metadata is logged; its data is copied afterwards.
+struct Logged {
+    const CopyItem* item;
+    omf::FileEntry file;
+};
+
+// Logs every item in order. Running out of space or log entries stops the
+// whole copy; other failures skip just that item.
+int log_items(Volume& vol, const Options& o, const CopyPlan& plan, std::vector<Logged>& out) {
+    int failed = 0;
+    const uint32_t uid = o.uid.value_or(static_cast<uint32_t>(::geteuid()));
+    const uint32_t gid = o.gid.value_or(static_cast<uint32_t>(::getegid()));
+    for (const CopyItem& it : plan.items) {
+        const uint32_t mode = o.mode.value_or(it.mode);
+        Status s;
+        if (it.is_dir) {
+            s = vol.mkdir(it.dest.relpath, mode, uid, gid, true);
+        } else {
+            auto created =
+                vol.create_file({it.dest.relpath, it.size, mode, uid, gid, o.interleave});
+            if (created)
+                out.push_back(Logged{&it, std::move(created->file)});
+            else
+                s = created.error();
+        }
+        if (s) continue;
+        report_error(kCmd, it.dest.arg, s.error(), it.dest.relpath);
+        ++failed;
+        if (s.error().code == ENOSPC) {
+            report_problem(kCmd, "copy aborted: " + std::to_string(out.size()) +
+                                     " files logged before famfs ran out of space");
+            return failed + 1;
+        }
+    }
+    return failed;
+}
+
+struct Piece {
+    const Logged* file;
+    uint64_t off, len;
+};
+
+std::vector<Piece> split(const std::vector<Logged>& files, size_t threads) {
+    std::vector<Piece> pieces;
+    for (const Logged& f : files) {
+        const uint64_t size = f.file.size;
+        const uint64_t n = std::clamp<uint64_t>(size / kMinPiece, 1, threads);
+        // Pieces start on allocation-unit boundaries so no two share a cache line.
+        const uint64_t step = (size / n + omf::kAllocUnit - 1) / omf::kAllocUnit * omf::kAllocUnit;
+        for (uint64_t off = 0; off < size; off += step) {
+            pieces.push_back(Piece{&f, off, std::min(step, size - off)});
+        }
+    }
+    return pieces;
+}
+
+Status copy_piece(Device& dev, const std::shared_ptr<Device>& shared, const Piece& p) {
+    const std::string& src = p.file->item->src;
+    auto map = dax::FileMapping::from_entry(shared, p.file->file);
+    if (!map) return map.error();
+    const int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return make_error(errno, std::string("cannot open: ") + std::strerror(errno));
+    Status s = copy_in(dev, fd, src, *map, p.off, p.len);
+    ::close(fd);
+    return s;
+}
+
+int copy_data(Volume& vol, const Options& o, const std::vector<Logged>& files) {
+    const std::vector<Piece> pieces = split(files, o.threads);
+    std::atomic<int> failed{0};
+    const std::shared_ptr<Device> shared = vol.shared_device();
+    run_parallel(o.threads, pieces.size(), [&](size_t i) {
+        const Piece& p = pieces[i];
+        if (Status s = copy_piece(vol.device(), shared, p); !s) {
+            report_error(kCmd, p.file->item->src, s.error(), p.file->item->src);
+            ++failed;
+        }
+    });
+    if (o.verbose) {
+        for (const Logged& f : files) {
+            std::printf("famfs cp: %s -> %s\n", f.item->src.c_str(), f.item->dest.arg.c_str());
+        }
+    }
+    return failed;
+}
+
+}  // namespace
+
+int cmd_cp(const GlobalOptions& g, int argc, char** argv) {
+    Options o;
+    if (auto stop = parse(argc, argv, o)) return *stop;
+    auto dest = resolve_target(g, o.dest);
+    if (!dest) return report_error(kCmd, o.dest, dest.error()), 1;
+    auto vol = Volume::open(dest->device, g.dryrun ? Access::kReadOnly : Access::kReadWrite);
+    if (!vol) return report_error(kCmd, o.dest, vol.error()), 1;
+    if (auto s = (*vol)->require_master(); !s) {
+        return report_error(kCmd, o.dest, master_only_reason(s.error())), 1;
+    }
+    // The plan reads one replay; the Volume keeps its own writer state from
+    // then on, catching up incrementally under the append lock.
+    auto state = (*vol)->load();
+    if (!state) return report_error(kCmd, o.dest, state.error()), 1;
+    auto plan = plan_copy(expand_sources(o.sources), *dest, state->ns, o.recursive);
+    if (!plan) return report_error(kCmd, o.dest, plan.error(), dest->relpath), 1;
+    if (g.dryrun) {
+        for (const CopyItem& it : plan->items) {
+            std::printf("famfs cp: %s -> %s (dry run)\n", it.src.c_str(), it.dest.arg.c_str());
+        }
+        return exit_status(plan->skipped);
+    }
+    std::vector<Logged> logged;
+    int failed = plan->skipped + log_items(**vol, o, *plan, logged);
+    failed += copy_data(**vol, o, logged);
+    reveal_in_mount(*dest);
+    return exit_status(failed);
+}
+
+}  // namespace famfs::cli

@@ -1,0 +1,253 @@
+// famfs creat: allocates and logs files, optionally filled with the test
+// pattern. Exit status: the number of files that failed.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "data_io.h"
+#include "famfs/volume.h"
+#include "parallel.h"
+#include "report.h"
+#include "target.h"
+
+namespace famfs::cli {
+namespace {
+
+constexpr const char* kCmd = "creat";
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: famfs creat -s SIZE [-m MODE] [-u UID] [-g GID] [-r [-S SEED]]\n"
+                 "                   [-t THREADS] [-N NSTRIPS -B NBUCKETS -C CHUNK] [-v] FILE\n"
+                 "       famfs creat -M NAME,SIZE[,SEED] [-M ...] [options]\n"
+                 "Allocates and logs famfs files (master only). SIZE takes k/m/g suffixes.\n"
+                 "  -r        fill with the test pattern of SEED (-S)\n"
+                 "  -M        one more file: NAME,SIZE and optionally a pattern SEED\n"
+                 "  -t        threads filling files with the pattern\n"
+                 "  -N -B -C  interleave: strips, buckets, chunk size\n");
+}
+
+struct Options {
+    std::vector<FileSpecArg> files;
+    uint32_t mode = 0644;
+    uint32_t uid = static_cast<uint32_t>(::geteuid());
+    uint32_t gid = static_cast<uint32_t>(::getegid());
+    size_t threads = 1;
+    InterleaveParams interleave;
+    bool verbose = false;
+};
+
+// Parses argv; returns an exit status when the command should stop here.
+std::optional<int> parse(int argc, char** argv, Options& o) {
+    std::optional<uint64_t> size, seed;
+    bool randomize = false;
+    std::string file;
+    const auto bad = [](const Error& e) {
+        report_problem(kCmd, e.message);
+        return std::optional<int>(kExitUsage);
+    };
+    static const option longopts[] = {{"size", required_argument, nullptr, 's'},
+                                      {"mode", required_argument, nullptr, 'm'},
+                                      {"uid", required_argument, nullptr, 'u'},
+                                      {"gid", required_argument, nullptr, 'g'},
+                                      {"randomize", no_argument, nullptr, 'r'},
+                                      {"seed", required_argument, nullptr, 'S'},
+                                      {"multi", required_argument, nullptr, 'M'},
+                                      {"threads", required_argument, nullptr, 't'},
+                                      {"nstrips", required_argument, nullptr, 'N'},
+                                      {"nbuckets", required_argument, nullptr, 'B'},
+                                      {"chunksize", required_argument, nullptr, 'C'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    reset_getopt();
+    for (int c;
+         (c = getopt_long(argc, argv, "s:m:u:g:rS:M:t:N:B:C:vh?", longopts, nullptr)) != -1;) {
+        const std::string arg = optarg ? optarg : "";
+        Result<uint64_t> n = uint64_t{0};
+        switch (c) {
+            case 's':
+                n = parse_size_arg(arg, "size");
+                if (!n) return bad(n.error());
+                size = *n;
+                break;
+            case 'm': {
+                auto m = parse_mode(arg);
+                if (!m) return bad(m.error());
+                o.mode = *m;
+                break;
+            }
+            case 'u': {
+                auto u = parse_id(arg, "uid");
+                if (!u) return bad(u.error());
+                o.uid = *u;
+                break;
+            }
+            case 'g': {
+                auto g = parse_id(arg, "gid");
+                if (!g) return bad(g.error());
+                o.gid = *g;
+                break;
+            }
+            case 'r':
+                randomize = true;
+                break;
+            case 'S':
+                n = parse_number(arg, "seed");
+                if (!n) return bad(n.error());
+                seed = *n;
+                break;
+            case 'M': {
+                auto f = parse_file_spec(arg);
+                if (!f) return bad(f.error());
+                o.files.push_back(*f);
+                break;
+            }
+            case 't':
+                n = parse_number(arg, "thread count");
+                if (!n) return bad(n.error());
+                o.threads = *n;
+                break;
+            case 'N':
+                n = parse_number(arg, "strip count");
+                if (!n) return bad(n.error());
+                o.interleave.nstrips = *n;
+                break;
+            case 'B':
+                n = parse_number(arg, "bucket count");
+                if (!n) return bad(n.error());
+                o.interleave.nbuckets = *n;
+                break;
+            case 'C':
+                n = parse_size_arg(arg, "chunk size");
+                if (!n) return bad(n.error());
+                o.interleave.chunk_size = *n;
+                break;
+            case 'v':
+                o.verbose = true;
+                break;
+            case 'h':
+            case '?':
+                usage(help_requested(c) ? stdout : stderr);
+                return help_requested(c) ? 0 : kExitUsage;
+        }
+    }
+    if (seed && !randomize) return bad(make_error(EINVAL, "-S SEED needs -r"));
+    if (optind < argc) file = argv[optind++];
+    if (optind < argc)
+        return bad(make_error(EINVAL, std::string("unexpected argument '") + argv[optind] + "'"));
+    if (file.empty() && o.files.empty()) {
+        usage(stderr);
+        return kExitUsage;
+    }
+    if (!file.empty()) {
+        if (!size || *size == 0)
+            return bad(make_error(EINVAL, file + ": -s SIZE (> 0) is required"));
+        uint64_t s = randomize ? seed.value_or(0) : 0;
+        if (randomize && s == 0 && !seed) {
+            s = std::random_device{}() |
+                1u;  // a nonzero seed, reported so the file can be verified
+            std::printf("famfs creat: %s: filled with seed %llu\n", file.c_str(),
+                        static_cast<unsigned long long>(s));
+        }
+        o.files.insert(o.files.begin(), FileSpecArg{file, *size, s});
+    }
+    o.mode &= ~current_umask();
+    if (o.threads == 0) o.threads = 1;
+    return std::nullopt;
+}
+
+struct Fill {
+    Volume* vol;
+    Target target;
+    omf::FileEntry file;
+    uint64_t seed;
+};
+
+// One Volume per device named: its writer state is replayed once and then
+// kept up to date, however many files are created.
+class Writers {
+  public:
+    Result<Volume*> get(const std::string& device) {
+        auto& v = open_[device];
+        if (!v) {
+            auto opened = Volume::open(device, Access::kReadWrite);
+            if (!opened) {
+                open_.erase(device);
+                return opened.error();
+            }
+            v = std::move(*opened);
+        }
+        FAMFS_TRY(v->require_master());
+        return v.get();
+    }
+
+  private:
+    std::map<std::string, std::unique_ptr<Volume>> open_;
+};
+
+// Logs one file; returns the fill job when it needs the pattern written.
+Result<std::optional<Fill>> create_one(const GlobalOptions& g, const Options& o,
+                                       const FileSpecArg& f, Writers& writers) {
+    auto t = resolve_target(g, f.name);
+    if (!t) return t.error();
+    auto vol = writers.get(t->device);
+    if (!vol) return make_error(vol.error().code, master_only_reason(vol.error()));
+    if (g.dryrun) {
+        FAMFS_TRY(validate_relpath(t->relpath));
+        std::printf("famfs creat: %s: dry run, nothing logged\n", f.name.c_str());
+        return std::optional<Fill>{};
+    }
+    auto created =
+        (*vol)->create_file(CreateSpec{t->relpath, f.size, o.mode, o.uid, o.gid, o.interleave});
+    if (!created) return make_error(created.error().code, explain(created.error(), t->relpath));
+    if (created->created) reveal_in_mount(*t);
+    if (o.verbose) {
+        std::printf("famfs creat: %s: %s (%llu bytes)\n", f.name.c_str(),
+                    created->created ? "created" : "exists with this size",
+                    static_cast<unsigned long long>(f.size));
+    }
+    if (f.seed == 0) return std::optional<Fill>{};
+    return std::optional<Fill>{Fill{*vol, *t, std::move(created->file), f.seed}};
+}
+
+}  // namespace
+
+int cmd_creat(const GlobalOptions& g, int argc, char** argv) {
+    Options o;
+    if (auto stop = parse(argc, argv, o)) return *stop;
+
+    int failed = 0;
+    Writers writers;
+    std::vector<Fill> fills;
+    for (const FileSpecArg& f : o.files) {
+        auto fill = create_one(g, o, f, writers);
+        if (!fill) {
+            report_error(kCmd, f.name, fill.error());
+            ++failed;
+        } else if (*fill) {
+            fills.push_back(std::move(**fill));
+        }
+    }
+    std::atomic<int> fill_failed{0};
+    run_parallel(o.threads, fills.size(), [&](size_t i) {
+        const Fill& f = fills[i];
+        auto map = dax::FileMapping::from_entry(f.vol->shared_device(), f.file);
+        Status s = map ? write_pattern(f.vol->device(), *map, f.seed) : Status(map.error());
+        if (!s) {
+            report_error(kCmd, f.target.arg, s.error());
+            ++fill_failed;
+        }
+    });
+    return exit_status(failed + fill_failed);
+}
+
+}  // namespace famfs::cli

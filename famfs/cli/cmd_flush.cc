@@ -1,0 +1,62 @@
+// famfs flush: writes CPU caches back to memory and invalidates them for
+// whole files, so stores reach other hosts and later loads see theirs.
+#include <getopt.h>
+
+#include <cstdio>
+
+#include "args.h"
+#include "commands.h"
+#include "data_io.h"
+#include "report.h"
+#include "volumes.h"
+
+namespace famfs::cli {
+namespace {
+
+constexpr const char* kCmd = "flush";
+
+void usage(FILE* out) {
+    std::fprintf(out, "usage: famfs flush [-v] FILE...\n");
+}
+
+Status flush_file(const OpenFile& f) {
+    Device& dev = f.vol->device();
+    return for_each_piece(f.map, 0, f.map.size(), [&](uint64_t, uint8_t* p, uint64_t n) -> Status {
+        FAMFS_TRY(dev.persist(p, n));
+        dev.invalidate(p, n);
+        return Status{};
+    });
+}
+
+}  // namespace
+
+int cmd_flush(const GlobalOptions& g, int argc, char** argv) {
+    bool verbose = false;
+    reset_getopt();
+    for (int c; (c = getopt(argc, argv, "vh?")) != -1;) {
+        if (c == 'v') {
+            verbose = true;
+            continue;
+        }
+        usage(help_requested(c) ? stdout : stderr);
+        return help_requested(c) ? 0 : kExitUsage;
+    }
+    if (optind == argc) return usage(stderr), kExitUsage;
+    Volumes volumes(Access::kReadWrite);
+    int failed = 0;
+    for (int i = optind; i < argc; ++i) {
+        auto t = resolve_target(g, argv[i]);
+        auto f = t ? volumes.open_file(*t) : Result<OpenFile>(t.error());
+        Status s = f ? flush_file(*f) : Status(f.error());
+        if (!s) {
+            report_error(kCmd, argv[i], s.error(), t ? t->relpath : "");
+            ++failed;
+        } else if (verbose) {
+            std::printf("famfs flush: %s: %llu bytes written back and invalidated\n", argv[i],
+                        static_cast<unsigned long long>(f->map.size()));
+        }
+    }
+    return exit_status(failed);
+}
+
+}  // namespace famfs::cli

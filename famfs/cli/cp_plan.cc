@@ -1,0 +1,104 @@
+#include "cp_plan.h"
+
+#include <dirent.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "report.h"
+
+namespace famfs::cli {
+namespace {
+
+constexpr const char* kCmd = "cp";
+
+std::vector<std::string> sorted_entries(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (const dirent* e = ::readdir(d)) {
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+                names.emplace_back(e->d_name);
+            }
+        }
+        ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+class Planner {
+  public:
+    Planner(bool recursive, CopyPlan& plan) : recursive_(recursive), plan_(plan) {}
+
+    // `follow`: command-line sources follow symlinks; inside trees they are
+    // not regular files and are skipped.
+    void add(const std::string& src, const Target& dest, bool follow) {
+        struct stat st;
+        if ((follow ? ::stat(src.c_str(), &st) : ::lstat(src.c_str(), &st)) != 0) {
+            return skip(src, std::strerror(errno));
+        }
+        if (S_ISDIR(st.st_mode)) return add_dir(src, dest, st);
+        if (!S_ISREG(st.st_mode)) return skip(src, "not a regular file; skipped");
+        if (st.st_size == 0) return skip(src, "zero-length file; famfs cannot store it; skipped");
+        plan_.items.push_back(CopyItem{src, dest, false, static_cast<uint64_t>(st.st_size),
+                                       static_cast<uint32_t>(st.st_mode & 07777)});
+    }
+
+  private:
+    void add_dir(const std::string& src, const Target& dest, const struct stat& st) {
+        if (!recursive_) return skip(src, "is a directory (use -r); skipped");
+        plan_.items.push_back(
+            CopyItem{src, dest, true, 0, static_cast<uint32_t>(st.st_mode & 07777)});
+        for (const std::string& name : sorted_entries(src))
+            add(src + "/" + name, dest.child(name), false);
+    }
+    void skip(const std::string& src, const std::string& why) {
+        report_error(kCmd, src, why);
+        ++plan_.skipped;
+    }
+
+    bool recursive_;
+    CopyPlan& plan_;
+};
+
+bool has_wildcard(const std::string& s) {
+    return s.find_first_of("*?[") != std::string::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> expand_sources(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const std::string& a : args) {
+        struct stat st;
+        glob_t g{};
+        if (!has_wildcard(a) || ::stat(a.c_str(), &st) == 0 ||
+            ::glob(a.c_str(), 0, nullptr, &g) != 0) {
+            out.push_back(a);
+        } else {
+            for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+        }
+        ::globfree(&g);
+    }
+    return out;
+}
+
+Result<CopyPlan> plan_copy(const std::vector<std::string>& sources, const Target& dest,
+                           const Namespace& ns, bool recursive) {
+    const Node* existing = ns.lookup(dest.relpath);
+    const bool into_dir = existing != nullptr && existing->is_dir;
+    if (sources.size() > 1 && !into_dir) {
+        return make_error(ENOTDIR, existing ? "not a directory (several sources need one)"
+                                            : "no such directory (several sources need one)");
+    }
+    CopyPlan plan;
+    Planner planner(recursive, plan);
+    for (const std::string& src : sources) {
+        planner.add(src, into_dir ? dest.child(base_name(src)) : dest, true);
+    }
+    return plan;
+}
+
+}  // namespace famfs::cli

@@ -1,0 +1,89 @@
+// famfs: global options, then one command from the table below.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+#include "report.h"
+
+namespace famfs::cli {
+namespace {
+
+const Command kCommands[] = {
+    {"mount", cmd_mount, "mount a famfs device (starts the FUSE server)"},
+    {"umount", cmd_umount, "unmount a famfs file system"},
+    {"status", cmd_status, "show famfs mounts and their state"},
+    {"fsck", cmd_fsck, "check a file system (device or path in a mount)"},
+    {"check", cmd_check, "check that every file in a mount has a valid map"},
+    {"mkdir", cmd_mkdir, "create a directory (master only)"},
+    {"cp", cmd_cp, "copy files into famfs (master only)"},
+    {"creat", cmd_creat, "create and allocate files (master only)"},
+    {"verify", cmd_verify, "verify files against the test pattern"},
+    {"logplay", cmd_logplay, "replay the log into a mount"},
+    {"getmap", cmd_getmap, "show a file's extents"},
+    {"clone", cmd_clone, "log a file with another file's extents (test only)"},
+    {"flush", cmd_flush, "write back and invalidate the CPU cache for files"},
+    {"chkread", cmd_chkread, "compare read() with the memory mapping of a file"},
+};
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: famfs [--dryrun|-n] [--device DEVICE] <command> [args]\n"
+                 "  --device DEVICE  work on an unmounted device; paths are relative to its root\n"
+                 "  --dryrun, -n     check and report, change nothing\n"
+                 "commands:\n");
+    for (const Command& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+    std::fprintf(out, "'famfs <command> -h' describes a command.\n");
+}
+
+const Command* find_command(const char* name) {
+    for (const Command& c : kCommands) {
+        if (std::strcmp(c.name, name) == 0) return &c;
+    }
+    return nullptr;
+}
+
+// Consumes the global options; returns the index of the command, or a
+// negative exit status to stop with.
+int parse_globals(int argc, char** argv, GlobalOptions& g) {
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; ++i) {
+        const std::string a = argv[i];
+        if (a == "-n" || a == "--dryrun") {
+            g.dryrun = true;
+        } else if (a == "--device" && i + 1 < argc) {
+            g.device = argv[++i];
+        } else if (a.starts_with("--device=")) {
+            g.device = a.substr(9);
+        } else if (a == "-h" || a == "-?" || a == "--help") {
+            usage(stdout);
+            return -0x100;  // "stop with status 0"
+        } else {
+            report_problem("", "unknown or incomplete global option '" + a + "'");
+            usage(stderr);
+            return -kExitUsage;
+        }
+    }
+    if (i == argc) {
+        usage(stderr);
+        return -kExitUsage;
+    }
+    return i;
+}
+
+}  // namespace
+}  // namespace famfs::cli
+
+int main(int argc, char** argv) {
+    using namespace famfs::cli;
+    GlobalOptions g;
+    const int at = parse_globals(argc, argv, g);
+    if (at == -0x100) return 0;
+    if (at < 0) return -at;
+    const Command* cmd = find_command(argv[at]);
+    if (cmd == nullptr) {
+        std::fprintf(stderr, "famfs: unknown command '%s' ('famfs -h' lists them)\n", argv[at]);
+        return kExitUnknownCommand;
+    }
+    return exit_status(cmd->run(g, argc - at, argv + at));
+}

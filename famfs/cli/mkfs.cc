@@ -1,0 +1,126 @@
+// mkfs.famfs: formats a memory device (or a regular file standing in for
+// one). Exit 0 ok, 1 usage, 2 any failure.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "args.h"
+#include "commands.h"
+#include "device_use.h"
+#include "famfs/volume.h"
+#include "report.h"
+
+namespace famfs::cli {
+namespace {
+
+constexpr int kExitFailure = 2;
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: mkfs.famfs [-f] [-k] [-l LOGLEN] [-v] [--size SIZE] [--allow-small] "
+                 "DEVICE\n"
+                 "  -f, --force      overwrite an existing superblock\n"
+                 "  -k, --kill       with -f: only invalidate the superblock (zero its magic)\n"
+                 "  -l, --loglen     log length, a power of two >= 8m (default 8m)\n"
+                 "  -v, --verbose    describe the new file system\n"
+                 "  --size SIZE      create or resize DEVICE as a regular file of SIZE bytes\n"
+                 "  --allow-small    accept a device smaller than 4 GiB (tests, labs)\n");
+}
+
+int fail(const std::string& object, const std::string& reason) {
+    std::fprintf(stderr, "mkfs.famfs: %s: %s\n", object.c_str(), reason.c_str());
+    return kExitFailure;
+}
+
+int usage_error(const std::string& reason) {
+    std::fprintf(stderr, "mkfs.famfs: %s\n", reason.c_str());
+    usage(stderr);
+    return kExitUsage;
+}
+
+bool power_of_two(uint64_t v) {
+    return v != 0 && (v & (v - 1)) == 0;
+}
+
+void describe(const std::string& device) {
+    auto vol = Volume::open(device, Access::kReadOnly);
+    if (!vol) return;
+    const omf::Superblock& sb = (*vol)->superblock();
+    std::printf("mkfs.famfs: %s: famfs file system created\n", device.c_str());
+    std::printf("  device size:   %llu\n", static_cast<unsigned long long>(sb.dev_size));
+    std::printf("  log_len:       %llu (%llu entries)\n",
+                static_cast<unsigned long long>(sb.log_len),
+                static_cast<unsigned long long>(omf::log_capacity(sb.log_len)));
+    std::printf("  fs uuid:       %s\n", omf::uuid_to_string(sb.fs_uuid).c_str());
+    std::printf("  system uuid:   %s (master)\n", omf::uuid_to_string(sb.system_uuid).c_str());
+}
+
+enum LongOnly { kSize = 0x100, kAllowSmall };
+
+}  // namespace
+
+int mkfs_main(int argc, char** argv) {
+    MkfsOptions opt;
+    bool verbose = false;
+    static const option longopts[] = {{"force", no_argument, nullptr, 'f'},
+                                      {"kill", no_argument, nullptr, 'k'},
+                                      {"loglen", required_argument, nullptr, 'l'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {"size", required_argument, nullptr, kSize},
+                                      {"allow-small", no_argument, nullptr, kAllowSmall},
+                                      {nullptr, 0, nullptr, 0}};
+    reset_getopt();
+    for (int c; (c = getopt_long(argc, argv, "fkl:vh?", longopts, nullptr)) != -1;) {
+        const std::string arg = optarg ? optarg : "";
+        switch (c) {
+            case 'f':
+                opt.force = true;
+                break;
+            case 'k':
+                opt.kill = true;
+                break;
+            case 'v':
+                verbose = true;
+                break;
+            case kAllowSmall:
+                opt.allow_small = true;
+                break;
+            case 'l': {
+                auto v = parse_size_arg(arg, "log length");
+                if (!v || !power_of_two(*v) || *v < omf::kMinLogLen) {
+                    return usage_error("invalid log length '" + arg +
+                                       "' (a power of two >= 8m expected)");
+                }
+                opt.log_len = *v;
+                break;
+            }
+            case kSize: {
+                auto v = parse_size_arg(arg, "device size");
+                if (!v || *v == 0) return usage_error("invalid device size '" + arg + "'");
+                opt.create_size = *v;
+                break;
+            }
+            default:
+                usage(help_requested(c) ? stdout : stderr);
+                return help_requested(c) ? 0 : kExitUsage;
+        }
+    }
+    if (optind + 1 != argc) return usage_error("exactly one DEVICE expected");
+    if (opt.kill && !opt.force) return usage_error("-k (kill the superblock) needs -f");
+    const std::string device = argv[optind];
+    if (::geteuid() != 0) return fail(device, "must be run as root");
+    if (device_in_use(device)) return fail(device, "device is in use (mounted); unmount it first");
+    if (auto s = mkfs(device, opt); !s) return fail(device, explain(s.error(), device));
+    if (opt.kill) {
+        std::printf("mkfs.famfs: %s: superblock invalidated\n", device.c_str());
+    } else if (verbose) {
+        describe(device);
+    }
+    return 0;
+}
+
+}  // namespace famfs::cli

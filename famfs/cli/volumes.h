@@ -1,0 +1,44 @@
+// Read-side access to the files a command names: each device is opened and
+// its log replayed once, however many of its files are named.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "famfs/dax.h"
+#include "famfs/volume.h"
+#include "target.h"
+
+namespace famfs::cli {
+
+struct OpenFile {
+    Volume* vol = nullptr;
+    const Node* node = nullptr;
+    dax::FileMapping map;
+};
+
+class Volumes {
+  public:
+    explicit Volumes(Access access) : access_(access) {}
+
+    struct Loaded {
+        Volume* vol;
+        const State* state;
+    };
+    Result<Loaded> load(const std::string& device);
+    // The node at the target (ENOENT when the log has no such path).
+    Result<const Node*> lookup(const Target& t);
+    // A regular famfs file, mapped (EISDIR for a directory).
+    Result<OpenFile> open_file(const Target& t);
+
+  private:
+    struct Entry {
+        std::unique_ptr<Volume> vol;
+        std::unique_ptr<State> state;
+    };
+    Access access_;
+    std::map<std::string, Entry> open_;
+};
+
+}  // namespace famfs::cli
