@@ -189,11 +189,6 @@ Uuid random_uuid() {
     return u;
 }
 
-uint64_t crc32(std::span<const uint8_t> b) {
-    uLong c = ::crc32(0L, Z_NULL, 0);
-    return ::crc32_z(c, b.data(), b.size());
-}
-
 // ---- superblock ----
 
 uint64_t superblock_crc(std::span<const uint8_t> in) {

@@ -40,13 +40,13 @@ bool mounted_anywhere_here(const std::string& device_path) {
 
 }  // namespace
 
-void apply_replay(State& st, const Replay& r) {
+void apply_replay(State& st, Replay r) {
     for (size_t i = 0; i < r.entries.size(); ++i) {
         uint64_t index = r.first + i;
-        const auto& e = r.entries[i];
-        (void)st.ns.apply(e, index);  // refusals are kept in ns.problems()
+        auto& e = r.entries[i];
         if (auto* f = std::get_if<omf::FileEntry>(&e.payload))
             if (validate_file_map(*f, st.layout)) st.alloc.claim(*f, index);
+        (void)st.ns.apply(std::move(e), index);  // refusals are kept in ns.problems()
     }
     st.ns.set_applied(std::max(st.ns.applied(), r.end()));
     st.next_index = r.next_index;
@@ -95,7 +95,7 @@ Result<State> Volume::load() const {
     auto r = log_.replay(0);
     if (!r) return make_error(r.error().code, device_->path() + ": " + r.error().message);
     State st(layout_);
-    apply_replay(st, *r);
+    apply_replay(st, std::move(r.value()));
     return st;
 }
 
@@ -124,7 +124,7 @@ class Volume::WriteSession {
         r.first = index;
         r.next_index = index + 1;
         r.entries.push_back(std::move(entry));
-        apply_replay(state(), r);
+        apply_replay(state(), std::move(r));
         return {};
     }
     uint64_t free_entries() const { return v_.log_.capacity() - v_.cache_->ns.applied(); }
@@ -151,7 +151,7 @@ Result<Volume::WriteSession> Volume::begin_write() {
     } else {
         auto r = log_.replay(cache_->ns.applied());
         if (!r) return r.error();
-        apply_replay(*cache_, *r);
+        apply_replay(*cache_, std::move(r.value()));
     }
     if (!cache_->log_is_clean())
         return make_error(EBADMSG, device_->path() + ": the log has an invalid entry at index " +

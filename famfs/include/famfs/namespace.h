@@ -5,16 +5,23 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "famfs/omf.h"
 #include "famfs/result.h"
 
 namespace famfs {
+
+// Lets children.find() take a string_view without building a string.
+struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 struct Node {
     uint64_t ino = 0;  // 1 for the root, log index + 2 otherwise: equal on every host
@@ -25,7 +32,9 @@ struct Node {
     uint32_t uid = 0, gid = 0;
     uint64_t log_index = 0;
     omf::FileEntry file;  // files only: size, flags and map
-    std::map<std::string, std::unique_ptr<Node>, std::less<>> children;  // directories only
+    // Directories only. Hashed: a directory may hold tens of thousands of
+    // files, and replay does one lookup and one insert per entry.
+    std::unordered_map<std::string, std::unique_ptr<Node>, NameHash, std::equal_to<>> children;
 
     uint64_t size() const { return is_dir ? 0 : file.size; }
     std::string relpath() const;
@@ -52,7 +61,7 @@ class Namespace {
     // Adds the entry logged at `index`. An invalid entry (bad path, missing
     // parent, duplicate, bad map) is recorded in problems() and returned as
     // an error; the tree is unchanged. Non-namespace entries are ignored.
-    Status apply(const omf::LogEntry& entry, uint64_t index);
+    Status apply(omf::LogEntry entry, uint64_t index);
 
     const Node& root() const { return *root_; }
     const Node* lookup(std::string_view relpath) const;
@@ -64,7 +73,7 @@ class Namespace {
     uint64_t applied() const { return applied_; }
     void set_applied(uint64_t next) { applied_ = next; }
 
-    // Every node, in depth-first path order.
+    // Every node, in depth-first path order (children sorted by name).
     template <class F>
     void for_each(F&& fn) const {
         walk(*root_, fn);
@@ -74,9 +83,13 @@ class Namespace {
     template <class F>
     static void walk(const Node& n, F& fn) {
         fn(n);
-        for (auto& [name, child] : n.children) walk(*child, fn);
+        for (const Node* child : sorted_children(n)) walk(*child, fn);
     }
-    Status add_node(std::unique_ptr<Node> node, std::string_view relpath, uint64_t index);
+    static std::vector<const Node*> sorted_children(const Node& n);
+    // Moves `node` into the tree on success; leaves it with the caller on failure.
+    Status add_node(std::unique_ptr<Node>& node, std::string_view relpath, uint64_t index);
+    // The node at relpath, mutable: the tree owns its nodes.
+    Node* find_node(std::string_view relpath) const;
 
     omf::Superblock sb_;
     std::unique_ptr<Node> root_;

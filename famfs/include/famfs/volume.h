@@ -54,7 +54,7 @@ struct State {
 // Applies a replay to a state: every valid entry to the namespace, and the
 // extents of every FILE entry whose map is in bounds to the allocator (even
 // when its path is refused: that space may hold data).
-void apply_replay(State& st, const Replay& r);
+void apply_replay(State& st, Replay r);
 
 class Volume {
   public:
