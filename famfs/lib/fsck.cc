@@ -95,7 +95,7 @@ std::string cross_link_lines(const FsckReport& r) {
     return out;
 }
 
-std::string superblock_section(const FsckReport& r) {
+std::string superblock_section(const FsckReport& r, const FsckOptions& opt) {
     std::string out = "Famfs Superblock:\n";
     out += "  Filesystem UUID:   " + omf::uuid_to_string(r.sb.fs_uuid) + "\n";
     out += "  Device UUID:       " + omf::uuid_to_string(r.sb.dev_uuid) + "\n";
@@ -107,7 +107,7 @@ std::string superblock_section(const FsckReport& r) {
     out += format("  OMF minor version: %u\n", r.sb.omf_minor);
     out += format("  sizeof superblock: %" PRIu64 "\n", omf::kSuperblockBytes);
     out += format("  log size (bytes):  %" PRIu64 "\n", r.sb.log_len);
-    out += format("  primary: %s   %" PRIu64 "\n\n", r.sb.dev_name.c_str(), r.sb.dev_size);
+    out += "  primary: " + r.sb.dev_name + "   " + bytes_text(r.sb.dev_size, opt) + "\n\n";
     return out;
 }
 
@@ -191,7 +191,6 @@ std::string verbose_section(const FsckReport& r) {
     out += format("      sizeof(log header) %" PRIu64 "\n", omf::kLogHeaderBytes);
     out += format("      sizeof(log_entry)  %" PRIu64 "\n", omf::kEntryBytes);
     out += format("  last_log_index:    %" PRIu64 "\n", r.header.last_index);
-    out += format("  usable log size:   %" PRIu64 "\n", r.capacity * omf::kEntryBytes);
     out += format("  next_seqnum:       %" PRIu64 "\n", r.header.next_seqnum);
     out += format("  next_index:        %" PRIu64 "\n", r.header.next_index);
     return out;
@@ -232,7 +231,7 @@ Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
 
 std::string format_fsck(const FsckReport& r, const FsckOptions& opt) {
     const uint64_t bitmap_capacity = r.allocated + r.free;
-    std::string out = superblock_section(r);
+    std::string out = superblock_section(r, opt);
     out += log_stats_section(r);
     out += capacity_section(r, bitmap_capacity, opt);
     out += famfs_log_section(r);

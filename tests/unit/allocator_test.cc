@@ -7,6 +7,7 @@
 
 #include "famfs/allocator.h"
 #include "famfs/namespace.h"
+#include "famfs/volume.h"
 #include "famfs_test_support.h"
 
 namespace famfs {
@@ -211,18 +212,26 @@ TEST(Allocator, CollisionsAreRecordedPerUnitWithTheSecondClaimant) {
     EXPECT_EQ(a.used_bytes(), used + 2 * kUnit) << "shared units count once";
 }
 
-TEST(Allocator, FromNamespaceClaimsEveryFile) {
+TEST(Allocator, ReplayClaimsEveryFileWithAnInBoundsMap) {
     const auto sb = sb_of(8 * kGiB);
-    Namespace ns(sb);
-    ASSERT_TRUE(ns.apply({0, omf::MkdirEntry{0, 0, 0755, "d"}}, 0).ok());
-    ASSERT_TRUE(ns.apply({1, simple_file("d/a", 0xa00000, kUnit)}, 1).ok());
-    ASSERT_TRUE(ns.apply({2, simple_file("b", 0x2000000, 3 * kUnit)}, 2).ok());
-    const Allocator a = Allocator::from_namespace(sb, ns);
-    EXPECT_EQ(a.used_bytes(), 10 * kMiB + 4 * kUnit);
-    EXPECT_TRUE(a.in_use(5));
-    EXPECT_TRUE(a.in_use(0x2000000 / kUnit + 2));
-    EXPECT_FALSE(a.in_use(6));
-    EXPECT_TRUE(a.collisions().empty());
+    State st(sb);
+    Replay r;
+    r.entries = {{0, omf::MkdirEntry{0, 0, 0755, "d"}},
+                 {1, simple_file("d/a", 0xa00000, kUnit)},
+                 {2, simple_file("b", 0x2000000, 3 * kUnit)},
+                 // A refused path still claims its space: it may hold data.
+                 {3, simple_file("/refused", 0x4000000, kUnit)},
+                 // A map out of bounds claims nothing.
+                 {4, simple_file("outside", 8 * kGiB, kUnit)}};
+    r.next_index = 5;
+    apply_replay(st, r);
+    EXPECT_EQ(st.ns.problems().size(), 2u);
+    EXPECT_EQ(st.alloc.used_bytes(), 10 * kMiB + 5 * kUnit);
+    EXPECT_TRUE(st.alloc.in_use(5));
+    EXPECT_FALSE(st.alloc.in_use(6));
+    EXPECT_TRUE(st.alloc.in_use(0x2000000 / kUnit + 2));
+    EXPECT_TRUE(st.alloc.in_use(0x4000000 / kUnit));
+    EXPECT_TRUE(st.alloc.collisions().empty());
 }
 
 TEST(Allocator, BucketStats) {

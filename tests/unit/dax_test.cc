@@ -117,7 +117,8 @@ TEST_F(DaxFixture, StripedFileFollowsTheInterleaveMapping) {
     }
     EXPECT_EQ(covered, f.size);
     EXPECT_EQ(s[4].bytes.size(), kMiB + 7);
-    for (uint64_t off : {0ULL, 1ULL, kUnit - 1, kUnit, 3 * kUnit + 99, 4 * kUnit, f.size - 1}) {
+    const uint64_t offsets[] = {0, 1, kUnit - 1, kUnit, 3 * kUnit + 99, 4 * kUnit, f.size - 1};
+    for (uint64_t off : offsets) {
         uint64_t len = 0;
         EXPECT_EQ(m->address(off, &len), at(striped_device_offset(f.interleave, off))) << off;
         EXPECT_EQ(len, std::min(kUnit - off % kUnit, f.size - off)) << off;

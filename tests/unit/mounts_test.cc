@@ -68,8 +68,9 @@ TEST_F(ResolveFixture, RelativePathsUseTheWorkingDirectory) {
 }
 
 TEST_F(ResolveFixture, OutsideEveryMountIsENOENT) {
-    for (const std::string p :
-         {root.string() + "/elsewhere/x", root.string() + "/mntx", root.string() + "/mnt/../x"}) {
+    const std::vector<std::string> outside = {root.string() + "/elsewhere/x",
+                                              root.string() + "/mntx", root.string() + "/mnt/../x"};
+    for (const std::string& p : outside) {
         auto r = resolve_in_mount(p, mounts);
         ASSERT_FALSE(r.ok()) << p;
         EXPECT_EQ(r.error().code, ENOENT);

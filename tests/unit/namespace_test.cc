@@ -52,7 +52,9 @@ TEST(RelpathRules, RefusesWhatReplayMustNotInstantiate) {
     for (const auto& p : bad) {
         auto st = validate_relpath(p);
         EXPECT_FALSE(st.ok()) << "'" << p << "'";
-        if (!st.ok()) EXPECT_FALSE(st.error().message.empty());
+        if (!st.ok()) {
+            EXPECT_FALSE(st.error().message.empty());
+        }
     }
     EXPECT_EQ(validate_relpath(std::string(80, 'x')).error().code, ENAMETOOLONG);
 }
@@ -108,8 +110,9 @@ void expect_refused(const omf::LogEntry& e, const std::string& why) {
 }
 
 TEST(Namespace, RefusesBadPaths) {
-    for (const std::string p :
-         {"/abs", "d/../x", "./x", "d//x", "d/", "x\x02", "..", std::string(80, 'y')}) {
+    const std::vector<std::string> bad = {"/abs", "d/../x", "./x", "d//x",
+                                          "d/",   "x\x02",  "..",  std::string(80, 'y')};
+    for (const std::string& p : bad) {
         expect_refused(file_at(p, kData + kUnit, kUnit), "file '" + p + "'");
         expect_refused(test::dir_entry(p), "dir '" + p + "'");
     }

@@ -219,9 +219,9 @@ TEST_F(VolumeFixture, FailedAppendLeavesAConsistentLogAndTheNextOneWorks) {
     auto b = vol->create_file(spec("b", 1));
     ASSERT_TRUE(b.ok()) << b.error().message;
     EXPECT_TRUE(b->created);
-    st = load();
-    EXPECT_NE(st.ns.lookup("b"), nullptr);
-    EXPECT_TRUE(st.alloc.collisions().empty());
+    const State after = load();
+    EXPECT_NE(after.ns.lookup("b"), nullptr);
+    EXPECT_TRUE(after.alloc.collisions().empty());
 }
 
 TEST_F(VolumeFixture, SeesEntriesAppendedBehindItsBack) {
