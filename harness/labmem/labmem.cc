@@ -228,23 +228,46 @@ int do_poke(const Options& o) {
     return 0;
 }
 
-// Guest-physical address of a devdax offset (for HMP mce injection): the
-// dax device's sysfs "resource" is the physical start of its data.
-int do_phys(const Options& o) {
-    struct stat st {};
-    if (::stat(o.device.c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) {
-        std::fprintf(stderr, "labmem: phys needs a devdax character device\n");
-        return 2;
+// A PCI BAR file (.../resourceN, e.g. ivshmem): its physical start is the
+// first field of line N of the sibling "resource" file.
+std::optional<uint64_t> pci_bar_base(const std::string& device) {
+    char* real = ::realpath(device.c_str(), nullptr);
+    if (!real) return std::nullopt;
+    std::string path(real);
+    std::free(real);
+    auto slash = path.find_last_of('/');
+    std::string base = path.substr(slash + 1);
+    if (base.rfind("resource", 0) != 0 || base.size() == 8) return std::nullopt;
+    int bar = std::atoi(base.c_str() + 8);
+    std::ifstream in(path.substr(0, slash) + "/resource");
+    std::string line;
+    for (int i = 0; i <= bar; ++i) {
+        if (!std::getline(in, line)) return std::nullopt;
     }
+    return std::strtoull(line.c_str(), nullptr, 0);
+}
+
+// A devdax device's sysfs "resource" is the physical start of its data.
+std::optional<uint64_t> dax_base(const std::string& device) {
+    struct stat st {};
+    if (::stat(device.c_str(), &st) != 0 || !S_ISCHR(st.st_mode)) return std::nullopt;
     std::ifstream in("/sys/dev/char/" + std::to_string(major(st.st_rdev)) + ":" +
                      std::to_string(minor(st.st_rdev)) + "/resource");
     std::string text;
-    if (!(in >> text)) {
-        std::fprintf(stderr, "labmem: no sysfs resource for %s\n", o.device.c_str());
+    if (!(in >> text)) return std::nullopt;
+    return std::strtoull(text.c_str(), nullptr, 0);
+}
+
+// Guest-physical address of a device offset, for machine-check injection.
+int do_phys(const Options& o) {
+    auto base = dax_base(o.device);
+    if (!base) base = pci_bar_base(o.device);
+    if (!base) {
+        std::fprintf(stderr, "labmem: no physical address for %s (devdax or PCI resource only)\n",
+                     o.device.c_str());
         return 2;
     }
-    uint64_t base = std::strtoull(text.c_str(), nullptr, 0);
-    std::printf("0x%llx\n", static_cast<unsigned long long>(base + o.offset));
+    std::printf("0x%llx\n", static_cast<unsigned long long>(*base + o.offset));
     return 0;
 }
 

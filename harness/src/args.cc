@@ -4,7 +4,8 @@ namespace lab {
 
 namespace {
 const std::set<std::string> kValueOptions = {"--run-dir", "--image", "--timeout", "--host",
-                                             "--how",     "--lines", "--stdin"};
+                                             "--how",     "--lines", "--stdin",   "--file",
+                                             "--offset",  "--method"};
 const std::set<std::string> kFlags = {"--keep-on-failure", "--help", "-h", "--transcript",
                                       "--no-transcript"};
 }  // namespace

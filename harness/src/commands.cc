@@ -7,6 +7,7 @@
 
 #include "files.h"
 #include "host_access.h"
+#include "inject.h"
 #include "lab.h"
 #include "strings.h"
 #include "topology.h"
@@ -247,6 +248,21 @@ int cmd_logs(const Args& a) {
             show(h.name + " console", run->host_file(h.name, "console.log"));
     }
     return 0;
+}
+
+int cmd_inject(const Args& a) {
+    auto run = existing_run(a);
+    if (!run) return report(run.error());
+    auto host = host_of(a, *run);
+    if (!host) return report(host.error());
+    if (a.positional.size() != 1)
+        return report(
+            fail("usage: harness inject poison|notify-failure --host H "
+                 "[--file PATH] --offset N [--method auto|cxl|mce|hwpoison]"));
+    auto offset = parse_size(a.get("--offset", "0"));
+    if (!offset) return report(fail("bad --offset " + a.get("--offset")));
+    InjectRequest req{*host, a.positional[0], a.get("--file"), *offset, a.get("--method", "auto")};
+    return report(inject_fault(*run, req));
 }
 
 }  // namespace lab

@@ -20,5 +20,6 @@ int cmd_crash(const Args& a);
 int cmd_restart(const Args& a);
 int cmd_caps(const Args& a);
 int cmd_logs(const Args& a);
+int cmd_inject(const Args& a);
 
 }  // namespace lab

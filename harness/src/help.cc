@@ -51,6 +51,14 @@ FAULTS AND MACHINE CONTROL
   caps --host H            Which fault-injection paths this QEMU offers
                            (QMP query-commands: cxl-inject-poison etc.).
 
+  inject poison|notify-failure --host H [--file PATH] --offset N
+         [--method auto|cxl|mce|hwpoison]
+                           Poison the page at device offset N of /dev/famfs0
+                           (or at offset N of famfs file PATH) as guest H sees
+                           it. auto picks cxl-inject-poison where QEMU has it,
+                           else HMP mce (SRAO machine check at the guest
+                           physical address), else in-guest hwpoison.
+
 LOGS
   logs [--host H] [--lines N] [--transcript]
       Guest serial console logs (RUN/hosts/H/console.log) or the transcript

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
         {"restart", cmd_restart},
         {"caps", cmd_caps},
         {"logs", cmd_logs},
+        {"inject", cmd_inject},
     };
     Args rest = *args;
     std::string name = rest.positional.front();

@@ -1,0 +1,31 @@
+// Fault injection into the shared memory as one guest sees it.
+//
+// Where a fault lands: a device offset of /dev/famfs0, given directly or as
+// an offset inside a famfs file (resolved with `famfs getmap` in the guest).
+// How it is delivered, best first (chosen with QMP query-commands):
+//   cxl      QMP cxl-inject-poison on the type-3 device (QEMU >= 8.0; CXL labs)
+//   mce      HMP `mce` with a recoverable (SRAO) status at the guest-physical
+//            address: the guest's memory_failure() handles the page, and
+//            processes that asked for early kill get SIGBUS BUS_MCEERR_AO
+//   hwpoison in-guest debugfs hwpoison/corrupt-pfn (memory_failure() too)
+// The fault affects only the chosen guest: the other hosts still read the
+// page, as with a poisoned cache line seen by one host.
+#pragma once
+
+#include <string>
+
+#include "run_dir.h"
+
+namespace lab {
+
+struct InjectRequest {
+    std::string host;
+    std::string kind;  // poison | notify-failure
+    std::string file;  // famfs file in the guest; empty: offset is a device offset
+    uint64_t offset = 0;
+    std::string method;  // auto | cxl | mce | hwpoison
+};
+
+Status inject_fault(const RunDir& run, const InjectRequest& req);
+
+}  // namespace lab
