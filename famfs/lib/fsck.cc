@@ -45,14 +45,24 @@ std::vector<omf::Extent> file_extents(const omf::FileEntry& f) {
     return f.ext_type == omf::ExtentType::kInterleaved ? f.interleave.strips : f.extents;
 }
 
+// Every file in log order (cheaper than the sorted tree walk, and log order
+// is what "first" means for a collision).
+template <class F>
+void for_each_file(const Namespace& ns, uint64_t end, F&& fn) {
+    for (uint64_t index = 0; index < end; ++index) {
+        const Node* n = ns.find_ino(index + 2);  // inode = log index + 2
+        if (n && !n->is_dir && n->log_index == index) fn(*n);
+    }
+}
+
 // The file that claimed each collided unit first (the collision names the
 // second claimant only).
 std::map<uint64_t, Owner> first_owners(const FsckReport& r, const Namespace& ns, uint64_t unit) {
+    std::map<uint64_t, Owner> owners;
+    if (r.collisions.empty()) return owners;
     std::map<uint64_t, uint64_t> second;  // unit -> index of the second claimant
     for (const auto& c : r.collisions) second.emplace(c.unit, c.index);
-    std::map<uint64_t, Owner> owners;
-    ns.for_each([&](const Node& n) {
-        if (n.is_dir) return;
+    for_each_file(ns, ns.applied(), [&](const Node& n) {
         for (const auto& e : file_extents(n.file)) {
             auto it = second.lower_bound(e.offset / unit);
             for (; it != second.end() && it->first * unit < e.offset + e.len; ++it) {
@@ -216,7 +226,7 @@ Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
     r.capacity = vol.log().capacity();
     r.files = st->ns.files();
     r.dirs = st->ns.dirs();
-    st->ns.for_each([&](const Node& n) { r.sum_file_sizes += n.size(); });
+    for_each_file(st->ns, st->ns.applied(), [&](const Node& n) { r.sum_file_sizes += n.size(); });
     r.allocated = st->alloc.used_bytes();
     r.free = st->alloc.free_bytes();
     r.invalid_index = st->invalid_index;
