@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "args.h"
@@ -22,9 +24,19 @@ namespace {
 constexpr const char* kCmd = "umount";
 constexpr std::chrono::seconds kServerExitWait{10};
 
+// The daemon is not our child: it has exited once it is gone or a zombie
+// waiting for init to reap it.
+bool exited(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return true;
+    const size_t paren = text.rfind(')');
+    return paren == std::string::npos || text.compare(paren, 3, ") Z") == 0;
+}
+
 void wait_for_exit(pid_t pid) {
     const auto deadline = std::chrono::steady_clock::now() + kServerExitWait;
-    while (kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+    while (!exited(pid) && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,7 +44,12 @@ MountState mount_state(const std::string& dir) {
     const std::string up = dir == "/" ? "/" : dir + "/..";
     if (stat(up.c_str(), &parent) != 0) return MountState::kNotMounted;
     const bool root_of_fs = self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;
-    return root_of_fs ? MountState::kLive : MountState::kNotMounted;
+    if (!root_of_fs) return MountState::kNotMounted;
+    // stat() may be answered from cached attributes; statfs always asks
+    // the server.
+    struct statfs fs {};
+    if (statfs(dir.c_str(), &fs) != 0 && errno == ENOTCONN) return MountState::kDead;
+    return MountState::kLive;
 }
 
 std::optional<MountInfo> famfs_mount_at(const std::string& dir) {

@@ -1,0 +1,72 @@
+// The famfs CLI through the mounts: commands on paths inside a mount, and
+// the mount, umount, status and logplay commands themselves.
+#include <sys/stat.h>
+
+#include "fuse_fixture.h"
+
+namespace famfs::fusetest {
+namespace {
+
+TEST_F(FuseTest, CliChangesOnTheMasterShowAtOnceThereAndOnClientsByFollowing) {
+    Host& a = start_master();
+    Host& b = start_client("b");
+    std::string out;
+    ASSERT_EQ(a.run(cli_bin() + " mkdir " + a.path("dir"), &out), 0) << out;
+    ASSERT_EQ(a.run(cli_bin() + " creat -s 3M -r -S 5 " + a.path("dir/new"), &out), 0) << out;
+    struct stat st {};
+    ASSERT_EQ(stat(a.path("dir/new").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 3 * 1024 * 1024);
+    EXPECT_EQ(read_file(a.path("dir/new")), pattern(5, 3 * omf::kMiB));
+    EXPECT_EQ(direct_read("dir/new"), pattern(5, 3 * omf::kMiB));
+
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return list_dir(b.path()) == std::vector<std::string>{".meta", "dir"} ||
+                   list_dir(b.path()) == std::vector<std::string>{"dir", ".meta"};
+        },
+        2000));
+    EXPECT_EQ(b.run(cli_bin() + " verify -S 5 -f " + b.mountpoint() + "/dir/new", &out), 0) << out;
+    // A client may not log anything.
+    EXPECT_NE(b.run(cli_bin() + " creat -s 1M " + b.mountpoint() + "/dir/nope", &out), 0) << out;
+    EXPECT_NE(stat(a.path("dir/nope").c_str(), &st), 0);
+}
+
+TEST_F(FuseTest, MountRefusesClashesAndExplainsWhy) {
+    Host& a = start_master();
+    std::string out;
+    const std::string other = scratch_.dir() + "/other";
+    ASSERT_EQ(a.run("mkdir -p " + other), 0);
+    EXPECT_NE(a.run(cli_bin() + " mount " + device() + " " + other, &out), 0);
+    EXPECT_NE(out.find("already mounted at " + a.mountpoint()), std::string::npos) << out;
+    EXPECT_NE(a.run(cli_bin() + " mount " + device() + " " + a.mountpoint(), &out), 0);
+    EXPECT_NE(out.find("already mounted"), std::string::npos) << out;
+    EXPECT_NE(a.run(cli_bin() + " mount --nofuse " + device() + " " + other, &out), 0);
+    EXPECT_NE(out.find("standalone famfs kernel module not available"), std::string::npos) << out;
+
+    test::ShmFile blank(64 * omf::kMiB);
+    EXPECT_NE(a.run(cli_bin() + " mount " + blank.path() + " " + other, &out), 0);
+    EXPECT_NE(out.find(blank.path()), std::string::npos) << out;
+    struct stat st {
+    }, parent{};
+    ASSERT_EQ(stat(other.c_str(), &st), 0);
+    ASSERT_EQ(stat(scratch_.dir().c_str(), &parent), 0);
+    EXPECT_EQ(st.st_dev, parent.st_dev) << "nothing may be mounted on " << other;
+}
+
+TEST_F(FuseTest, StatusAndLogplayReportTheServersState) {
+    create("one", 4096);
+    Host& a = start_master();
+    std::string out;
+    ASSERT_EQ(a.run(cli_bin() + " status " + a.mountpoint(), &out), 0) << out;
+    EXPECT_NE(out.find("role: master"), std::string::npos) << out;
+    EXPECT_NE(out.find("device: " + device()), std::string::npos) << out;
+    EXPECT_NE(out.find("entries_replayed: 1"), std::string::npos) << out;
+
+    ASSERT_EQ(a.run(cli_bin() + " logplay -n " + a.mountpoint(), &out), 0) << out;
+    EXPECT_NE(out.find("would play 0 new entries"), std::string::npos) << out;
+    ASSERT_EQ(a.run(cli_bin() + " logplay -v " + a.mountpoint(), &out), 0) << out;
+    EXPECT_NE(out.find("1 entries in the log"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace famfs::fusetest

@@ -1,0 +1,153 @@
+// One mount, one host: what famfs_fused serves from the log, and what it
+// refuses to do.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "fuse_fixture.h"
+
+namespace famfs::fusetest {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST_F(FuseTest, ServesTheTreeAttributesAndDataFromTheLog) {
+    mkdir("a/b");
+    const auto f1 = create("a/b/f1", 5000, 0640, 1);
+    create("top", 3 * omf::kMiB, 0600, 2);
+    Host& m = start_master();
+
+    const auto root = list_dir(m.path());
+    EXPECT_TRUE(contains(root, "a") && contains(root, "top") && contains(root, ".meta"));
+    EXPECT_EQ(list_dir(m.path("a")), std::vector<std::string>{"b"});
+    EXPECT_EQ(list_dir(m.path("a/b")), std::vector<std::string>{"f1"});
+
+    struct stat st {};
+    ASSERT_EQ(stat(m.path("a/b/f1").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 5000);
+    EXPECT_EQ(st.st_mode, S_IFREG | 0640);
+    EXPECT_EQ(st.st_uid, 0u);
+    const time_t now = time(nullptr);
+    EXPECT_LE(st.st_mtime, now);
+    EXPECT_GT(st.st_mtime, now - 3600);
+    ASSERT_EQ(stat(m.path("a/b").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode, S_IFDIR | 0755);
+
+    // Differential: through the mount == direct access == the pattern.
+    EXPECT_EQ(read_file(m.path("a/b/f1")), pattern(1, 5000));
+    EXPECT_EQ(direct_read("a/b/f1"), pattern(1, 5000));
+    EXPECT_EQ(read_file(m.path("top")), pattern(2, 3 * omf::kMiB));
+    EXPECT_EQ(f1.size, 5000u);
+}
+
+TEST_F(FuseTest, StatfsReportsTheAllocatorsCapacityAndFreeSpace) {
+    create("big", 40 * omf::kMiB);
+    Host& m = start_master();
+    auto st = volume().load();
+    ASSERT_TRUE(st);
+    struct statvfs sv {};
+    ASSERT_EQ(statvfs(m.path().c_str(), &sv), 0);
+    EXPECT_EQ(sv.f_blocks * sv.f_frsize, st->alloc.capacity());
+    EXPECT_EQ(sv.f_bfree * sv.f_frsize, st->alloc.free_bytes());
+    EXPECT_LT(st->alloc.free_bytes(), st->alloc.capacity() - 40 * omf::kMiB);
+}
+
+TEST_F(FuseTest, MetaFilesShowTheSuperblockAndLogReadOnly) {
+    create("x", 4096);
+    Host& m = start_master();
+    const auto& sb = volume().superblock();
+    auto dev = volume().device().bytes();
+    EXPECT_EQ(read_file(m.path(".meta/.superblock")),
+              std::vector<uint8_t>(dev.begin(), dev.begin() + omf::kSuperblockRegion));
+    EXPECT_EQ(read_file(m.path(".meta/.log")),
+              std::vector<uint8_t>(dev.begin() + sb.log_offset,
+                                   dev.begin() + sb.log_offset + sb.log_len));
+    EXPECT_EQ(open(m.path(".meta/.log").c_str(), O_WRONLY), -1);
+    EXPECT_EQ(errno, EACCES);
+    EXPECT_EQ(open(m.path(".meta/.superblock").c_str(), O_RDWR), -1);
+    EXPECT_EQ(errno, EACCES);
+
+    char buf[4096];
+    const ssize_t n = getxattr(m.path().c_str(), "user.famfs.status", buf, sizeof(buf));
+    ASSERT_GT(n, 0);
+    const std::string text(buf, size_t(n));
+    EXPECT_NE(text.find("role: master"), std::string::npos) << text;
+    EXPECT_NE(text.find("device: " + device()), std::string::npos) << text;
+    EXPECT_EQ(status_field(m, "entries_replayed"), "1");
+    EXPECT_EQ(status_field(m, "errors"), "0");
+}
+
+// Every refused operation must fail with `expected` and leave the
+// superblock and log exactly as they were.
+void expect_metadata_ops_refused(FuseTest& t, Host& h, int expected) {
+    const auto before = t.metadata_bytes();
+    auto expect_errno = [&](int rc, const char* what) {
+        EXPECT_EQ(rc, -1) << what;
+        EXPECT_EQ(errno, expected) << what << ": " << strerror(errno);
+    };
+    expect_errno(open(h.path("new").c_str(), O_CREAT | O_WRONLY, 0644), "create");
+    expect_errno(::mkdir(h.path("newdir").c_str(), 0755), "mkdir");
+    expect_errno(unlink(h.path("f").c_str()), "unlink");
+    expect_errno(rmdir(h.path("d").c_str()), "rmdir");
+    expect_errno(rename(h.path("f").c_str(), h.path("g").c_str()), "rename");
+    expect_errno(link(h.path("f").c_str(), h.path("g").c_str()), "link");
+    expect_errno(symlink("f", h.path("s").c_str()), "symlink");
+    expect_errno(mkfifo(h.path("fifo").c_str(), 0644), "mknod");
+    expect_errno(truncate(h.path("f").c_str(), 0), "truncate");
+    expect_errno(truncate(h.path("f").c_str(), 3 * 4096), "truncate up");
+    expect_errno(open(h.path("f").c_str(), O_WRONLY | O_TRUNC), "open O_TRUNC");
+    expect_errno(chmod(h.path("f").c_str(), 0600), "chmod");
+    expect_errno(chown(h.path("f").c_str(), 1, 1), "chown");
+    expect_errno(setxattr(h.path("f").c_str(), "user.x", "1", 1, 0), "setxattr");
+    EXPECT_EQ(t.metadata_bytes(), before);
+
+    struct stat st {};
+    ASSERT_EQ(stat(h.path("f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 2 * 4096);
+    EXPECT_EQ(st.st_mode, S_IFREG | 0666);
+    EXPECT_EQ(read_file(h.path("f")), pattern(3, 2 * 4096));
+}
+
+TEST_F(FuseTest, MetadataChangesAreRefusedOnTheMasterWithEopnotsupp) {
+    create("f", 2 * 4096, 0666, 3);
+    mkdir("d");
+    Host& m = start_master();
+    expect_metadata_ops_refused(*this, m, EOPNOTSUPP);
+}
+
+TEST_F(FuseTest, MetadataChangesAreRefusedOnAClientWithErofs) {
+    create("f", 2 * 4096, 0666, 3);
+    mkdir("d");
+    start_master();
+    Host& c = start_client("client");
+    expect_metadata_ops_refused(*this, c, EROFS);
+}
+
+TEST_F(FuseTest, WritesNeverChangeAFilesSize) {
+    create("f", 10000, 0666, 4);
+    Host& m = start_master();
+    const int fd = open(m.path("f").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const std::vector<uint8_t> ones(500, 0xee);
+    // Crossing the end: only the bytes inside the file are written.
+    EXPECT_EQ(pwrite(fd, ones.data(), ones.size(), 9800), 200);
+    EXPECT_EQ(pwrite(fd, ones.data(), ones.size(), 10000), -1);
+    EXPECT_EQ(errno, EFBIG);
+    close(fd);
+    auto expected = pattern(4, 10000);
+    std::fill(expected.begin() + 9800, expected.end(), 0xee);
+    EXPECT_EQ(direct_read("f"), expected);
+    struct stat st {};
+    ASSERT_EQ(stat(m.path("f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 10000);
+}
+
+}  // namespace
+}  // namespace famfs::fusetest

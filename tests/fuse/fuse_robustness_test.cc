@@ -1,0 +1,120 @@
+// Bad log content and dead servers: the server reports and carries on; a
+// killed server's mount can be cleaned and replaced.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "famfs/device.h"
+#include "fuse_fixture.h"
+
+namespace famfs::fusetest {
+namespace {
+
+// Appends an entry the way a buggy or malicious writer would: through the
+// log directly, bypassing every check of Volume.
+void append_raw(Volume& vol, const omf::LogEntry& e) {
+    auto lock = DeviceLock::acquire(vol.device().path(), DeviceLock::Kind::kAppend, true);
+    ASSERT_TRUE(lock);
+    auto st = vol.log().append(e);
+    ASSERT_TRUE(st) << st.error().message;
+}
+
+// Makes the slot at next_index garbage and advances next_index over it.
+void append_bad_crc(Volume& vol) {
+    auto lock = DeviceLock::acquire(vol.device().path(), DeviceLock::Kind::kAppend, true);
+    ASSERT_TRUE(lock);
+    auto h = vol.log().header();
+    ASSERT_TRUE(h);
+    omf::LogEntry e;
+    e.seqnum = h->next_seqnum;
+    e.payload = omf::MkdirEntry{0, 0, 0755, "garbage"};
+    auto slot = vol.log().slot(h->next_index);
+    ASSERT_TRUE(omf::encode_entry(e, slot));
+    slot[100] ^= 0x5a;  // the CRC no longer matches
+    ASSERT_TRUE(vol.device().persist(slot.data(), slot.size()));
+    omf::LogHeader next = *h;
+    next.next_index++;
+    next.next_seqnum++;
+    omf::encode_log_header(next, vol.log().header_bytes());
+    ASSERT_TRUE(vol.device().persist(vol.log().header_bytes().data(), omf::kLogHeaderBytes));
+}
+
+TEST_F(FuseTest, AnEntryWithBadContentIsReportedAndSkipped) {
+    create("before", 4096, 0644, 1);
+    Host& a = start_master();
+    Host& b = start_client("b");
+    omf::LogEntry evil;
+    evil.payload = omf::MkdirEntry{0, 0, 0755, "x/../../escape"};
+    append_raw(volume(), evil);
+    create("after", 4096, 0644, 2);
+    for (Host* h : {&a, &b}) {
+        ASSERT_TRUE(wait_until([&] { return status_field(*h, "entries_replayed") == "3"; }, 2000));
+        EXPECT_EQ(status_field(*h, "errors"), "1");
+        const auto bytes = read_file(h->path(".meta/.status"));
+        const std::string text(bytes.begin(), bytes.end());
+        EXPECT_NE(text.find("error: log entry 1 (x/../../escape) skipped"), std::string::npos)
+            << text;
+        EXPECT_EQ(read_file(h->path("after")), pattern(2, 4096));
+        EXPECT_TRUE(h->server_alive());
+        struct stat st {};
+        EXPECT_NE(stat(h->path("escape").c_str(), &st), 0);
+    }
+}
+
+TEST_F(FuseTest, AnEntryWithABadCrcStopsReplayWithoutHurtingTheServer) {
+    create("before", 4096, 0644, 1);
+    Host& a = start_master();
+    Host& b = start_client("b");
+    append_bad_crc(volume());
+    for (Host* h : {&a, &b}) {
+        ASSERT_TRUE(wait_until([&] { return status_field(*h, "errors") == "1"; }, 2000))
+            << status_field(*h, "errors");
+        const auto bytes = read_file(h->path(".meta/.status"));
+        const std::string text(bytes.begin(), bytes.end());
+        EXPECT_NE(text.find("error: log entry 1 is invalid, replay stops there"), std::string::npos)
+            << text;
+        EXPECT_EQ(status_field(*h, "log_next_index"), "2");
+        EXPECT_EQ(status_field(*h, "follow_lag_entries"), "1");
+        EXPECT_EQ(read_file(h->path("before")), pattern(1, 4096));
+        EXPECT_TRUE(h->server_alive());
+    }
+}
+
+// A daemon is not our child: gone, or a zombie waiting for init.
+bool exited(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return true;
+    return text.find(") Z") != std::string::npos;
+}
+
+TEST_F(FuseTest, AKilledServerLeavesADeadMountThatAFreshServerReplaces) {
+    create("f", 8192, 0644, 3);
+    Host& a = start_master();
+    a.kill_server(SIGKILL);
+    struct stat st {};
+    EXPECT_EQ(stat(a.path("f").c_str(), &st), -1);
+    EXPECT_EQ(errno, ENOTCONN);
+    std::string out;
+    EXPECT_EQ(a.run(cli_bin() + " mount " + device() + " " + a.mountpoint(), &out), 0) << out;
+    EXPECT_EQ(read_file(a.path("f")), pattern(3, 8192));
+    EXPECT_EQ(status_field(a, "role"), "master");
+    const pid_t daemon = std::stoi(status_field(a, "pid"));
+    EXPECT_EQ(a.run(cli_bin() + " umount " + a.mountpoint(), &out), 0) << out;
+    EXPECT_TRUE(exited(daemon)) << "the server must have exited when umount returned";
+    EXPECT_FALSE(DeviceLock::in_use(device()));
+
+    // Killed again: famfs umount cleans the dead mount.
+    EXPECT_EQ(a.run(cli_bin() + " mount " + device() + " " + a.mountpoint(), &out), 0) << out;
+    const pid_t second = std::stoi(status_field(a, "pid"));
+    kill(second, SIGKILL);
+    ASSERT_TRUE(wait_until([&] { return exited(second); }, 2000));
+    EXPECT_EQ(a.run(cli_bin() + " umount " + a.mountpoint(), &out), 0) << out;
+    EXPECT_EQ(stat(a.path("f").c_str(), &st), -1);
+    EXPECT_EQ(errno, ENOENT);
+}
+
+}  // namespace
+}  // namespace famfs::fusetest

@@ -1,0 +1,189 @@
+// Several hosts sharing one device through their mounts: serial sharing,
+// read-only sharing, following the log, and mmap with the visibility rules
+// of famfs/fused/README-datapath.md.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "fuse_fixture.h"
+
+namespace famfs::fusetest {
+namespace {
+
+TEST_F(FuseTest, SerialSharingAWritesBReadsThenBWritesAReads) {
+    const uint64_t size = omf::kMiB + 123;
+    create("shared", size, 0666);
+    Host& a = start_master();
+    Host& b = start_client("b");
+
+    ASSERT_EQ(write_file(a.path("shared"), pattern(11, size)), 0);
+    EXPECT_EQ(direct_read("shared"), pattern(11, size));
+    EXPECT_EQ(read_file(b.path("shared")), pattern(11, size));
+
+    ASSERT_EQ(write_file(b.path("shared"), pattern(12, size)), 0);
+    EXPECT_EQ(direct_read("shared"), pattern(12, size));
+    EXPECT_EQ(read_file(a.path("shared")), pattern(12, size));
+}
+
+// Runs `fn` as an unprivileged user in a child; returns its exit status.
+template <class F>
+int as_nobody(F fn) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(100);
+        _exit(fn());
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(FuseTest, TheLoggedModeDecidesWhoMayWriteData) {
+    create("private", 4096, 0644, 5);
+    create("open", 4096, 0666, 6);
+    start_master();
+    Host& b = start_client("b");
+    const std::string priv = b.path("private"), pub = b.path("open");
+    // /proc/<pid>/root needs ptrace rights over the server; nobody lacks
+    // them, so the unprivileged child opens through the master's mount too.
+    const std::string mpriv = hosts_[0]->path("private"), mpub = hosts_[0]->path("open");
+    EXPECT_EQ(as_nobody([&] { return open(mpriv.c_str(), O_WRONLY) < 0 ? errno : 0; }), EACCES);
+    EXPECT_EQ(as_nobody([&] { return open(mpriv.c_str(), O_RDONLY) < 0 ? errno : 0; }), 0);
+    EXPECT_EQ(as_nobody([&] { return write_file(mpub, pattern(7, 4096)); }), 0);
+    EXPECT_EQ(read_file(pub), pattern(7, 4096));
+    EXPECT_EQ(read_file(priv), pattern(5, 4096));
+}
+
+TEST_F(FuseTest, ThreeReadersVerifyTheSameFilesAtOnce) {
+    mkdir("data");
+    const int kFiles = 6;
+    for (int i = 0; i < kFiles; i++) {
+        create("data/f" + std::to_string(i), (i + 1) * 700 * 1000, 0444, 100 + i);
+    }
+    std::vector<Host*> readers{&start_master(), &start_client("b"), &start_client("c")};
+    std::vector<int> mismatches(readers.size(), 0);
+    std::vector<std::thread> threads;
+    for (size_t r = 0; r < readers.size(); r++) {
+        threads.emplace_back([&, r] {
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < kFiles; i++) {
+                    const auto got = read_file(readers[r]->path("data/f" + std::to_string(i)));
+                    if (got != pattern(100 + i, (i + 1) * 700 * 1000)) mismatches[r]++;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(mismatches, std::vector<int>(readers.size(), 0));
+    // Inode numbers come from the log: the same on every host.
+    struct stat s0 {
+    }, s1{}, s2{};
+    ASSERT_EQ(stat(readers[0]->path("data/f3").c_str(), &s0), 0);
+    ASSERT_EQ(stat(readers[1]->path("data/f3").c_str(), &s1), 0);
+    ASSERT_EQ(stat(readers[2]->path("data/f3").c_str(), &s2), 0);
+    EXPECT_EQ(s0.st_ino, s1.st_ino);
+    EXPECT_EQ(s0.st_ino, s2.st_ino);
+}
+
+TEST_F(FuseTest, NewEntriesAppearOnEveryMountWithoutACommand) {
+    Host& a = start_master();
+    Host& b = start_client("b");
+    mkdir("late");
+    create("late/file", 8192, 0644, 9);
+    create("rootfile", 4096, 0644, 10);
+    // readdir never catches up by itself: only the follower can show these.
+    for (Host* h : {&a, &b}) {
+        EXPECT_TRUE(wait_until(
+            [&] {
+                auto names = list_dir(h->path());
+                return std::count(names.begin(), names.end(), "late") &&
+                       std::count(names.begin(), names.end(), "rootfile");
+            },
+            2000))
+            << h->mountpoint();
+        EXPECT_EQ(status_field(*h, "entries_replayed"), "3");
+        EXPECT_EQ(status_field(*h, "follow_lag_entries"), "0");
+    }
+    EXPECT_EQ(read_file(b.path("late/file")), pattern(9, 8192));
+}
+
+struct Mapping {
+    int fd = -1;
+    uint8_t* p = nullptr;
+    size_t len = 0;
+    Mapping(const std::string& path, size_t n, int prot) : len(n) {
+        fd = open(path.c_str(), (prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
+        if (fd < 0) return;
+        void* m = mmap(nullptr, n, prot, MAP_SHARED, fd, 0);
+        p = m == MAP_FAILED ? nullptr : static_cast<uint8_t*>(m);
+    }
+    ~Mapping() {
+        if (p) munmap(p, len);
+        if (fd >= 0) close(fd);
+    }
+    std::vector<uint8_t> bytes() const { return {p, p + len}; }
+};
+
+void touch_open(const std::string& path) {
+    close(open(path.c_str(), O_RDONLY));
+}
+
+TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNextOpen) {
+    const size_t size = 4 * omf::kMiB;
+    create("m", size, 0666);
+    Host& a = start_master();
+    Host& b = start_client("b");
+
+    Mapping wa(a.path("m"), size, PROT_READ | PROT_WRITE);
+    ASSERT_NE(wa.p, nullptr) << strerror(errno);
+    const auto p21 = pattern(21, size);
+    std::memcpy(wa.p, p21.data(), size);
+    // The same host shares one page cache: read() sees the stores at once.
+    EXPECT_EQ(read_file(a.path("m")), p21);
+    ASSERT_EQ(msync(wa.p, size, MS_SYNC), 0);
+    EXPECT_EQ(direct_read("m"), p21);
+    EXPECT_EQ(read_file(b.path("m")), p21);
+
+    // B maps it; A writes with write(); B's mapping shows the new bytes once
+    // B opens the file again (the open drops B's cached pages).
+    Mapping rb(b.path("m"), size, PROT_READ);
+    ASSERT_NE(rb.p, nullptr) << strerror(errno);
+    EXPECT_EQ(rb.bytes(), p21);
+    const auto p22 = pattern(22, size);
+    ASSERT_EQ(write_file(a.path("m"), p22), 0);
+    EXPECT_EQ(direct_read("m"), p22);
+    touch_open(b.path("m"));
+    EXPECT_EQ(rb.bytes(), p22);
+
+    // fsync() pushes mmap stores too.
+    const auto p23 = pattern(23, size);
+    std::memcpy(wa.p, p23.data(), size);
+    ASSERT_EQ(fsync(wa.fd), 0);
+    EXPECT_EQ(direct_read("m"), p23);
+    touch_open(b.path("m"));
+    EXPECT_EQ(rb.bytes(), p23);
+}
+
+TEST_F(FuseTest, MmapStoresReachSharedMemoryWhenTheFileIsClosed) {
+    const size_t size = 2 * omf::kMiB;
+    create("m", size, 0666);
+    Host& a = start_master();
+    const auto p24 = pattern(24, size);
+    {
+        Mapping w(a.path("m"), size, PROT_READ | PROT_WRITE);
+        ASSERT_NE(w.p, nullptr);
+        std::memcpy(w.p, p24.data(), size);
+        munmap(w.p, size);
+        w.p = nullptr;
+    }  // close(): the kernel writes dirty pages back before FLUSH
+    EXPECT_EQ(direct_read("m"), p24);
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
