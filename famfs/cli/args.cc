@@ -13,11 +13,12 @@ namespace famfs::cli {
 void reset_getopt() {
     optind = 0;  // glibc: 0 re-initialises the scanner, so a second parse starts clean
     opterr = 1;
-    optopt = '?';
 }
 
+// getopt returns '?' both for -? and for an unknown option; only the latter
+// sets optopt (to the unknown character; glibc's scanner starts it at 0).
 bool help_requested(int c) {
-    return c == 'h' || (c == '?' && optopt == '?');
+    return c == 'h' || (c == '?' && (optopt == 0 || optopt == '?'));
 }
 
 Result<uint64_t> parse_number(const std::string& text, const char* what) {

@@ -42,7 +42,7 @@ Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const O
         Status s = for_each_piece(f.map, pos, static_cast<uint64_t>(n),
                                   [&](uint64_t off, uint8_t* p, uint64_t len) -> Status {
                                       f.vol->device().invalidate(p, len);
-                                      auto d = compare_memory(buf.data() + (off - pos), p, len);
+                                      auto d = compare_memory(p, buf.data() + (off - pos), len);
                                       if (!d) return Status(d.error());
                                       if (*d && !differs) differs = off + **d;
                                       return Status{};

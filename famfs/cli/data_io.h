@@ -41,7 +41,10 @@ Status for_each_piece(const dax::FileMapping& m, uint64_t off, uint64_t len, Fn&
             return make_error(EIO, "no memory mapped at file offset " + std::to_string(off));
         }
         const uint64_t n = std::min(contiguous, end - off);
-        FAMFS_TRY(fn(off, p, n));
+        if (Status s = fn(off, p, n); !s) {
+            return make_error(s.error().code,
+                              "at file offset " + std::to_string(off) + "+: " + s.error().message);
+        }
         off += n;
     }
     return {};

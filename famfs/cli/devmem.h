@@ -1,7 +1,7 @@
 // Every load from and store to device memory that the CLI's data loops make
 // goes through these two functions. Poisoned memory raises SIGBUS on touch;
-// keeping the touching in one place lets that be caught here and reported
-// as "file + offset" instead of killing the command.
+// here it becomes an EIO error (famfs/memsafe.h) that the caller reports
+// with the file and offset, instead of killing the command.
 #pragma once
 
 #include <cstddef>
@@ -14,7 +14,8 @@ namespace famfs::cli {
 
 // Copies n bytes (either side may be device memory).
 Status copy_memory(void* dst, const void* src, size_t n);
-// Offset of the first differing byte, if any.
+// Offset of the first differing byte, if any. Only `a` is guarded: it is
+// the device side.
 Result<std::optional<size_t>> compare_memory(const void* a, const void* b, size_t n);
 
 }  // namespace famfs::cli

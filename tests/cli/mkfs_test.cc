@@ -1,0 +1,129 @@
+// mkfs.famfs: formatting, and every refusal leaving the device as it was.
+#include <sys/stat.h>
+
+#include "cli_fixture.h"
+#include "famfs/device.h"
+
+namespace famfs::clitest {
+namespace {
+
+using MkfsTest = CliTest;
+
+TEST_F(MkfsTest, FormatsASmallDeviceWhenAllowed) {
+    format("64m");
+    auto vol = open_volume();
+    ASSERT_NE(vol, nullptr);
+    EXPECT_EQ(vol->superblock().log_len, 8u << 20);
+    EXPECT_EQ(vol->superblock().dev_size, 64u << 20);
+    EXPECT_EQ(vol->role(), Role::kMaster);
+    EXPECT_EQ(next_index(), 0u);
+}
+
+TEST_F(MkfsTest, VerboseDescribesTheNewFileSystem) {
+    Outcome r = mkfs({"--size", "64m", "--allow-small", "-v"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "log_len:")) << r.out;
+}
+
+TEST_F(MkfsTest, RefusesADeviceUnder4GiBWithoutTheFlag) {
+    Outcome r = mkfs({"--size", "64m"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, dev_)) << r.err;
+    EXPECT_TRUE(contains(r.err, "4 GiB")) << r.err;
+    EXPECT_NE(Volume::open(dev_, Access::kReadOnly).ok(), true);
+}
+
+TEST_F(MkfsTest, RefusesADeviceSmallerThanTheLayout) {
+    Outcome r = mkfs({"--size", "9m", "--allow-small"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "smaller than")) << r.err;
+}
+
+TEST_F(MkfsTest, RefusesAnExistingSuperblockWithoutForce) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
+    const auto before = snapshot();
+    Outcome r = mkfs({"--allow-small"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "-f")) << r.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+}
+
+TEST_F(MkfsTest, ForceReformats) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
+    ASSERT_EQ(next_index(), 1u);
+    Outcome r = mkfs({"-f", "--allow-small"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(next_index(), 0u);
+}
+
+TEST_F(MkfsTest, KillInvalidatesTheSuperblock) {
+    format();
+    Outcome r = mkfs({"-f", "-k", "--allow-small"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto dev = read_local(dev_);
+    EXPECT_EQ(dev[0] | dev[1] | dev[2] | dev[3], 0);
+    const auto before = snapshot();
+    Outcome fsck = famfs({"fsck"});
+    EXPECT_NE(fsck.status, 0);
+    EXPECT_TRUE(contains(fsck.err, "superblock")) << fsck.err;
+    Outcome creat = famfs({"creat", "-s", "4k", "f"});
+    EXPECT_NE(creat.status, 0);
+    EXPECT_TRUE(contains(creat.err, "famfs creat: f:")) << creat.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+    // A killed device may be formatted again without -f.
+    EXPECT_EQ(mkfs({"--allow-small"}).status, 0);
+}
+
+TEST_F(MkfsTest, KillWithoutForceIsAUsageError) {
+    format();
+    const auto before = snapshot();
+    EXPECT_EQ(mkfs({"-k", "--allow-small"}).status, 1);
+    EXPECT_DEVICE_UNCHANGED(before);
+}
+
+TEST_F(MkfsTest, LogLengthMustBeAPowerOfTwoOfAtLeast8MiB) {
+    for (const char* bad : {"1", "1m", "11m", "0", "x"}) {
+        Outcome r = mkfs({"--size", "300m", "--allow-small", "-l", bad});
+        EXPECT_EQ(r.status, 1) << bad;
+        EXPECT_TRUE(contains(r.err, "log length")) << r.err;
+    }
+    Outcome ok = mkfs({"--size", "300m", "--allow-small", "-l", "256m"});
+    ASSERT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(open_volume()->superblock().log_len, 256u << 20);
+}
+
+TEST_F(MkfsTest, UsageErrors) {
+    EXPECT_EQ(run({MKFS_BIN}).status, 1);
+    EXPECT_EQ(run({MKFS_BIN, "-h"}).status, 0);
+    EXPECT_EQ(run({MKFS_BIN, "--bogus", dev_}).status, 1);
+    EXPECT_EQ(run({MKFS_BIN, dev_, dev_}).status, 1);
+}
+
+TEST_F(MkfsTest, RefusesNonRoot) {
+    format();
+    ::chmod(dir_.c_str(), 0755);
+    ::chmod(dev_.c_str(), 0666);
+    const auto before = snapshot();
+    Outcome r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", MKFS_BIN, "-f",
+                 "--allow-small", dev_});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "root")) << r.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+}
+
+TEST_F(MkfsTest, RefusesADeviceInUse) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
+    const auto before = snapshot();
+    auto lock = DeviceLock::acquire(dev_, DeviceLock::Kind::kMount, false);
+    ASSERT_TRUE(lock.ok()) << lock.error().message;
+    Outcome r = mkfs({"-f", "--allow-small"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "in use")) << r.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+}
+
+}  // namespace
+}  // namespace famfs::clitest
