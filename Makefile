@@ -29,7 +29,9 @@ asan-test: deps
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAMFS_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_replay
-	@$(FUZZ_BUILD)/bin/fuzz_replay -max_total_time=$${FUZZ_SECONDS:-60} -rss_limit_mb=2048 tests/fuzz/corpus
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	@# New inputs go to the scratch corpus (the first directory); the seeds stay as committed.
+	@$(FUZZ_BUILD)/bin/fuzz_replay -max_total_time=$${FUZZ_SECONDS:-60} -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 bench: build
 	@$(BUILD)/bin/famfs_bench

@@ -88,6 +88,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (fd >= 0) close(fd);
     unlink(uuid_file);  // created with a fresh UUID on first use
     setenv("FAMFS_SYSTEM_UUID_FILE", uuid_file, 1);
+    atexit([] { unlink(uuid_file); });
     auto dev = testing::FaultyDevice::create(kDeviceSize, "/dev/dax0.0");
     if (!dev) abort();
     g_device = std::move(*dev);
