@@ -15,7 +15,7 @@ namespace {
 // Work in pieces that stay in the CPU cache between the store and the
 // write-back, so persisting costs little more than the copy itself.
 constexpr uint64_t kChunk = 256 * 1024;
-// Sources up to this size are read() into a buffer; larger ones are mapped.
+// Sources up to this size are read() into a buffer and stored from there.
 constexpr uint64_t kReadLimit = 1024 * 1024;
 
 Status persist_piece(Device& dev, const uint8_t* p, uint64_t n) {
@@ -55,25 +55,27 @@ Status copy_in_small(Device& dev, int fd, const std::string& src_name, const dax
     });
 }
 
-Status copy_in_mapped(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
-                      uint64_t off, uint64_t len) {
-    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    const uint64_t map_off = off / page * page;
-    const uint64_t map_len = len + (off - map_off);
-    void* src = ::mmap(nullptr, map_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
-                       static_cast<off_t>(map_off));
-    if (src == MAP_FAILED) {
-        return make_error(errno, src_name + ": cannot map for reading: " + std::strerror(errno));
-    }
-    const auto* base = static_cast<const uint8_t*>(src) + (off - map_off);
-    Status s = for_each_piece(m, off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
-        // Fault the destination in one call rather than page by page.
-        (void)::madvise(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) / page * page),
-                        n + reinterpret_cast<uintptr_t>(p) % page, MADV_POPULATE_WRITE);
-        return store_and_persist(dev, p, base + (o - off), n);
+// Big copies: the kernel reads straight into device memory, so neither the
+// source needs a mapping nor the data a second copy. The destination's page
+// tables are filled in one call first: a read population suffices (a shared
+// mapping of memory without dirty tracking is mapped writable) and maps
+// pages many at a time, at about half the cost of a write population. A
+// poisoned destination makes read() fail with EFAULT instead of SIGBUS.
+Status copy_in_direct(Device& dev, int fd, const std::string& src_name,
+                      const dax::FileMapping& m, uint64_t off, uint64_t len) {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    return for_each_piece(m, off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
+        const uintptr_t start = reinterpret_cast<uintptr_t>(p) / page * page;
+        (void)::madvise(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(p) + n - start,
+                        MADV_POPULATE_READ);
+        for (uint64_t done = 0; done < n;) {
+            const uint64_t step = std::min(kChunk, n - done);
+            FAMFS_TRY(read_fully(fd, src_name, p + done, o + done, step));
+            FAMFS_TRY(persist_piece(dev, p + done, step));
+            done += step;
+        }
+        return Status{};
     });
-    ::munmap(src, map_len);
-    return s;
 }
 
 }  // namespace
@@ -116,7 +118,7 @@ Result<std::optional<uint64_t>> find_pattern_mismatch(Device& dev, const dax::Fi
 Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
                uint64_t off, uint64_t len) {
     if (len <= kReadLimit) return copy_in_small(dev, fd, src_name, m, off, len);
-    return copy_in_mapped(dev, fd, src_name, m, off, len);
+    return copy_in_direct(dev, fd, src_name, m, off, len);
 }
 
 Status persist_file(Device& dev, const dax::FileMapping& m) {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,8 +36,13 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Runs argv quietly; returns its wall time in seconds, or -1 on failure.
-double timed_run(const std::vector<std::string>& argv) {
+struct Times {
+    double wall = -1;  // seconds; -1 when the command failed
+    double cpu = 0;    // user + system seconds of the child
+};
+
+// Runs argv quietly and times it.
+Times timed(const std::vector<std::string>& argv) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -49,14 +55,22 @@ double timed_run(const std::vector<std::string>& argv) {
         ::_exit(126);
     }
     int status = 0;
-    ::waitpid(pid, &status, 0);
-    const double t = seconds_since(t0);
+    struct rusage ru {};
+    ::wait4(pid, &status, 0, &ru);
+    Times t;
+    t.wall = seconds_since(t0);
+    t.cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+            ru.ru_stime.tv_usec * 1e-6;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::fprintf(stderr, "bench_cli: %s %s ... failed (status %d)\n", argv[0].c_str(),
                      argv.size() > 3 ? argv[3].c_str() : "", status);
-        return -1;
+        t.wall = -1;
     }
     return t;
+}
+
+double timed_run(const std::vector<std::string>& argv) {
+    return timed(argv).wall;
 }
 
 double median(std::vector<double> v) {
@@ -89,15 +103,18 @@ bool bench_creat(const std::string& dir) {
             if (!(*vol)->create_file(spec)) return false;
         }
     }
-    std::vector<double> times;
+    std::vector<double> wall, cpu;
     for (int i = 0; i < 21; ++i) {
-        const double t =
-            timed_run({FAMFS_BIN, "--device", dev, "creat", "-s", "4k", "new" + std::to_string(i)});
-        if (t < 0) return false;
-        times.push_back(t * 1e3);
+        const Times t =
+            timed({FAMFS_BIN, "--device", dev, "creat", "-s", "4k", "new" + std::to_string(i)});
+        if (t.wall < 0) return false;
+        wall.push_back(t.wall * 1e3);
+        cpu.push_back(t.cpu * 1e3);
     }
-    const double ms = median(times);
+    const double ms = median(wall);
     report("creat, 10000 files logged (median)", ms, "ms", "<= 5 ms", ms <= 5.0);
+    // The machine is shared: CPU time shows what the command itself costs.
+    report("  the same, CPU time (median)", median(cpu), "ms", "<= 5 ms", median(cpu) <= 5.0);
     fs::remove(dev);
     return true;
 }
@@ -120,15 +137,31 @@ bool bench_cp_small(const std::string& dir) {
     return true;
 }
 
-void* map_file(const std::string& path, uint64_t len, int prot) {
+void* map_file(const std::string& path, uint64_t len, int prot, int populate) {
     const int fd = ::open(path.c_str(), prot & PROT_WRITE ? O_RDWR : O_RDONLY);
     if (fd < 0) return nullptr;
-    void* p = ::mmap(nullptr, len, prot, MAP_SHARED | MAP_POPULATE, fd, 0);
+    void* p = ::mmap(nullptr, len, prot, MAP_SHARED | populate, fd, 0);
     ::close(fd);
     return p == MAP_FAILED ? nullptr : p;
 }
 
-// 3: cp of 1 GiB against memcpy between the same buffers.
+// memcpy from the source file into the destination file's memory, on
+// mappings made just before (`populate`: page tables filled first, outside
+// the timing). Returns seconds.
+double time_memcpy(const std::string& src, const std::string& dev, uint64_t dst_off, int populate) {
+    auto* d =
+        static_cast<uint8_t*>(map_file(dev, dst_off + kGiB, PROT_READ | PROT_WRITE, populate));
+    auto* s = static_cast<uint8_t*>(map_file(src, kGiB, PROT_READ, populate));
+    if (!d || !s) return -1;
+    const auto t0 = Clock::now();
+    std::memcpy(d + dst_off, s, kGiB);
+    const double t = seconds_since(t0);
+    ::munmap(d, dst_off + kGiB);
+    ::munmap(s, kGiB);
+    return t;
+}
+
+// 3: cp of 1 GiB against memcpy between the same buffers, alternating.
 bool bench_cp_big(const std::string& dir) {
     const std::string dev = dir + "/big_dev", src = dir + "/big_src";
     if (!mkfs(dev, kGiB + 64 * kMiB)) return false;
@@ -136,36 +169,32 @@ bool bench_cp_big(const std::string& dir) {
         std::ofstream out(src, std::ios::binary);
         std::vector<char> chunk(64 * kMiB);
         for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131 + 7);
-        for (uint64_t done = 0; done < kGiB; done += chunk.size()) out.write(chunk.data(), chunk.size());
+        for (uint64_t done = 0; done < kGiB; done += chunk.size())
+            out.write(chunk.data(), chunk.size());
     }
     const std::vector<std::string> cp{FAMFS_BIN, "--device", dev, "cp", src, "big"};
-    const double cold = timed_run(cp);  // allocates the device pages
-    if (cold < 0) return false;
-
+    const double first = timed_run(cp);  // allocates the device's pages
+    if (first < 0) return false;
     auto vol = famfs::Volume::open(dev, famfs::Access::kReadOnly);
     auto st = vol ? (*vol)->load() : famfs::Result<famfs::State>(vol.error());
     if (!st || !st->ns.lookup("big")) return false;
     const uint64_t dst_off = st->ns.lookup("big")->file.extents.at(0).offset;
-    auto* dev_map = static_cast<uint8_t*>(map_file(dev, dst_off + kGiB, PROT_READ | PROT_WRITE));
-    auto* src_map = static_cast<uint8_t*>(map_file(src, kGiB, PROT_READ));
-    if (!dev_map || !src_map) return false;
 
-    std::vector<double> memcpy_s, cp_s;
-    for (int i = 0; i < 3; ++i) {
-        const auto t0 = Clock::now();
-        std::memcpy(dev_map + dst_off, src_map, kGiB);
-        memcpy_s.push_back(seconds_since(t0));
-        const double t = timed_run(cp);  // the same size: copied into again
-        if (t < 0) return false;
-        cp_s.push_back(t);
+    std::vector<double> fresh, prefaulted, cp_s;
+    for (int i = 0; i < 5; ++i) {
+        fresh.push_back(time_memcpy(src, dev, dst_off, 0));
+        prefaulted.push_back(time_memcpy(src, dev, dst_off, MAP_POPULATE));
+        cp_s.push_back(timed_run(cp));  // the same size: copied into again
+        if (fresh.back() < 0 || prefaulted.back() < 0 || cp_s.back() < 0) return false;
     }
-    ::munmap(dev_map, dst_off + kGiB);
-    ::munmap(src_map, kGiB);
-    const double mc = kGiB / median(memcpy_s) / 1e9, c = kGiB / median(cp_s) / 1e9;
-    report("memcpy 1 GiB, same buffers", mc, "GB/s", "-", true);
-    report("cp 1 GiB (first, pages allocated)", kGiB / cold / 1e9, "GB/s", "-", true);
-    report("cp 1 GiB", c, "GB/s", "-", true);
-    report("cp 1 GiB / memcpy", 100.0 * c / mc, "%", ">= 80 %", c >= 0.8 * mc);
+    const auto gbps = [](const std::vector<double>& v) { return kGiB / median(v) / 1e9; };
+    const double mf = gbps(fresh), mp = gbps(prefaulted), c = gbps(cp_s);
+    report("memcpy 1 GiB, fresh mappings", mf, "GB/s", "-", true);
+    report("memcpy 1 GiB, pre-faulted mappings", mp, "GB/s", "-", true);
+    report("cp 1 GiB, first copy (pages new)", kGiB / first / 1e9, "GB/s", "-", true);
+    report("cp 1 GiB, whole command", c, "GB/s", "-", true);
+    report("cp / memcpy (fresh mappings)", 100.0 * c / mf, "%", ">= 80 %", c >= 0.8 * mf);
+    report("cp / memcpy (pre-faulted)", 100.0 * c / mp, "%", ">= 80 %", c >= 0.8 * mp);
     fs::remove(src);
     fs::remove(dev);
     return true;
