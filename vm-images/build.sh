@@ -76,10 +76,23 @@ shared_libs() {
     done | sort -u
 }
 
+# Unpacking the 70 MB kernel package dominates a rebuild: keep it unpacked.
+extracted_kernel() {
+    local deb=$1 dir
+    dir=$cache/unpacked-$(basename "$deb" .deb)
+    if [ ! -d "$dir" ]; then
+        rm -rf "$dir.tmp"
+        mkdir -p "$dir.tmp"
+        dpkg -x "$deb" "$dir.tmp"
+        mv "$dir.tmp" "$dir"
+    fi
+    echo "$dir"
+}
+
 stage_modules() {
     local root=$1 kroot=$2 kver=$3 ko
     mkdir -p "$root/lib/modules/$kver" "$root/etc/lab"
-    depmod -b "$kroot" "$kver"
+    [ -f "$kroot/lib/modules/$kver/modules.dep" ] || depmod -b "$kroot" "$kver"
     # An empty config dir keeps the host's modprobe.d (e.g. ndctl's install
     # hook) out of dependency resolution.
     local noconf; noconf=$(mktemp -d)
@@ -104,6 +117,10 @@ stage_binaries() {
     for bin in "$@"; do
         case "$bin" in
             /usr/sbin/*) cp "$bin" "$root/usr/sbin/" ;;
+            "$build_dir"/*)
+                # Debug info would triple the initramfs and slow every boot.
+                cp "$bin" "$root/usr/bin/"
+                strip --strip-debug "$root/usr/bin/$(basename "$bin")" ;;
             *) cp "$bin" "$root/usr/bin/" ;;
         esac
     done
@@ -153,17 +170,15 @@ main() {
     fi
     root=$(mktemp -d "$build_dir/vm-stage.XXXXXX")
     stage_dir=$root
-    trap 'rm -rf "$stage_dir" "$stage_dir.kernel"' EXIT
-    kroot=$root.kernel
-    mkdir -p "$kroot" "$root/rootfs"
-    dpkg -x "$deb" "$kroot"
+    trap 'rm -rf "$stage_dir"' EXIT
+    kroot=$(extracted_kernel "$deb")
+    mkdir -p "$root/rootfs"
     kver=$(ls "$kroot/lib/modules" | head -n1)
     stage_modules "$root/rootfs" "$kroot" "$kver"
     stage_binaries "$root/rootfs" "${bins[@]}"
     stage_etc "$root/rootfs"
     pack_cpio "$root/rootfs" "$out/initramfs.cpio"
     cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz"
-    rm -rf "$kroot"
     echo "$hash" > "$out/inputs.sha256"
     echo "$kver" > "$out/kernel.version"
     log "built $out (kernel $kver, initramfs $(du -h "$out/initramfs.cpio" | cut -f1)) in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
