@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "datapath.h"
+#include "kernel_caps.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -71,7 +72,7 @@ void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const bool generated = h->inode.meta && (*h->inode.meta == MetaFile::kStatus ||
                                              *h->inode.meta == MetaFile::kControl);
     fi->keep_cache = 0;
-    fi->direct_io = generated ? 1 : 0;
+    fi->direct_io = generated || direct_io_mmap_enabled() ? 1 : 0;
     fi->fh = reinterpret_cast<uint64_t>(h.get());
     if (fuse_reply_open(req, fi) == 0) h.release();
 }

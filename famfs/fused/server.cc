@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "famfs/omf.h"
+#include "kernel_caps.h"
 
 namespace famfs::fused {
 
@@ -89,6 +90,10 @@ std::string Server::status_text() const {
             << "device: " << opt_.device << "\n"
             << "mountpoint: " << opt_.mountpoint << "\n"
             << "fs_uuid: " << omf::uuid_to_string(sb.fs_uuid) << "\n"
+            << "data_path: "
+            << (direct_io_mmap_enabled() ? "direct I/O, mmap through the page cache"
+                                         : "page cache (refreshed on open)")
+            << "\n"
             << "log_capacity: " << volume_->log().capacity() << "\n"
             << "entries_replayed: " << ns.applied() << "\n"
             << "log_next_index: " << next << "\n"

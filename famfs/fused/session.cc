@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "kernel_caps.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -61,6 +62,10 @@ int run_server(const ServerOptions& opt) {
     int rc = 1;
     if (fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, opt.mountpoint.c_str()) == 0) {
+            // Without the hook files are simply opened through the page cache.
+            if (opt.direct_io && install_kernel_caps(se) != 0) {
+                std::fprintf(stderr, "famfs_fused: cannot hook /dev/fuse; using cached I/O\n");
+            }
             // Threads do not survive the fork that detaches the daemon, so
             // the follower starts after it.
             fuse_daemonize(opt.foreground ? 1 : 0);

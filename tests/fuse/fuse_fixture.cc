@@ -29,9 +29,9 @@ Host& FuseTest::start_master(const std::vector<std::string>& flags) {
     return *hosts_.back();
 }
 
-Host& FuseTest::start_client(const std::string& name) {
+Host& FuseTest::start_client(const std::string& name, const std::vector<std::string>& flags) {
     hosts_.push_back(Host::client(scratch_, name));
-    const std::string err = hosts_.back()->mount(device());
+    const std::string err = hosts_.back()->mount(device(), flags);
     EXPECT_EQ(err, "");
     if (!err.empty()) throw std::runtime_error(err);
     EXPECT_EQ(status_field(*hosts_.back(), "role"), "client");

@@ -24,7 +24,7 @@ class FuseTest : public ::testing::Test {
 
     // Starts hosts; the test fails (fatally) if a mount does not come up.
     Host& start_master(const std::vector<std::string>& flags = {});
-    Host& start_client(const std::string& name);
+    Host& start_client(const std::string& name, const std::vector<std::string>& flags = {});
 
     // Logs a file through the library (as the master) and fills it with the
     // test pattern of `seed` (0: leave it zero).

@@ -134,20 +134,22 @@ void touch_open(const std::string& path) {
     close(open(path.c_str(), O_RDONLY));
 }
 
-TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNextOpen) {
+// The mmap rules hold in both data paths: direct I/O with mmap through the
+// page cache (the default) and page cache only (-c).
+void check_mmap_rules(FuseTest& t, const std::vector<std::string>& flags) {
     const size_t size = 4 * omf::kMiB;
-    create("m", size, 0666);
-    Host& a = start_master();
-    Host& b = start_client("b");
+    t.create("m", size, 0666);
+    Host& a = t.start_master(flags);
+    Host& b = t.start_client("b", flags);
 
     Mapping wa(a.path("m"), size, PROT_READ | PROT_WRITE);
     ASSERT_NE(wa.p, nullptr) << strerror(errno);
     const auto p21 = pattern(21, size);
     std::memcpy(wa.p, p21.data(), size);
-    // The same host shares one page cache: read() sees the stores at once.
+    // On the same host read() sees the stores at once.
     EXPECT_EQ(read_file(a.path("m")), p21);
     ASSERT_EQ(msync(wa.p, size, MS_SYNC), 0);
-    EXPECT_EQ(direct_read("m"), p21);
+    EXPECT_EQ(t.direct_read("m"), p21);
     EXPECT_EQ(read_file(b.path("m")), p21);
 
     // B maps it; A writes with write(); B's mapping shows the new bytes once
@@ -157,7 +159,8 @@ TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNe
     EXPECT_EQ(rb.bytes(), p21);
     const auto p22 = pattern(22, size);
     ASSERT_EQ(write_file(a.path("m"), p22), 0);
-    EXPECT_EQ(direct_read("m"), p22);
+    EXPECT_EQ(t.direct_read("m"), p22);
+    EXPECT_EQ(wa.bytes(), p22) << "a write() shows in the writer host's mappings at once";
     touch_open(b.path("m"));
     EXPECT_EQ(rb.bytes(), p22);
 
@@ -165,9 +168,46 @@ TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNe
     const auto p23 = pattern(23, size);
     std::memcpy(wa.p, p23.data(), size);
     ASSERT_EQ(fsync(wa.fd), 0);
-    EXPECT_EQ(direct_read("m"), p23);
+    EXPECT_EQ(t.direct_read("m"), p23);
     touch_open(b.path("m"));
     EXPECT_EQ(rb.bytes(), p23);
+}
+
+TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNextOpen) {
+    check_mmap_rules(*this, {});
+    EXPECT_EQ(status_field(*hosts_[0], "data_path"), "direct I/O, mmap through the page cache");
+}
+
+TEST_F(FuseTest, MmapRulesHoldWithCachedIoToo) {
+    check_mmap_rules(*this, {"-c"});
+    EXPECT_EQ(status_field(*hosts_[0], "data_path"), "page cache (refreshed on open)");
+}
+
+TEST_F(FuseTest, ReadThroughAnOpenFileAlwaysReturnsWhatIsInSharedMemory) {
+    const size_t size = 256 * 1024 + 5;
+    create("live", size, 0666, 31);
+    Host& a = start_master();
+    Host& b = start_client("b");
+    const int fb = open(b.path("live").c_str(), O_RDONLY);
+    ASSERT_GE(fb, 0);
+    auto pread_all = [&](int fd) {
+        std::vector<uint8_t> out(size);
+        EXPECT_EQ(pread(fd, out.data(), size, 0), ssize_t(size));
+        return out;
+    };
+    EXPECT_EQ(pread_all(fb), pattern(31, size));
+    ASSERT_EQ(write_file(a.path("live"), pattern(32, size)), 0);
+    EXPECT_EQ(pread_all(fb), pattern(32, size)) << "a host's write, no reopen";
+    // A store through the direct-access API, bypassing every mount.
+    auto map = dax::FileMapping::open(device(), "live", Access::kReadWrite);
+    ASSERT_TRUE(map);
+    const auto p33 = pattern(33, size);
+    ASSERT_EQ(map->write(0, p33), size);
+    for (const auto& seg : map->segments()) {
+        ASSERT_TRUE(volume().device().persist(seg.bytes.data(), seg.bytes.size()));
+    }
+    EXPECT_EQ(pread_all(fb), p33);
+    close(fb);
 }
 
 TEST_F(FuseTest, MmapStoresReachSharedMemoryWhenTheFileIsClosed) {
