@@ -9,7 +9,7 @@
 #include "host_access.h"
 #include "inject.h"
 #include "lab.h"
-#include "strings.h"
+#include "text_util.h"
 #include "topology.h"
 
 #ifndef HARNESS_TOPOLOGY_DIR

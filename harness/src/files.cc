@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "strings.h"
+#include "text_util.h"
 
 namespace lab {
 

@@ -6,7 +6,7 @@
 
 #include "host_access.h"
 #include "provision.h"
-#include "strings.h"
+#include "text_util.h"
 
 namespace lab {
 
@@ -22,7 +22,8 @@ Result<std::string> guest_output(const RunDir& run, const std::string& host,
     return trim(r->out);
 }
 
-// `famfs getmap` prints each extent as "0xOFFSET<TAB>LENGTH".
+}  // namespace
+
 Result<uint64_t> file_to_device_offset(const std::string& getmap, uint64_t file_offset) {
     std::istringstream in(getmap);
     std::string line;
@@ -38,6 +39,8 @@ Result<uint64_t> file_to_device_offset(const std::string& getmap, uint64_t file_
     }
     return fail("offset " + std::to_string(file_offset) + " is beyond the file's extents");
 }
+
+namespace {
 
 Result<uint64_t> device_offset(const RunDir& run, const InjectRequest& req) {
     if (req.file.empty()) return req.offset;

@@ -28,4 +28,8 @@ struct InjectRequest {
 
 Status inject_fault(const RunDir& run, const InjectRequest& req);
 
+// Maps an offset inside a file to a device offset, from `famfs getmap`
+// output (each extent a line "0xOFFSET<TAB>LENGTH").
+Result<uint64_t> file_to_device_offset(const std::string& getmap, uint64_t file_offset);
+
 }  // namespace lab

@@ -10,7 +10,7 @@
 #include "process.h"
 #include "qemu_args.h"
 #include "signals.h"
-#include "strings.h"
+#include "text_util.h"
 #include "transcript.h"
 
 #ifndef HARNESS_DEFAULT_IMAGE_DIR

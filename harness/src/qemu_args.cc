@@ -1,6 +1,6 @@
 #include "qemu_args.h"
 
-#include "strings.h"
+#include "text_util.h"
 
 namespace lab {
 

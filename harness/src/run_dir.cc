@@ -5,7 +5,7 @@
 
 #include "files.h"
 #include "process.h"
-#include "strings.h"
+#include "text_util.h"
 
 namespace lab {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "strings.h"
+#include "text_util.h"
 
 #ifndef HARNESS_TOPOLOGY_DIR
 #define HARNESS_TOPOLOGY_DIR "topologies"

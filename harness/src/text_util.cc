@@ -1,4 +1,4 @@
-#include "strings.h"
+#include "text_util.h"
 
 #include <cctype>
 #include <charconv>
