@@ -178,8 +178,8 @@ std::string buckets_section(const FsckReport& r, uint64_t bitmap_capacity, const
     for (const auto& b : r.buckets) covered += b.size;
     const uint64_t overhang = r.buckets.empty() ? 0 : bitmap_capacity - covered;
     std::string out = "Stripe bucket info:\n";
-    out += "  Wasted overhang: " + bytes_text(overhang, opt) +
-           format(" bytes (%" PRIu64 " au)\n", overhang / r.sb.alloc_unit);
+    out += "  Wasted overhang: " + bytes_text(overhang, opt) + (opt.human ? "" : " bytes") +
+           format(" (%" PRIu64 " au)\n", overhang / r.sb.alloc_unit);
     for (size_t i = 0; i < r.buckets.size(); ++i) {
         const BucketStats& b = r.buckets[i];
         out += format("  Bitmap range %zu\n", i);
