@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "famfs/sizes.h"
 
@@ -15,8 +16,13 @@ void reset_getopt() {
     opterr = 1;
 }
 
-// getopt returns '?' both for -? and for an unknown option; only the latter
-// sets optopt (to the unknown character; glibc's scanner starts it at 0).
+// getopt returns '?' both for -? and for an unknown option, and optopt
+// cannot tell them apart (0 for -? and for unknown long options alike), so
+// look at the argument itself.
+bool help_requested(int c, char** argv) {
+    return c == 'h' || (c == '?' && optind > 0 && std::strcmp(argv[optind - 1], "-?") == 0);
+}
+
 bool help_requested(int c) {
     return c == 'h' || (c == '?' && (optopt == 0 || optopt == '?'));
 }

@@ -13,6 +13,9 @@ namespace famfs::cli {
 void reset_getopt();
 // After getopt returned c: did the user ask for help (-h or -?) rather
 // than give an unknown option?
+bool help_requested(int c, char** argv);
+// Without argv: also true for an unknown long option (glibc reports both
+// with optopt 0); prefer the form above.
 bool help_requested(int c);
 
 Result<uint64_t> parse_number(const std::string& text, const char* what);

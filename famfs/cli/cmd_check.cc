@@ -73,8 +73,8 @@ int cmd_check(const GlobalOptions& g, int argc, char** argv) {
             verbose = true;
             continue;
         }
-        usage(help_requested(c) ? stdout : stderr);
-        return help_requested(c) ? 0 : kExitUsage;
+        usage(help_requested(c, argv) ? stdout : stderr);
+        return help_requested(c, argv) ? 0 : kExitUsage;
     }
     const int args = argc - optind;
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;

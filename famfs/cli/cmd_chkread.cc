@@ -63,8 +63,8 @@ int cmd_chkread(const GlobalOptions& g, int argc, char** argv) {
             step = c == 's' ? 4096 : UINT64_MAX;
             continue;
         }
-        usage(help_requested(c) ? stdout : stderr);
-        return help_requested(c) ? 0 : kExitUsage;
+        usage(help_requested(c, argv) ? stdout : stderr);
+        return help_requested(c, argv) ? 0 : kExitUsage;
     }
     if (argc - optind != 1) return usage(stderr), kExitUsage;
     const std::string arg = argv[optind];

@@ -18,6 +18,7 @@
 #include "cp_plan.h"
 #include "data_io.h"
 #include "famfs/volume.h"
+#include "lifetime.h"
 #include "parallel.h"
 #include "report.h"
 #include "target.h"
@@ -97,8 +98,8 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
                 take(parse_size_arg(arg, "chunk size"), o.interleave.chunk_size);
                 break;
             default:
-                usage(help_requested(c) ? stdout : stderr);
-                return help_requested(c) ? 0 : kExitUsage;
+                usage(help_requested(c, argv) ? stdout : stderr);
+                return help_requested(c, argv) ? 0 : kExitUsage;
         }
         if (!s) return report_problem(kCmd, s.error().message), kExitUsage;
     }
@@ -202,15 +203,17 @@ int cmd_cp(const GlobalOptions& g, int argc, char** argv) {
     if (auto stop = parse(argc, argv, o)) return *stop;
     auto dest = resolve_target(g, o.dest);
     if (!dest) return report_error(kCmd, o.dest, dest.error()), 1;
-    auto vol = Volume::open(dest->device, g.dryrun ? Access::kReadOnly : Access::kReadWrite);
-    if (!vol) return report_error(kCmd, o.dest, vol.error()), 1;
-    if (auto s = (*vol)->require_master(); !s) {
+    auto opened = Volume::open(dest->device, g.dryrun ? Access::kReadOnly : Access::kReadWrite);
+    if (!opened) return report_error(kCmd, o.dest, opened.error()), 1;
+    Volume* vol = keep_until_exit(std::move(*opened));
+    if (auto s = vol->require_master(); !s) {
         return report_error(kCmd, o.dest, master_only_reason(s.error())), 1;
     }
     // The plan reads one replay; the Volume keeps its own writer state from
     // then on, catching up incrementally under the append lock.
-    auto state = (*vol)->load();
-    if (!state) return report_error(kCmd, o.dest, state.error()), 1;
+    auto loaded = vol->load();
+    if (!loaded) return report_error(kCmd, o.dest, loaded.error()), 1;
+    const State* state = keep_until_exit(std::make_unique<State>(std::move(*loaded)));
     auto plan = plan_copy(expand_sources(o.sources), *dest, state->ns, o.recursive);
     if (!plan) return report_error(kCmd, o.dest, plan.error(), dest->relpath), 1;
     if (g.dryrun) {
@@ -220,8 +223,8 @@ int cmd_cp(const GlobalOptions& g, int argc, char** argv) {
         return exit_status(plan->skipped);
     }
     std::vector<Logged> logged;
-    int failed = plan->skipped + log_items(**vol, o, *plan, logged);
-    failed += copy_data(**vol, o, logged);
+    int failed = plan->skipped + log_items(*vol, o, *plan, logged);
+    failed += copy_data(*vol, o, logged);
     reveal_in_mount(*dest);
     return exit_status(failed);
 }

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "data_io.h"
 #include "famfs/volume.h"
+#include "lifetime.h"
 #include "parallel.h"
 #include "report.h"
 #include "target.h"
@@ -136,8 +137,8 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
                 break;
             case 'h':
             case '?':
-                usage(help_requested(c) ? stdout : stderr);
-                return help_requested(c) ? 0 : kExitUsage;
+                usage(help_requested(c, argv) ? stdout : stderr);
+                return help_requested(c, argv) ? 0 : kExitUsage;
         }
     }
     if (seed && !randomize) return bad(make_error(EINVAL, "-S SEED needs -r"));
@@ -177,21 +178,21 @@ struct Fill {
 class Writers {
   public:
     Result<Volume*> get(const std::string& device) {
-        auto& v = open_[device];
-        if (!v) {
+        Volume*& v = open_[device];
+        if (v == nullptr) {
             auto opened = Volume::open(device, Access::kReadWrite);
             if (!opened) {
                 open_.erase(device);
                 return opened.error();
             }
-            v = std::move(*opened);
+            v = keep_until_exit(std::move(*opened));
         }
         FAMFS_TRY(v->require_master());
-        return v.get();
+        return v;
     }
 
   private:
-    std::map<std::string, std::unique_ptr<Volume>> open_;
+    std::map<std::string, Volume*> open_;
 };
 
 // Logs one file; returns the fill job when it needs the pattern written.

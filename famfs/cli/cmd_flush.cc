@@ -38,8 +38,8 @@ int cmd_flush(const GlobalOptions& g, int argc, char** argv) {
             verbose = true;
             continue;
         }
-        usage(help_requested(c) ? stdout : stderr);
-        return help_requested(c) ? 0 : kExitUsage;
+        usage(help_requested(c, argv) ? stdout : stderr);
+        return help_requested(c, argv) ? 0 : kExitUsage;
     }
     if (optind == argc) return usage(stderr), kExitUsage;
     Volumes volumes(Access::kReadWrite);

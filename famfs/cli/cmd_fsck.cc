@@ -60,8 +60,8 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
             }
             opt.nbuckets = *n;
         } else {
-            usage(help_requested(c) ? stdout : stderr);
-            return help_requested(c) ? 0 : kExitUsage;
+            usage(help_requested(c, argv) ? stdout : stderr);
+            return help_requested(c, argv) ? 0 : kExitUsage;
         }
     }
     const int args = argc - optind;

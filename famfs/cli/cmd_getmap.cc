@@ -71,8 +71,8 @@ int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
             quiet = true;
             continue;
         }
-        usage(help_requested(c) ? stdout : stderr);
-        return help_requested(c) ? 0 : kExitUsage;
+        usage(help_requested(c, argv) ? stdout : stderr);
+        return help_requested(c, argv) ? 0 : kExitUsage;
     }
     if (argc - optind != 1) return usage(stderr), kExitUsage;
     const std::string arg = argv[optind];

@@ -83,8 +83,8 @@ int cmd_mkdir(const GlobalOptions& g, int argc, char** argv) {
                 gid = v ? *v : 0;
                 break;
             default:
-                usage(help_requested(c) ? stdout : stderr);
-                return help_requested(c) ? 0 : kExitUsage;
+                usage(help_requested(c, argv) ? stdout : stderr);
+                return help_requested(c, argv) ? 0 : kExitUsage;
         }
         if (!v) return report_problem(kCmd, v.error().message), kExitUsage;
     }

@@ -120,8 +120,8 @@ int cmd_verify(const GlobalOptions& g, int argc, char** argv) {
         } else if (c == 'q') {
             quiet = true;
         } else {
-            usage(help_requested(c) ? stdout : stderr);
-            return help_requested(c) ? 0 : kExitUsage;
+            usage(help_requested(c, argv) ? stdout : stderr);
+            return help_requested(c, argv) ? 0 : kExitUsage;
         }
         if (!s) return report_problem(kCmd, s.error().message), kExitUsage;
     }

@@ -61,8 +61,8 @@ Status copy_in_small(Device& dev, int fd, const std::string& src_name, const dax
 // mapping of memory without dirty tracking is mapped writable) and maps
 // pages many at a time, at about half the cost of a write population. A
 // poisoned destination makes read() fail with EFAULT instead of SIGBUS.
-Status copy_in_direct(Device& dev, int fd, const std::string& src_name,
-                      const dax::FileMapping& m, uint64_t off, uint64_t len) {
+Status copy_in_direct(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
+                      uint64_t off, uint64_t len) {
     const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     return for_each_piece(m, off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
         const uintptr_t start = reinterpret_cast<uintptr_t>(p) / page * page;

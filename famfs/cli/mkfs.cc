@@ -105,8 +105,8 @@ int mkfs_main(int argc, char** argv) {
                 break;
             }
             default:
-                usage(help_requested(c) ? stdout : stderr);
-                return help_requested(c) ? 0 : kExitUsage;
+                usage(help_requested(c, argv) ? stdout : stderr);
+                return help_requested(c, argv) ? 0 : kExitUsage;
         }
     }
     if (optind + 1 != argc) return usage_error("exactly one DEVICE expected");

@@ -1,5 +1,7 @@
 #include "volumes.h"
 
+#include "lifetime.h"
+
 namespace famfs::cli {
 
 Result<Volumes::Loaded> Volumes::load(const std::string& device) {
@@ -9,10 +11,12 @@ Result<Volumes::Loaded> Volumes::load(const std::string& device) {
         if (!vol) return vol.error();
         auto st = (*vol)->load();
         if (!st) return st.error();
-        it = open_.emplace(device, Entry{std::move(*vol), std::make_unique<State>(std::move(*st))})
+        it = open_
+                 .emplace(device, Entry{keep_until_exit(std::move(*vol)),
+                                        keep_until_exit(std::make_unique<State>(std::move(*st)))})
                  .first;
     }
-    return Loaded{it->second.vol.get(), it->second.state.get()};
+    return Loaded{it->second.vol, it->second.state};
 }
 
 Result<const Node*> Volumes::lookup(const Target& t) {
@@ -27,7 +31,7 @@ Result<OpenFile> Volumes::open_file(const Target& t) {
     auto n = lookup(t);
     if (!n) return n.error();
     if ((*n)->is_dir) return make_error(EISDIR, "is a directory");
-    Volume* vol = open_.at(t.device).vol.get();
+    Volume* vol = open_.at(t.device).vol;
     auto map = dax::FileMapping::from_entry(vol->shared_device(), (*n)->file);
     if (!map) return map.error();
     return OpenFile{vol, *n, std::move(*map)};

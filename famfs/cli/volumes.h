@@ -34,8 +34,8 @@ class Volumes {
 
   private:
     struct Entry {
-        std::unique_ptr<Volume> vol;
-        std::unique_ptr<State> state;
+        Volume* vol;  // both kept until exit (lifetime.h)
+        const State* state;
     };
     Access access_;
     std::map<std::string, Entry> open_;
