@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "famfs/namespace.h"
 #include "famfs/omf.h"
 #include "famfs_test_support.h"
 
@@ -381,6 +382,50 @@ TEST(Entry, TooManyExtentsOrStripsRefused) {
     s.interleave.nstrips = 17;
     s.interleave.strips.assign(17, {0, omf::kGiB, 16 * omf::kMiB});
     EXPECT_FALSE(omf::encode_entry({0, s}, out).ok());
+}
+
+// Re-seals an entry after a deliberate change, so only the change is wrong.
+void reseal_entry(std::vector<uint8_t>& b) {
+    poke<uint64_t>(b, 536, zlib_crc(std::span(b).first(536)));
+}
+
+TEST(Entry, DecodeRefusesImpossibleMaps) {
+    const auto simple = encoded({0, sample_file()});
+    const auto inter = encoded({0, sample_striped()});
+    struct Case {
+        const std::vector<uint8_t>* base;
+        size_t off;
+        uint64_t value;
+        int width;
+        const char* what;
+    };
+    const Case cases[] = {{&simple, 128, 0, 4, "no extents"},
+                          {&simple, 128, 17, 4, "17 extents"},
+                          {&simple, 120, 2, 4, "unknown extent type"},
+                          {&inter, 128, 2, 4, "two interleaved extents"},
+                          {&inter, 136, 0, 8, "no strips"},
+                          {&inter, 136, 17, 8, "17 strips"},
+                          {&inter, 136, 1ULL << 40, 8, "absurd strip count"}};
+    for (const auto& c : cases) {
+        auto b = *c.base;
+        if (c.width == 4)
+            poke<uint32_t>(b, c.off, static_cast<uint32_t>(c.value));
+        else
+            poke<uint64_t>(b, c.off, c.value);
+        reseal_entry(b);
+        EXPECT_FALSE(omf::decode_entry(b, 0).ok()) << c.what;
+    }
+}
+
+TEST(Entry, UnterminatedRelpathDecodesToAPathThatReplayRefuses) {
+    auto b = encoded({0, omf::MkdirEntry{0, 0, 0755, "d"}});
+    std::fill(b.begin() + 28, b.begin() + 28 + 80, 'x');
+    reseal_entry(b);
+    auto e = omf::decode_entry(b, 0);
+    ASSERT_TRUE(e.ok());
+    const std::string& path = std::get<omf::MkdirEntry>(e->payload).relpath;
+    EXPECT_LE(path.size(), 80u) << "read past the relpath field";
+    EXPECT_FALSE(validate_relpath(path).ok());
 }
 
 TEST(Uuid, TextRoundTrip) {
