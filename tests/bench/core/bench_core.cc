@@ -102,8 +102,8 @@ void bench_replay_and_fsck() {
     // Each run's state is kept until the runs are over, so that tearing the
     // tree down is not counted as replay.
     std::vector<State> kept;
-    kept.reserve(7);
-    const double replay = median_seconds(7, [&] {
+    kept.reserve(11);
+    const double replay = median_seconds(11, [&] {
         auto st = vol->load();
         if (!st) die(st.error().message);
         files = st->ns.files();
