@@ -50,6 +50,11 @@ void check_mounted(Checker& c, const Target& t) {
     const fs::path root = t.mount_path();
     for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
+        // The server's own files (.meta/.superblock, .meta/.log, ...) are not logged.
+        if (it.depth() == 0 && it->path().filename() == ".meta" && t.relpath.empty()) {
+            it.disable_recursion_pending();
+            continue;
+        }
         if (!it->is_regular_file(ec)) continue;
         const std::string rel = fs::relative(it->path(), fs::path(t.mountpoint), ec).string();
         c.check(it->path().string(), rel);

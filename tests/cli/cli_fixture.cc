@@ -60,7 +60,20 @@ void CliTest::SetUp() {
     ::setenv("FAMFS_SYSTEM_UUID_FILE", uuid_file_.c_str(), 1);
 }
 
-void CliTest::TearDown() { std::filesystem::remove_all(dir_); }
+void CliTest::TearDown() {
+    if (!mnt_.empty() && run({FAMFS_BIN, "umount", mnt_}).status != 0) {
+        run({"umount", "-l", mnt_});
+    }
+    std::filesystem::remove_all(dir_);
+}
+
+void CliTest::mount() {
+    const std::string mnt = dir_ + "/mnt";
+    std::filesystem::create_directories(mnt);
+    Outcome r = run({FAMFS_BIN, "mount", dev_, mnt});
+    ASSERT_EQ(r.status, 0) << r.err;
+    mnt_ = mnt;
+}
 
 void CliTest::format(const std::string& size, const std::vector<std::string>& extra) {
     std::vector<std::string> args{"--size", size, "--allow-small"};

@@ -48,10 +48,14 @@ protected:
     std::string local_file(const std::string& name, const std::vector<uint8_t>& bytes) const;
     // Makes this process (and the binaries it runs) a different host.
     void become_other_host() const;
+    // `famfs mount` of the device on a private mount point (unmounted in
+    // TearDown).
+    void mount();
 
     std::string dir_;
     std::string dev_;
     std::string uuid_file_;
+    std::string mnt_;  // set while mounted
 };
 
 std::vector<uint8_t> pattern_bytes(size_t n, uint64_t seed);
