@@ -9,12 +9,17 @@
 //   bit 1: repair the log header (magic, lengths, CRC; next_index kept)
 //   bit 2: reseal every whole entry (seqnum = index, CRC)
 //   bit 3: human-readable and verbose fsck report
+//   bit 4: then write as the master (mkdir -p, create a file, striped when
+//          bit 5 is set) and check that the writer never logs an entry replay
+//          refuses or space that is already taken
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "famfs/dax.h"
 #include "famfs/describe.h"
@@ -27,7 +32,8 @@ namespace {
 using namespace famfs;
 
 constexpr uint64_t kDeviceSize = 8 * omf::kGiB;  // sparse: only touched pages cost memory
-constexpr uint8_t kOwnSuperblock = 1, kRepairHeader = 2, kResealEntries = 4, kHumanVerbose = 8;
+constexpr uint8_t kOwnSuperblock = 1, kRepairHeader = 2, kResealEntries = 4, kHumanVerbose = 8,
+                  kWrite = 16, kStriped = 32;
 
 std::shared_ptr<testing::FaultyDevice> g_device;
 size_t g_dirty = 0;  // log bytes the previous input wrote
@@ -43,6 +49,7 @@ uint64_t get_u64(const uint8_t* p) {
 
 void write_default_superblock(uint8_t* out) {
     omf::Superblock sb;
+    if (auto me = local_system_uuid()) sb.system_uuid = *me;  // this host is the master
     sb.dev_size = kDeviceSize;
     sb.dev_name = "/dev/dax0.0";
     omf::encode_superblock(sb, {out, omf::kSuperblockBytes});
@@ -78,6 +85,41 @@ void exercise_mapping(const std::shared_ptr<Device>& dev, const Node& n) {
         if (off < m->size() && (!p || len == 0 || len > m->size() - off)) abort();
     }
     (void)m->contiguous();
+}
+
+// Appends through the Volume and checks the result replays cleanly: no new
+// refusals, no new collisions, the new file where it was asked for.
+[[noreturn]] void violated(const std::string& what) {
+    std::fprintf(stderr, "fuzz_replay: writer property violated: %s\n", what.c_str());
+    abort();
+}
+
+void write_and_check(Volume& vol, const State& before, uint8_t flags, uint64_t size) {
+    if (vol.role() != Role::kMaster || !before.log_is_clean()) return;
+    if (!vol.mkdir("fuzz/dir", 0755, 0, 0, true)) return;  // e.g. a file named "fuzz" exists
+    CreateSpec spec;
+    spec.relpath = "fuzz/dir/file";
+    spec.size = size;
+    if (flags & kStriped) spec.interleave = {4, 2, 2 * omf::kMiB};
+    auto created = vol.create_file(spec);
+    auto after = vol.load();
+    if (!after) violated("the log no longer replays: " + after.error().message);
+    if (!after->log_is_clean())
+        violated("the writer appended entry " + std::to_string(*after->invalid_index) +
+                 " that replay refuses: " + after->invalid_reason->message);
+    const auto& problems = after->ns.problems();
+    if (problems.size() != before.ns.problems().size())
+        violated("new refused entry " + std::to_string(problems.back().index) + " '" +
+                 problems.back().relpath + "': " + problems.back().reason);
+    const auto& collisions = after->alloc.collisions();
+    if (collisions.size() != before.alloc.collisions().size())
+        violated("new collision at unit " + std::to_string(collisions.back().unit) + " by '" +
+                 collisions.back().relpath + "' (entry " + std::to_string(collisions.back().index) +
+                 ")");
+    if (created && created->created) {
+        const Node* n = after->ns.lookup(spec.relpath);
+        if (!n || n->file.size != size) violated("the created file is missing or has another size");
+    }
 }
 
 }  // namespace
@@ -125,6 +167,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         st->ns.for_each([&](const Node& node) {
             if (!node.is_dir) exercise_mapping(g_device, node);
         });
+    if (st && (flags & kWrite)) {
+        write_and_check(**vol, *st, flags, 1 + (size * 40503) % (300 * omf::kMiB));
+        // Clear whatever the writer appended before the next input.
+        const uint64_t end = omf::kLogHeaderBytes + (*vol)->log().next_index() * omf::kEntryBytes;
+        g_dirty = std::max<uint64_t>(g_dirty, std::min(end, log_len));
+    }
     FsckOptions opt;
     opt.human = opt.verbose = (flags & kHumanVerbose) != 0;
     auto report = fsck(**vol, opt);

@@ -68,6 +68,9 @@ seeds = {
     + file(2, "x" * 79, 1, [(0, 2 * MIB)]) + mkdir(3, "a//b"),
     "corrupt-second-entry": b"\x08" + header(3) + mkdir(0, "d") + mkdir(1, "e")[:-1] + b"\x01" + mkdir(2, "f"),
 }
+# The same logs, then written to by our own writer (flag bits 4 and 5).
+seeds["g2-mixed-then-write"] = bytes([16]) + seeds["g2-mixed"][1:]
+seeds["crosslink-then-write-striped"] = bytes([48]) + seeds["crosslink"][1:]
 os.makedirs(os.path.join(HERE, "corpus"), exist_ok=True)
 for name, data in seeds.items():
     with open(os.path.join(HERE, "corpus", name), "wb") as f:

@@ -117,6 +117,22 @@ TEST_F(LogFixture, AppendOfUnencodableEntryChangesNothing) {
     EXPECT_TRUE(std::equal(before.begin(), before.end(), log.slot(1).begin()));
 }
 
+// next_seqnum is outside the header CRC, so a foreign writer or a stray
+// store can leave it unequal to next_index. An append must then not write an
+// entry that the reader rules (seqnum == index) refuse: it either refuses to
+// append or writes a valid entry.
+TEST_F(LogFixture, AppendNeverWritesAnEntryReplayRefuses) {
+    append_dirs(2);
+    test::poke<uint64_t>(log.header_bytes(), 32, 7);  // next_seqnum 7, next_index 2
+    ASSERT_TRUE(log.header().ok()) << "counters are outside the CRC";
+    const auto st = log.append(dir_entry("d2"));
+    const Replay r = replay_ok();
+    EXPECT_FALSE(r.invalid_index.has_value())
+        << "append wrote an entry replay refuses: "
+        << (r.invalid_reason ? r.invalid_reason->message : "");
+    EXPECT_EQ(r.entries.size(), st.ok() ? 3u : 2u);
+}
+
 TEST(LogFull, EightMiBHoldsExactly15420Entries) {
     auto dev = test::formatted_memory(kDevSize);
     LogView log(*dev, omf::kLogOffset, omf::kMinLogLen);
