@@ -48,12 +48,6 @@ uint64_t meta_size(const Server& s, MetaFile m) {
     }
 }
 
-nlink_t subdirs(const Node& n) {
-    nlink_t count = 0;
-    for (const auto& [name, child] : n.children) count += child->is_dir ? 1 : 0;
-    return count;
-}
-
 }  // namespace
 
 uint64_t meta_ino(MetaFile m) {
@@ -102,7 +96,7 @@ struct stat attributes(const Server& s, const Inode& in) {
         st.st_uid = n.uid;
         st.st_gid = n.gid;
         st.st_size = static_cast<off_t>(n.size());
-        st.st_nlink = n.is_dir ? 2 + subdirs(n) : 1;
+        st.st_nlink = n.is_dir ? static_cast<nlink_t>(2 + s.subdirs(n)) : 1;
         if (n.ino == kRootIno) {
             // The root is not logged: it belongs to whoever mounted.
             st.st_mode = S_IFDIR | 0755;

@@ -29,6 +29,7 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
     auto st = s->volume_->load();
     if (!st) return st.error();
     s->state_ = std::make_unique<State>(std::move(st.value()));
+    s->count_subdirs(0, s->state_->ns.applied());
     s->last_poll_ns_ = steady_ns();
     return s;
 }
@@ -53,10 +54,23 @@ CatchUp Server::catch_up() {
     {
         std::unique_lock writer(tree_mutex_);
         apply_replay(*state_, *r);
+        count_subdirs(c.before, state_->ns.applied());
     }
     c.after = state_->ns.applied();
     c.refused = state_->ns.problems().size() - problems_before;
     return c;
+}
+
+void Server::count_subdirs(uint64_t first_index, uint64_t end_index) {
+    for (uint64_t i = first_index; i < end_index; i++) {
+        const Node* n = state_->ns.find_ino(i + 2);
+        if (n && n->is_dir && n->parent) subdirs_[n->parent->ino]++;
+    }
+}
+
+uint64_t Server::subdirs(const Node& dir) const {
+    auto it = subdirs_.find(dir.ino);
+    return it == subdirs_.end() ? 0 : it->second;
 }
 
 uint64_t Server::known_next_index() const {

@@ -20,6 +20,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "famfs/device.h"
 #include "famfs/volume.h"
@@ -65,6 +66,9 @@ class Server {
     // Valid only under read_tree().
     const Namespace& tree() const { return state_->ns; }
     const Allocator& allocator() const { return state_->alloc; }
+    // Subdirectories of a directory (for its link count), kept as entries
+    // are applied so getattr of a huge directory stays O(1).
+    uint64_t subdirs(const Node& dir) const;
 
     // Applies whatever the log holds beyond what has been applied.
     CatchUp catch_up();
@@ -93,6 +97,8 @@ class Server {
     std::unique_ptr<Volume> volume_;
     std::optional<DeviceLock> mount_lock_;
     std::unique_ptr<State> state_;
+    void count_subdirs(uint64_t first_index, uint64_t end_index);
+    std::unordered_map<uint64_t, uint64_t> subdirs_;  // directory ino -> subdirectories
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
 
     std::mutex catch_up_mutex_;

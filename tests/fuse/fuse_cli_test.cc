@@ -43,6 +43,10 @@ TEST_F(FuseTest, MountRefusesClashesAndExplainsWhy) {
     EXPECT_NE(a.run(cli_bin() + " mount --nofuse " + device() + " " + other, &out), 0);
     EXPECT_NE(out.find("standalone famfs kernel module not available"), std::string::npos) << out;
 
+    // The server holds the device's mount lock: mkfs must refuse it.
+    EXPECT_NE(a.run(std::string(FAMFS_MKFS_BIN) + " -f --allow-small " + device(), &out), 0) << out;
+    EXPECT_EQ(a.run(cli_bin() + " status " + a.mountpoint(), &out), 0) << out;
+
     test::ShmFile blank(64 * omf::kMiB);
     EXPECT_NE(a.run(cli_bin() + " mount " + blank.path() + " " + other, &out), 0);
     EXPECT_NE(out.find(blank.path()), std::string::npos) << out;

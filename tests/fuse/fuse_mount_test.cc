@@ -39,6 +39,11 @@ TEST_F(FuseTest, ServesTheTreeAttributesAndDataFromTheLog) {
     EXPECT_GT(st.st_mtime, now - 3600);
     ASSERT_EQ(stat(m.path("a/b").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode, S_IFDIR | 0755);
+    EXPECT_EQ(st.st_nlink, 2u);
+    ASSERT_EQ(stat(m.path("a").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 3u);  // ., .., b
+    ASSERT_EQ(stat(m.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 4u);  // ., .., a, .meta
 
     // Differential: through the mount == direct access == the pattern.
     EXPECT_EQ(read_file(m.path("a/b/f1")), pattern(1, 5000));

@@ -1,7 +1,9 @@
 // Bad log content and dead servers: the server reports and carries on; a
 // killed server's mount can be cleaned and replaced.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -114,6 +116,38 @@ TEST_F(FuseTest, AKilledServerLeavesADeadMountThatAFreshServerReplaces) {
     EXPECT_EQ(a.run(cli_bin() + " umount " + a.mountpoint(), &out), 0) << out;
     EXPECT_EQ(stat(a.path("f").c_str(), &st), -1);
     EXPECT_EQ(errno, ENOENT);
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+TEST_F(FuseTest, NotifyFailureMakesEveryLaterOpenReadAndWriteFail) {
+    create("f", 8192, 0666, 4);
+    Host& a = start_master();
+    const int fd = open(a.path("f").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    const std::string control = a.path(".meta/.control");
+    const int cfd = open(control.c_str(), O_WRONLY);
+    ASSERT_GE(cfd, 0);
+    EXPECT_EQ(write(cfd, "bogus", 5), -1);
+    EXPECT_EQ(errno, EINVAL);
+    const std::string cmd = "notify-failure test poison";
+    EXPECT_EQ(write(cfd, cmd.data(), cmd.size()), ssize_t(cmd.size()));
+    close(cfd);
+
+    char buf[16];
+    EXPECT_EQ(pread(fd, buf, sizeof(buf), 0), -1);
+    EXPECT_EQ(errno, EIO);
+    EXPECT_EQ(pwrite(fd, buf, sizeof(buf), 0), -1);
+    EXPECT_EQ(errno, EIO);
+    close(fd);
+    EXPECT_EQ(open(a.path("f").c_str(), O_RDONLY), -1);
+    EXPECT_EQ(errno, EIO);
+    EXPECT_EQ(status_field(a, "device_failed"), "yes (test poison)");
+    EXPECT_EQ(direct_read("f"), pattern(4, 8192)) << "the failure must not touch the data";
 }
 
 }  // namespace
