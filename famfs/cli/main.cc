@@ -59,7 +59,7 @@ int parse_globals(int argc, char** argv, GlobalOptions& g) {
             usage(stdout);
             return -0x100;  // "stop with status 0"
         } else {
-            report_problem("", "unknown or incomplete global option '" + a + "'");
+            std::fprintf(stderr, "famfs: unknown or incomplete global option '%s'\n", a.c_str());
             usage(stderr);
             return -kExitUsage;
         }

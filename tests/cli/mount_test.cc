@@ -69,6 +69,8 @@ TEST_F(MountedTest, ChkreadGetmapCheckFlush) {
     EXPECT_EQ(famfs_plain({"getmap", "-q", mnt_ + "/f"}).status, 0);
     EXPECT_EQ(famfs_plain({"getmap", mnt_}).status, EISDIR);
     EXPECT_EQ(famfs_plain({"getmap", mnt_ + "/nope"}).status, ENOENT);
+    // In the mount but not a logged file: the server's own metadata files.
+    EXPECT_EQ(famfs_plain({"getmap", mnt_ + "/.meta/.log"}).status, 2);
     Outcome check = famfs_plain({"check", "-v", mnt_});
     EXPECT_EQ(check.status, 0) << check.err;
     EXPECT_TRUE(contains(check.out, "1 files ok, 0 bad")) << check.out;
