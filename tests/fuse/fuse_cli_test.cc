@@ -19,6 +19,19 @@ TEST_F(FuseTest, CliChangesOnTheMasterShowAtOnceThereAndOnClientsByFollowing) {
     EXPECT_EQ(read_file(a.path("dir/new")), pattern(5, 3 * omf::kMiB));
     EXPECT_EQ(direct_read("dir/new"), pattern(5, 3 * omf::kMiB));
 
+    // cp from a local file: the bytes arrive exactly.
+    const std::string local = scratch_.dir() + "/local.bin";
+    {
+        const auto bytes = pattern(77, 3 * omf::kMiB + 17);
+        FILE* f = fopen(local.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        ASSERT_EQ(fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+        fclose(f);
+    }
+    ASSERT_EQ(a.run(cli_bin() + " cp " + local + " " + a.path("dir/copied"), &out), 0) << out;
+    EXPECT_EQ(read_file(a.path("dir/copied")), pattern(77, 3 * omf::kMiB + 17));
+    EXPECT_EQ(direct_read("dir/copied"), pattern(77, 3 * omf::kMiB + 17));
+
     ASSERT_TRUE(wait_until(
         [&] {
             return list_dir(b.path()) == std::vector<std::string>{".meta", "dir"} ||
@@ -26,6 +39,7 @@ TEST_F(FuseTest, CliChangesOnTheMasterShowAtOnceThereAndOnClientsByFollowing) {
         },
         2000));
     EXPECT_EQ(b.run(cli_bin() + " verify -S 5 -f " + b.mountpoint() + "/dir/new", &out), 0) << out;
+    EXPECT_EQ(read_file(b.path("dir/copied")), pattern(77, 3 * omf::kMiB + 17));
     // A client may not log anything.
     EXPECT_NE(b.run(cli_bin() + " creat -s 1M " + b.mountpoint() + "/dir/nope", &out), 0) << out;
     EXPECT_NE(stat(a.path("dir/nope").c_str(), &st), 0);
