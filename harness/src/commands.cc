@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "console.h"
 #include "files.h"
 #include "host_access.h"
 #include "inject.h"
@@ -263,6 +264,16 @@ int cmd_inject(const Args& a) {
     if (!offset) return report(fail("bad --offset " + a.get("--offset")));
     InjectRequest req{*host, a.positional[0], a.get("--file"), *offset, a.get("--method", "auto")};
     return report(inject_fault(*run, req));
+}
+
+int cmd_console(const Args& a) {
+    auto run = existing_run(a);
+    if (!run) return report(run.error());
+    auto host = host_of(a, *run);
+    if (!host) return report(host.error());
+    if (a.rest.empty() && a.positional.empty()) return report(console_attach(*run, *host));
+    auto r = console_run(*run, *host, command_text(a), timeout_of(a, 30));
+    return r ? *r : report(r.error());
 }
 
 }  // namespace lab

@@ -21,5 +21,6 @@ int cmd_restart(const Args& a);
 int cmd_caps(const Args& a);
 int cmd_logs(const Args& a);
 int cmd_inject(const Args& a);
+int cmd_console(const Args& a);
 
 }  // namespace lab

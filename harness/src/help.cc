@@ -36,6 +36,12 @@ RUNNING THINGS IN GUESTS
       the command is then killed and the exit status is 124. Exit 125 means
       the harness could not run it (host down, agent silent).
 
+  console --host H [--timeout S] [-- CMD...]
+      The serial console: the fallback when the guest agent is dead. With
+      CMD, runs it in the console shell and returns its exit status (output
+      is best effort: stdout and stderr mixed); without, relays your terminal
+      until Ctrl-D. Everything the console prints is in hosts/H/console.log.
+
 FAULTS AND MACHINE CONTROL
   stop --host H            Freeze the guest (QMP stop): it keeps its stale
                            view of shared memory until `cont`.

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
         {"caps", cmd_caps},
         {"logs", cmd_logs},
         {"inject", cmd_inject},
+        {"console", cmd_console},
     };
     Args rest = *args;
     std::string name = rest.positional.front();

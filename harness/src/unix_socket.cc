@@ -106,6 +106,15 @@ Result<std::string> UnixSocket::read_line(Deadline deadline) {
     }
 }
 
+Result<std::string> UnixSocket::read_some(Deadline deadline) {
+    if (buffer_.empty()) {
+        if (auto st = fill(deadline); !st) return st.error();
+    }
+    std::string out;
+    out.swap(buffer_);
+    return out;
+}
+
 Status UnixSocket::skip_past(char marker, Deadline deadline) {
     while (true) {
         auto pos = buffer_.find(marker);

@@ -24,6 +24,8 @@ class UnixSocket {
     Status send_all(const std::string& data, Deadline deadline);
     // Returns one line without its newline; buffered bytes stay for the next call.
     Result<std::string> read_line(Deadline deadline);
+    // Returns whatever arrives first (buffered bytes, else one read).
+    Result<std::string> read_some(Deadline deadline);
     // Drops everything up to and including the first `marker` byte.
     Status skip_past(char marker, Deadline deadline);
 
