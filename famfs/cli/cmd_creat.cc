@@ -46,15 +46,14 @@ struct Options {
     bool verbose = false;
 };
 
-// Parses argv; returns an exit status when the command should stop here.
-std::optional<int> parse(int argc, char** argv, Options& o) {
+// The command line as given, before the single FILE joins the -M list.
+struct Given {
     std::optional<uint64_t> size, seed;
     bool randomize = false;
-    std::string file;
-    const auto bad = [](const Error& e) {
-        report_problem(kCmd, e.message);
-        return std::optional<int>(kExitUsage);
-    };
+};
+
+// Parses the options; returns an exit status when the command should stop.
+std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given) {
     static const option longopts[] = {{"size", required_argument, nullptr, 's'},
                                       {"mode", required_argument, nullptr, 'm'},
                                       {"uid", required_argument, nullptr, 'u'},
@@ -73,93 +72,88 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     for (int c;
          (c = getopt_long(argc, argv, "s:m:u:g:rS:M:t:N:B:C:vh?", longopts, nullptr)) != -1;) {
         const std::string arg = optarg ? optarg : "";
-        Result<uint64_t> n = uint64_t{0};
+        Status s;
+        const auto take = [&s](auto r, auto& into) {
+            if (r)
+                into = *r;
+            else
+                s = r.error();
+        };
+        FileSpecArg spec;
         switch (c) {
             case 's':
-                n = parse_size_arg(arg, "size");
-                if (!n) return bad(n.error());
-                size = *n;
+                take(parse_size_arg(arg, "size"), given.size);
                 break;
-            case 'm': {
-                auto m = parse_mode(arg);
-                if (!m) return bad(m.error());
-                o.mode = *m;
+            case 'm':
+                take(parse_mode(arg), o.mode);
                 break;
-            }
-            case 'u': {
-                auto u = parse_id(arg, "uid");
-                if (!u) return bad(u.error());
-                o.uid = *u;
+            case 'u':
+                take(parse_id(arg, "uid"), o.uid);
                 break;
-            }
-            case 'g': {
-                auto g = parse_id(arg, "gid");
-                if (!g) return bad(g.error());
-                o.gid = *g;
+            case 'g':
+                take(parse_id(arg, "gid"), o.gid);
                 break;
-            }
             case 'r':
-                randomize = true;
+                given.randomize = true;
                 break;
             case 'S':
-                n = parse_number(arg, "seed");
-                if (!n) return bad(n.error());
-                seed = *n;
+                take(parse_number(arg, "seed"), given.seed);
                 break;
-            case 'M': {
-                auto f = parse_file_spec(arg);
-                if (!f) return bad(f.error());
-                o.files.push_back(*f);
+            case 'M':
+                take(parse_file_spec(arg), spec);
+                if (s) o.files.push_back(spec);
                 break;
-            }
             case 't':
-                n = parse_number(arg, "thread count");
-                if (!n) return bad(n.error());
-                o.threads = *n;
+                take(parse_number(arg, "thread count"), o.threads);
                 break;
             case 'N':
-                n = parse_number(arg, "strip count");
-                if (!n) return bad(n.error());
-                o.interleave.nstrips = *n;
+                take(parse_number(arg, "strip count"), o.interleave.nstrips);
                 break;
             case 'B':
-                n = parse_number(arg, "bucket count");
-                if (!n) return bad(n.error());
-                o.interleave.nbuckets = *n;
+                take(parse_number(arg, "bucket count"), o.interleave.nbuckets);
                 break;
             case 'C':
-                n = parse_size_arg(arg, "chunk size");
-                if (!n) return bad(n.error());
-                o.interleave.chunk_size = *n;
+                take(parse_size_arg(arg, "chunk size"), o.interleave.chunk_size);
                 break;
             case 'v':
                 o.verbose = true;
                 break;
-            case 'h':
-            case '?':
+            default:
                 usage(help_requested(c, argv) ? stdout : stderr);
                 return help_requested(c, argv) ? 0 : kExitUsage;
         }
+        if (!s) return report_problem(kCmd, s.error().message), kExitUsage;
     }
-    if (seed && !randomize) return bad(make_error(EINVAL, "-S SEED needs -r"));
-    if (optind < argc) file = argv[optind++];
-    if (optind < argc)
-        return bad(make_error(EINVAL, std::string("unexpected argument '") + argv[optind] + "'"));
-    if (file.empty() && o.files.empty()) {
-        usage(stderr);
-        return kExitUsage;
-    }
-    if (!file.empty()) {
-        if (!size || *size == 0)
-            return bad(make_error(EINVAL, file + ": -s SIZE (> 0) is required"));
-        uint64_t s = randomize ? seed.value_or(0) : 0;
-        if (randomize && s == 0 && !seed) {
-            s = std::random_device{}() |
-                1u;  // a nonzero seed, reported so the file can be verified
-            std::printf("famfs creat: %s: filled with seed %llu\n", file.c_str(),
-                        static_cast<unsigned long long>(s));
-        }
-        o.files.insert(o.files.begin(), FileSpecArg{file, *size, s});
+    return std::nullopt;
+}
+
+// The seed FILE is filled with: -S, or with -r alone a random one, which
+// is printed so the file can be verified later.
+uint64_t seed_for(const std::string& file, const Given& given) {
+    if (!given.randomize) return 0;
+    if (given.seed) return *given.seed;
+    const uint64_t seed = std::random_device{}() | 1u;
+    std::printf("famfs creat: %s: filled with seed %llu\n", file.c_str(),
+                static_cast<unsigned long long>(seed));
+    return seed;
+}
+
+// Parses argv; returns an exit status when the command should stop here.
+std::optional<int> parse(int argc, char** argv, Options& o) {
+    Given given;
+    if (auto stop = parse_options(argc, argv, o, given)) return stop;
+    const auto bad = [](const std::string& why) {
+        report_problem(kCmd, why);
+        return std::optional<int>(kExitUsage);
+    };
+    if (given.seed && !given.randomize) return bad("-S SEED needs -r");
+    if (argc - optind > 1)
+        return bad(std::string("unexpected argument '") + argv[optind + 1] + "'");
+    if (optind == argc && o.files.empty()) return usage(stderr), kExitUsage;
+    if (optind < argc) {
+        const std::string file = argv[optind];
+        if (!given.size || *given.size == 0) return bad(file + ": -s SIZE (> 0) is required");
+        o.files.insert(o.files.begin(), FileSpecArg{file, *given.size, seed_for(file, given)});
     }
     o.mode &= ~current_umask();
     if (o.threads == 0) o.threads = 1;

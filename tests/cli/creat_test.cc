@@ -167,6 +167,16 @@ TEST_F(CreatTest, PatternMatchesTheGoldenFiles) {
     }
 }
 
+TEST_F(CreatTest, RandomizeWithoutASeedReportsTheSeedItUsed) {
+    format();
+    Outcome r = famfs({"creat", "-s", "10000", "-r", "f"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::string prefix = "famfs creat: f: filled with seed ";
+    ASSERT_TRUE(contains(r.out, prefix)) << r.out;
+    const std::string seed = r.out.substr(r.out.find(prefix) + prefix.size());
+    EXPECT_EQ(read_file("f"), pattern_bytes(10000, std::stoull(seed)));
+}
+
 TEST_F(CreatTest, StripedFileIsInterleaved) {
     format("4200m");
     Outcome r = famfs({"creat", "-s", "64m", "-N", "2", "-B", "4", "-C", "2m", "-r", "-S", "5", "s"});
