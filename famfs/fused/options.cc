@@ -8,21 +8,22 @@
 namespace famfs::fused {
 
 const char* usage() {
-    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] DEVICE MOUNTPOINT\n"
+    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] [-n] DEVICE MOUNTPOINT\n"
            "  -f  stay in the foreground\n"
            "  -d  foreground, single-threaded, libfuse debug output\n"
            "  -v  verbose\n"
            "  -t  attribute and entry timeout in seconds (default 1)\n"
            "  -u  no allow_other\n"
            "  -p  no default_permissions\n"
-           "  -c  cached I/O only: never open files with direct I/O\n";
+           "  -c  cached I/O only: never open files with direct I/O\n"
+           "  -n  do not follow the log (new entries appear on lookup misses only)\n";
 }
 
 Result<ServerOptions> parse_options(int argc, char** argv) {
     ServerOptions opt;
     optind = 1;
     int c;
-    while ((c = getopt(argc, argv, "+fdvt:uphc")) != -1) {
+    while ((c = getopt(argc, argv, "+fdvt:uphcn")) != -1) {
         switch (c) {
             case 'f':
                 opt.foreground = true;
@@ -50,6 +51,9 @@ Result<ServerOptions> parse_options(int argc, char** argv) {
                 break;
             case 'c':
                 opt.direct_io = false;
+                break;
+            case 'n':
+                opt.follow = false;
                 break;
             default:
                 return make_error(EINVAL, usage());

@@ -37,6 +37,7 @@ struct ServerOptions {
     bool allow_other = true;
     bool default_permissions = true;
     std::chrono::microseconds follow_poll{1000};
+    bool follow = true;  // -n: no follower thread (lookups still catch up)
     // Open files with FOPEN_DIRECT_IO when the kernel lets such files be
     // mmap()ed (see README-datapath.md); -c turns it off (page cache only).
     bool direct_io = true;

@@ -69,7 +69,7 @@ int run_server(const ServerOptions& opt) {
             // Threads do not survive the fork that detaches the daemon, so
             // the follower starts after it.
             fuse_daemonize(opt.foreground ? 1 : 0);
-            s.start_following();
+            if (opt.follow) s.start_following();
             rc = serve(se, opt) == 0 ? 0 : 1;
             s.stop_following();
             fuse_session_unmount(se);

@@ -227,3 +227,27 @@ TEST_F(FuseTest, MmapStoresReachSharedMemoryWhenTheFileIsClosed) {
 
 }  // namespace
 }  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+// Without the follower (-n), readdir does not show new entries: so the
+// follow test above proves the follower. A lookup miss still catches up,
+// which is how the master's CLI sees its own new files at once.
+TEST_F(FuseTest, WithoutFollowingOnlyALookupMissCatchesUp) {
+    Host& a = start_master({"-n"});
+    create("quiet", 4096, 0644, 41);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(list_dir(a.path()), std::vector<std::string>{".meta"});
+    EXPECT_EQ(status_field(a, "entries_replayed"), "0");
+    struct stat st {};
+    ASSERT_EQ(stat(a.path("quiet").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 4096);
+    auto names = list_dir(a.path());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{".meta", "quiet"}));
+    EXPECT_EQ(read_file(a.path("quiet")), pattern(41, 4096));
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
