@@ -140,7 +140,7 @@ int log_items(Volume& vol, const Options& o, const CopyPlan& plan, std::vector<L
         ++failed;
         if (s.error().code == ENOSPC) {
             report_problem(kCmd, "copy aborted: " + std::to_string(out.size()) +
-                                     " files logged before famfs ran out of space");
+                                     " files logged before famfs ran out of space or log entries");
             return failed + 1;
         }
     }

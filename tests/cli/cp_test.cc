@@ -138,6 +138,19 @@ TEST_F(CpTest, BigFileOnSeveralThreads) {
     EXPECT_TRUE(read_file("huge") == data);
 }
 
+TEST_F(CpTest, StripedCopyKeepsTheBytesInOrder) {
+    format("4200m");
+    const auto data = pattern_bytes(40u << 20, 21);
+    const std::string src = local_file("striped", data);
+    Outcome r = famfs({"cp", "-t", "2", "-N", "4", "-B", "4", "-C", "2m", src, "s"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const State st = load();
+    const Node* n = st.ns.lookup("s");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->file.ext_type, omf::ExtentType::kInterleaved);
+    EXPECT_TRUE(read_file("s") == data);
+}
+
 TEST_F(CpTest, ClientCannotCopy) {
     format();
     const std::string src = local_file("s", {1});
