@@ -58,5 +58,6 @@ def test_client_writes_master_reads(files):
             "head -c 65536 /dev/urandom > /tmp/blob && "
             f"dd if=/tmp/blob of={target} bs=4096 seek={seek} conv=notrunc,fsync 2>/dev/null && "
             "md5sum < /tmp/blob")).out.split()[0]
-        seen = lab.ok(lab.master, f"dd if={target} bs=4096 skip={seek} count=16 2>/dev/null | md5sum")
+        seen = lab.ok(lab.master, f"dd if={target} of=/tmp/readback bs=4096 skip={seek} count=16 "
+                                  "2>/dev/null && md5sum < /tmp/readback")
         assert seen.out.split()[0] == digest, f"master does not see what {host} wrote"
