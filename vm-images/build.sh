@@ -36,6 +36,12 @@ kernel_package() {
     local pkg
     pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
           awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+        # A fresh machine may have no package lists yet.
+        apt-get update -q >&2 || true
+        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+              awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    fi
     if [ -z "$pkg" ]; then
         # No apt lists (offline): fall back to the newest cached kernel.
         pkg=$(ls "$cache" 2>/dev/null | sed -n 's/_.*//; /^linux-image-[0-9]/p' |
