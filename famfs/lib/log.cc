@@ -79,6 +79,12 @@ Status LogView::append(const omf::LogEntry& entry) {
     if (h->next_index > h->last_index)
         return make_error(ENOSPC, "log is full (" + std::to_string(h->next_index) + " of " +
                                       std::to_string(capacity()) + " entries used)");
+    // Readers trust an entry only when its seqnum equals its index, so a
+    // header whose counters disagree cannot take a valid entry.
+    if (h->next_seqnum != h->next_index)
+        return make_error(EBADMSG, "log header: next_seqnum " + std::to_string(h->next_seqnum) +
+                                       " != next_index " + std::to_string(h->next_index) +
+                                       "; refusing to append (run famfs fsck)");
     omf::LogEntry e = entry;
     e.seqnum = h->next_seqnum;
     uint8_t image[omf::kEntryBytes];
