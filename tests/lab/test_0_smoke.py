@@ -49,3 +49,14 @@ def test_check_detects_wrong_data(lab):
 def test_guest_exec_returns_status_and_separate_streams(lab):
     r = lab.sh(lab.master, "echo to-out; echo to-err >&2; exit 7")
     assert (r.rc, r.out, r.err) == (7, "to-out\n", "to-err\n")
+
+
+def test_memset_speed_and_visibility(lab):
+    """Raw store speed of the shared memory (printed for the record), and the
+    last byte of the range is visible on another host."""
+    length = 32 * MiB
+    r = lab.ok(lab.master, f"labmem memset {DEV} --offset {256 * MiB} --length {length} --seed 0xa5")
+    print(f"\n{lab.topology} memset: {r.out.strip()}")
+    assert float(r.out.split(":")[-1].split()[0]) > 0
+    peek = lab.ok(lab.clients[0], f"labmem peek {DEV} --offset {256 * MiB + length - 4} --length 4")
+    assert peek.out.split(":", 1)[1].split() == ["a5"] * 4
