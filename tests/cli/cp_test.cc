@@ -1,5 +1,7 @@
 // famfs cp: files, trees, restarts, skips and aborts.
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -149,6 +151,45 @@ TEST_F(CpTest, StripedCopyKeepsTheBytesInOrder) {
     ASSERT_NE(n, nullptr);
     EXPECT_EQ(n->file.ext_type, omf::ExtentType::kInterleaved);
     EXPECT_TRUE(read_file("s") == data);
+}
+
+// Several cp processes at once: each one's cached state catches up with
+// the others' entries under the append lock, so nothing collides.
+TEST_F(CpTest, ConcurrentCopiesNeverCollide) {
+    format("256m");
+    constexpr int kProcs = 4, kFiles = 20;
+    for (int p = 0; p < kProcs; ++p) {
+        for (int f = 0; f < kFiles; ++f) {
+            local_file("src" + std::to_string(p) + "/f" + std::to_string(f),
+                       pattern_bytes(100 + f, p * 100 + f + 1));
+        }
+    }
+    std::vector<pid_t> pids;
+    for (int p = 0; p < kProcs; ++p) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            const std::string src = dir_ + "/src" + std::to_string(p);
+            ::execl(FAMFS_BIN, FAMFS_BIN, "--device", dev_.c_str(), "cp", "-r", src.c_str(),
+                    ("d" + std::to_string(p)).c_str(), static_cast<char*>(nullptr));
+            ::_exit(126);
+        }
+        pids.push_back(pid);
+    }
+    for (pid_t pid : pids) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    EXPECT_EQ(next_index(), static_cast<uint64_t>(kProcs * (kFiles + 1)));
+    Outcome fsck = famfs({"fsck"});
+    EXPECT_EQ(fsck.status, 0) << fsck.out;
+    EXPECT_TRUE(contains(fsck.out, "No allocation errors found")) << fsck.out;
+    for (int p = 0; p < kProcs; ++p) {
+        for (int f = 0; f < kFiles; ++f) {
+            const std::string rel = "d" + std::to_string(p) + "/f" + std::to_string(f);
+            EXPECT_EQ(read_file(rel), pattern_bytes(100 + f, p * 100 + f + 1)) << rel;
+        }
+    }
 }
 
 TEST_F(CpTest, ClientCannotCopy) {
