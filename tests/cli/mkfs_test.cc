@@ -49,6 +49,18 @@ TEST_F(MkfsTest, RefusesAnExistingSuperblockWithoutForce) {
     EXPECT_DEVICE_UNCHANGED(before);
 }
 
+TEST_F(MkfsTest, DoesNotResizeAnExistingDeviceWithoutForce) {
+    format("64m");
+    const auto before = snapshot();
+    Outcome r = mkfs({"--size", "128m", "--allow-small"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "needs -f")) << r.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+    Outcome forced = mkfs({"-f", "--size", "128m", "--allow-small"});
+    ASSERT_EQ(forced.status, 0) << forced.err;
+    EXPECT_EQ(open_volume()->superblock().dev_size, 128u << 20);
+}
+
 TEST_F(MkfsTest, ForceReformats) {
     format();
     ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
