@@ -2,6 +2,7 @@
 // starts famfs_fused, which mounts, detaches and serves (see famfs/fused).
 #include <getopt.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,7 +167,16 @@ int cmd_mount(const GlobalOptions& g, int argc, char** argv) {
     }
     const Role role = vol.value()->role();
     vol.value().reset();
+    struct stat st {};
+    if (stat(a.mountpoint.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+        report_error(kCmd, a.mountpoint, "not a directory");
+        return ENOTDIR;
+    }
     if (int err = check_clashes(a)) return err;
+    if (stat(a.mountpoint.c_str(), &st) != 0) {
+        report_error(kCmd, a.mountpoint, "mount point does not exist");
+        return ENOENT;
+    }
     if (g.dryrun) {
         std::printf("famfs mount: would mount %s on %s as %s\n", a.device.c_str(),
                     a.mountpoint.c_str(), to_string(role));

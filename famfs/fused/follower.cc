@@ -21,16 +21,19 @@ void Server::stop_following() {
 }
 
 void Server::follow_loop() {
+    // What the header said at the last look: a header that cannot be
+    // replayed (garbage next_index) must not make the thread spin.
+    uint64_t seen = known_next_index();
     while (!stop_.load(std::memory_order_relaxed)) {
-        const uint64_t known = known_next_index();
-        const uint64_t now = volume_->log().wait_for_change(known, kWakeInterval, opt_.follow_poll);
+        const uint64_t now = volume_->log().wait_for_change(seen, kWakeInterval, opt_.follow_poll);
         // A stalled replay is retried every interval: the invalid entry may
         // be another host's append whose lines had not reached memory yet.
-        if (now != known || stalled()) {
+        if (now != seen || stalled()) {
             catch_up();
         } else {
             last_poll_ns_ = steady_ns();
         }
+        seen = now;
     }
 }
 

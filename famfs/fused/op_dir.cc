@@ -40,6 +40,8 @@ std::unique_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
     h->entries.reserve(h->entries.size() + dir.node->children.size());
     const size_t first_child = h->entries.size();
     for (const auto& [name, child] : dir.node->children) {
+        // A logged root entry named .meta is hidden by ours (lookup agrees).
+        if (dir.node->ino == kRootIno && name == kMetaDirName) continue;
         h->entries.push_back({name, Inode{child.get(), std::nullopt}});
     }
     std::sort(h->entries.begin() + first_child, h->entries.end(),

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "famfs/device.h"
 #include "fuse_fixture.h"
@@ -148,6 +149,40 @@ TEST_F(FuseTest, NotifyFailureMakesEveryLaterOpenReadAndWriteFail) {
     EXPECT_EQ(errno, EIO);
     EXPECT_EQ(status_field(a, "device_failed"), "yes (test poison)");
     EXPECT_EQ(direct_read("f"), pattern(4, 8192)) << "the failure must not touch the data";
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+TEST_F(FuseTest, ACorruptLogHeaderIsReportedWithoutSpinningAndRecovers) {
+    create("f", 4096, 0644, 5);
+    Host& a = start_master();
+    auto header = volume().log().header_bytes();
+    const std::vector<uint8_t> good(header.begin(), header.end());
+    std::vector<uint8_t> bad = good;
+    bad[0] ^= 0xff;  // magic
+    bad[40] = 0x77;  // next_index: the follower sees a change
+    std::memcpy(header.data(), bad.data(), bad.size());
+    ASSERT_TRUE(volume().device().persist(header.data(), header.size()));
+    ASSERT_TRUE(wait_until([&] { return status_field(a, "errors") == "1"; }, 2000));
+    const auto bytes = read_file(a.path(".meta/.status"));
+    EXPECT_NE(std::string(bytes.begin(), bytes.end()).find("error: log header:"),
+              std::string::npos);
+    const uint64_t before = std::stoull(status_field(a, "catch_ups"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const uint64_t after = std::stoull(status_field(a, "catch_ups"));
+    EXPECT_LT(after - before, 20u) << "the follower must not spin on a bad header";
+    EXPECT_EQ(read_file(a.path("f")), pattern(5, 4096));
+
+    std::memcpy(header.data(), good.data(), good.size());
+    ASSERT_TRUE(volume().device().persist(header.data(), header.size()));
+    ASSERT_TRUE(wait_until([&] { return status_field(a, "errors") == "0"; }, 2000));
+    create("g", 4096, 0644, 6);
+    EXPECT_TRUE(wait_until([&] { return list_dir(a.path()).size() == 3; }, 2000));
+    EXPECT_TRUE(a.server_alive());
 }
 
 }  // namespace
