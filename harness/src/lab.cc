@@ -46,6 +46,20 @@ void note(const RunDir& run, const std::string& host, const std::string& what, d
     record_transcript(run, TranscriptRecord{host, "lab", what, 0, "", "", seconds});
 }
 
+// QEMU truncates its log file at start; a crashed boot's console is evidence,
+// so each earlier boot's log is kept as console.N.log.
+void keep_previous_console(const RunDir& run, const std::string& host) {
+    std::string current = run.host_file(host, "console.log");
+    if (!file_exists(current)) return;
+    for (int n = 1; n < 1000; ++n) {
+        std::string older = run.host_file(host, "console." + std::to_string(n) + ".log");
+        if (!file_exists(older)) {
+            ::rename(current.c_str(), older.c_str());
+            return;
+        }
+    }
+}
+
 // Starts QEMU for one host; CXL label storage is zeroed first (workaround 2:
 // a reused label area disables the region).
 Status boot_host(const RunDir& run, const Topology& t, const LabState& st, const HostSpec& h) {
@@ -64,6 +78,7 @@ Status boot_host(const RunDir& run, const Topology& t, const LabState& st, const
     std::string cmdline;
     for (const auto& a : argv) cmdline += shell_quote(a) + " ";
     (void)write_file(run.host_file(h.name, "qemu.cmdline"), cmdline + "\n");
+    keep_previous_console(run, h.name);
     ::unlink(run.host_file(h.name, "qmp.sock").c_str());
     ::unlink(run.host_file(h.name, "qga.sock").c_str());
     ::unlink(run.host_file(h.name, "serial.sock").c_str());
@@ -72,7 +87,15 @@ Status boot_host(const RunDir& run, const Topology& t, const LabState& st, const
     return write_file(run.host_file(h.name, "qemu.pid"), std::to_string(*pid) + "\n");
 }
 
+// The init script prints this once qemu-ga runs; asking the agent earlier
+// only burns time in timeouts.
+bool console_says_ready(const RunDir& run, const std::string& host) {
+    auto text = read_file(run.host_file(host, "console.log"));
+    return text && text->find("ready (qemu-ga started)") != std::string::npos;
+}
+
 Status wait_ready(const RunDir& run, const std::vector<std::string>& hosts, double timeout_s) {
+    auto start = Clock::now();
     auto deadline = deadline_in(timeout_s);
     std::vector<std::string> pending = hosts;
     while (!pending.empty()) {
@@ -80,7 +103,11 @@ Status wait_ready(const RunDir& run, const std::vector<std::string>& hosts, doub
         std::vector<std::string> still;
         for (const auto& h : pending) {
             if (!run.host_running(h)) return host_died(run, h);
-            if (!agent_answers(run, h, 0.5)) still.push_back(h);
+            if (console_says_ready(run, h) && agent_answers(run, h, 2.0)) {
+                note(run, h, "ready (guest agent answers)", seconds_since(start));
+            } else {
+                still.push_back(h);
+            }
         }
         pending = still;
         if (pending.empty()) break;
