@@ -73,17 +73,35 @@ TEST_F(FuseTest, MountRefusesClashesAndExplainsWhy) {
 
 TEST_F(FuseTest, StatusAndLogplayReportTheServersState) {
     create("one", 4096);
-    Host& a = start_master();
+    // Without the follower, only logplay (or a lookup) brings new entries in.
+    Host& a = start_master({"-n"});
     std::string out;
     ASSERT_EQ(a.run(cli_bin() + " status " + a.mountpoint(), &out), 0) << out;
     EXPECT_NE(out.find("role: master"), std::string::npos) << out;
     EXPECT_NE(out.find("device: " + device()), std::string::npos) << out;
     EXPECT_NE(out.find("entries_replayed: 1"), std::string::npos) << out;
 
-    ASSERT_EQ(a.run(cli_bin() + " logplay -n " + a.mountpoint(), &out), 0) << out;
-    EXPECT_NE(out.find("would play 0 new entries"), std::string::npos) << out;
+    mkdir("later");
+    create("later/two", 4096);
+    ASSERT_EQ(a.run(cli_bin() + " logplay -n -v " + a.mountpoint(), &out), 0) << out;
+    EXPECT_NE(out.find("would play 2 new entries (1 files, 1 directories)"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("would play log entry 2: file later/two (4096 bytes)"), std::string::npos)
+        << out;
+    EXPECT_EQ(list_dir(a.path()).size(), 2u) << "a dry run changes nothing";
+
     ASSERT_EQ(a.run(cli_bin() + " logplay -v " + a.mountpoint(), &out), 0) << out;
-    EXPECT_NE(out.find("1 entries in the log"), std::string::npos) << out;
+    EXPECT_NE(out.find("played 2 new entries (1 files, 1 directories); 3 entries in the log"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("played log entry 1: directory later"), std::string::npos) << out;
+    EXPECT_EQ(list_dir(a.path()).size(), 3u);
+    EXPECT_EQ(list_dir(a.path("later")), std::vector<std::string>{"two"});
+
+    ASSERT_EQ(a.run(cli_bin() + " logplay " + a.mountpoint(), &out), 0) << out;
+    EXPECT_NE(out.find("played 0 new entries"), std::string::npos) << out;
+    EXPECT_NE(a.run(cli_bin() + " logplay " + scratch_.dir(), &out), 0);
+    EXPECT_NE(out.find("not a famfs mount point"), std::string::npos) << out;
 }
 
 }  // namespace
