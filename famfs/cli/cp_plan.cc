@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -63,6 +65,15 @@ class Planner {
     CopyPlan& plan_;
 };
 
+// The name a source gets under a destination directory ("." and ".." are
+// named after the directory they stand for).
+std::string name_in_dest(const std::string& src) {
+    const std::string base = base_name(src);
+    if (base != "." && base != "..") return base;
+    char buf[PATH_MAX];
+    return ::realpath(src.c_str(), buf) ? base_name(buf) : base;
+}
+
 bool has_wildcard(const std::string& s) {
     return s.find_first_of("*?[") != std::string::npos;
 }
@@ -96,7 +107,7 @@ Result<CopyPlan> plan_copy(const std::vector<std::string>& sources, const Target
     CopyPlan plan;
     Planner planner(recursive, plan);
     for (const std::string& src : sources) {
-        planner.add(src, into_dir ? dest.child(base_name(src)) : dest, true);
+        planner.add(src, into_dir ? dest.child(name_in_dest(src)) : dest, true);
     }
     return plan;
 }

@@ -85,6 +85,10 @@ TEST_F(CreatTest, DotDotAndAbsolutePathsAreRefused) {
         Outcome r = famfs({"creat", "-s", "4k", bad});
         EXPECT_EQ(r.status, 1) << bad;
         EXPECT_TRUE(contains(r.err, std::string("famfs creat: ") + bad + ": ")) << r.err;
+        Outcome m = famfs({"mkdir", "-p", bad});
+        EXPECT_EQ(m.status, 1) << bad;
+        EXPECT_TRUE(contains(m.err, std::string("famfs mkdir: ") + bad + ": ")) << m.err;
+        EXPECT_NE(famfs({"cp", local_file("src", {1}), bad}).status, 0) << bad;
     }
     EXPECT_DEVICE_UNCHANGED(before);
 }
