@@ -2,6 +2,7 @@
 // failed operation leaves the log exactly as it was.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "famfs/volume.h"
@@ -272,6 +273,24 @@ TEST(Mkfs, FormatsAFileDeviceAndRefusesToOverwrite) {
     opt.kill = true;
     ASSERT_TRUE(mkfs(file.path(), opt).ok());
     EXPECT_FALSE(Volume::open(file.path(), Access::kReadOnly).ok()) << "killed superblock";
+}
+
+// A refused mkfs loses nothing: not the superblock, not the device's size.
+TEST(Mkfs, RefusalLeavesTheDeviceAsItWas) {
+    test::ShmFile file(5 * kGiB);
+    ASSERT_TRUE(mkfs(file.path(), MkfsOptions{}).ok());
+    const auto size_of = [&] { return std::filesystem::file_size(file.path()); };
+    MkfsOptions resize;
+    resize.create_size = 6 * kGiB;
+    EXPECT_FALSE(mkfs(file.path(), resize).ok()) << "existing superblock without force";
+    EXPECT_EQ(size_of(), 5 * kGiB);
+    MkfsOptions bad_log;
+    bad_log.force = true;
+    bad_log.log_len = 12 * kMiB;
+    bad_log.create_size = 6 * kGiB;
+    EXPECT_FALSE(mkfs(file.path(), bad_log).ok()) << "bad log length";
+    EXPECT_EQ(size_of(), 5 * kGiB);
+    EXPECT_TRUE(Volume::open(file.path(), Access::kReadOnly).ok());
 }
 
 TEST(Mkfs, LogLengthAndSmallDevices) {
