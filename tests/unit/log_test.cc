@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "famfs/log.h"
@@ -131,6 +132,34 @@ TEST_F(LogFixture, AppendNeverWritesAnEntryReplayRefuses) {
         << "append wrote an entry replay refuses: "
         << (r.invalid_reason ? r.invalid_reason->message : "");
     EXPECT_EQ(r.entries.size(), st.ok() ? 3u : 2u);
+}
+
+// A reader following the log while the writer appends sees a prefix of the
+// log at every moment, never a partial entry.
+TEST(LogFollow, ReaderNeverSeesAPartialEntry) {
+    auto dev = test::formatted_memory(kDevSize);
+    LogView writer(*dev, omf::kLogOffset, omf::kMinLogLen);
+    LogView reader(*dev, omf::kLogOffset, omf::kMinLogLen);
+    constexpr uint64_t kEntries = 3000;
+    std::thread w([&] {
+        for (uint64_t i = 0; i < kEntries; ++i)
+            ASSERT_TRUE(writer.append(dir_entry("d" + std::to_string(i))).ok());
+    });
+    uint64_t seen = 0;
+    bool clean = true;
+    while (seen < kEntries && clean) {
+        seen = reader.wait_for_change(seen, std::chrono::milliseconds(100));
+        auto r = reader.replay(0);
+        ASSERT_TRUE(r.ok());
+        clean = !r->invalid_index.has_value();
+        for (uint64_t i = 0; clean && i < r->entries.size(); ++i)
+            clean =
+                std::get<omf::MkdirEntry>(r->entries[i].payload).relpath == "d" + std::to_string(i);
+        seen = std::max(seen, r->end());
+    }
+    w.join();
+    EXPECT_TRUE(clean);
+    EXPECT_EQ(reader.next_index(), kEntries);
 }
 
 TEST(LogFull, EightMiBHoldsExactly15420Entries) {

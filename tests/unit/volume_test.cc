@@ -2,7 +2,9 @@
 // failed operation leaves the log exactly as it was.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "famfs/volume.h"
@@ -273,6 +275,38 @@ TEST(Mkfs, FormatsAFileDeviceAndRefusesToOverwrite) {
     opt.kill = true;
     ASSERT_TRUE(mkfs(file.path(), opt).ok());
     EXPECT_FALSE(Volume::open(file.path(), Access::kReadOnly).ok()) << "killed superblock";
+}
+
+// Writers in several threads and through separate opens of one device (as
+// separate processes would) serialise on the append lock: every file is
+// logged once and no two share space.
+TEST(ConcurrentWriters, NeverCollide) {
+    test::ShmFile file(4 * kGiB + 64 * kMiB);
+    ASSERT_TRUE(mkfs(file.path(), MkfsOptions{}).ok());
+    auto a = Volume::open(file.path(), Access::kReadWrite);
+    auto b = Volume::open(file.path(), Access::kReadWrite);
+    ASSERT_TRUE(a.ok() && b.ok());
+    constexpr int kThreads = 4, kFiles = 40;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+        Volume& v = t % 2 ? **a : **b;
+        threads.emplace_back([&v, &failures, t] {
+            for (int i = 0; i < kFiles; ++i) {
+                auto c = v.create_file(spec("t" + std::to_string(t) + "-" + std::to_string(i),
+                                            1 + static_cast<uint64_t>(i) * 100000));
+                if (!c.ok() || !c->created) ++failures;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    auto st = (*a)->load();
+    ASSERT_TRUE(st.ok());
+    EXPECT_TRUE(st->log_is_clean());
+    EXPECT_EQ(st->ns.files(), static_cast<uint64_t>(kThreads * kFiles));
+    EXPECT_TRUE(st->alloc.collisions().empty());
+    EXPECT_TRUE(st->ns.problems().empty());
 }
 
 // A refused mkfs loses nothing: not the superblock, not the device's size.
