@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "memory_guard.h"
 #include "server.h"
 
 namespace famfs::fused {
@@ -53,11 +54,13 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
 
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
     if (s.failed()) return -EIO;
-    for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
-        s.device().invalidate(p, n);
-        iov.push_back({p, n});
+    const bool ok = guarded([&] {
+        for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
+            s.device().invalidate(p, n);
+            iov.push_back({p, n});
+        });
     });
-    return 0;
+    return ok ? 0 : -EIO;
 }
 
 int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len) {
@@ -67,22 +70,27 @@ int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf,
     if (off >= f.size) return -EFBIG;
     int64_t done = 0;
     int err = 0;
-    for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
-        if (err) return;
-        std::memcpy(p, buf + done, n);
-        if (auto st = s.device().persist(p, n); !st) err = st.error().code;
-        done += static_cast<int64_t>(n);
+    const bool ok = guarded([&] {
+        for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
+            if (err) return;
+            std::memcpy(p, buf + done, n);
+            if (auto st = s.device().persist(p, n); !st) err = st.error().code;
+            done += static_cast<int64_t>(n);
+        });
     });
+    if (!ok) return -EIO;
     return err ? -err : done;
 }
 
 int persist_all(Server& s, const OpenFile& f) {
     if (s.failed()) return -EIO;
     int err = 0;
-    for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
-        if (auto st = s.device().persist(p, n); !st && !err) err = st.error().code;
+    const bool ok = guarded([&] {
+        for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
+            if (auto st = s.device().persist(p, n); !st && !err) err = st.error().code;
+        });
     });
-    return -err;
+    return ok ? -err : -EIO;
 }
 
 }  // namespace famfs::fused

@@ -1,6 +1,7 @@
 // The follower: a thread that watches the log's next_index (one 8-byte read
 // after a cache invalidate per poll) and applies new entries as soon as the
 // master logs them, so every host's mount shows them without a command.
+#include "memory_guard.h"
 #include "server.h"
 
 namespace famfs::fused {
@@ -25,7 +26,14 @@ void Server::follow_loop() {
     // replayed (garbage next_index) must not make the thread spin.
     uint64_t seen = known_next_index();
     while (!stop_.load(std::memory_order_relaxed)) {
-        const uint64_t now = volume_->log().wait_for_change(seen, kWakeInterval, opt_.follow_poll);
+        uint64_t now = seen;
+        if (!guarded([&] {
+                now = volume_->log().wait_for_change(seen, kWakeInterval, opt_.follow_poll);
+            })) {
+            mark_failed("the log header is unreadable");
+            std::this_thread::sleep_for(kWakeInterval);
+            continue;
+        }
         // A stalled replay is retried every interval: the invalid entry may
         // be another host's append whose lines had not reached memory yet.
         if (now != seen || stalled()) {

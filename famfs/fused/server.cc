@@ -6,6 +6,7 @@
 
 #include "famfs/omf.h"
 #include "kernel_caps.h"
+#include "memory_guard.h"
 
 namespace famfs::fused {
 
@@ -44,7 +45,12 @@ CatchUp Server::catch_up() {
     last_poll_ns_ = steady_ns();
     CatchUp c;
     c.before = c.after = state_->ns.applied();
-    auto r = volume_->log().replay(c.before);
+    std::optional<Result<Replay>> replayed;
+    if (!guarded([&] { replayed.emplace(volume_->log().replay(c.before)); })) {
+        mark_failed("the log is unreadable");
+        return c;
+    }
+    auto& r = *replayed;
     {
         std::lock_guard lk(report_mutex_);
         header_error_ = r ? std::string() : r.error().message;
@@ -91,6 +97,11 @@ void Server::mark_failed(const std::string& why) {
     failed_.store(true, std::memory_order_release);
 }
 
+void Server::note_memory_failure(const void* addr) {
+    fault_addr_.store(addr);
+    failed_.store(true, std::memory_order_release);
+}
+
 std::string Server::status_text() const {
     std::ostringstream out;
     const auto& sb = volume_->superblock();
@@ -133,8 +144,14 @@ std::string Server::status_text() const {
                 << (state_->invalid_reason ? state_->invalid_reason->message : "") << "\n";
         }
         if (!header_error_.empty()) out << "error: log header: " << header_error_ << "\n";
-        out << "device_failed: " << (failed() ? "yes (" + failure_ + ")" : std::string("no"))
-            << "\n";
+        std::string why = failure_;
+        if (const void* at = fault_addr_.load()) {
+            const auto base = reinterpret_cast<uintptr_t>(volume_->device().base());
+            const uint64_t off = reinterpret_cast<uintptr_t>(at) - base;
+            if (!why.empty()) why += "; ";
+            why += "memory failure (SIGBUS) at device offset " + std::to_string(off);
+        }
+        out << "device_failed: " << (failed() ? "yes (" + why + ")" : std::string("no")) << "\n";
     }
     return out.str();
 }

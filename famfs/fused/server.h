@@ -81,6 +81,8 @@ class Server {
     // write returns EIO.
     void mark_failed(const std::string& why);
     bool failed() const { return failed_.load(std::memory_order_acquire); }
+    // From the SIGBUS handler: async-signal-safe (atomics only).
+    void note_memory_failure(const void* addr);
 
     // The text of .meta/.status.
     std::string status_text() const;
@@ -109,6 +111,7 @@ class Server {
     std::string failure_;
 
     std::atomic<bool> failed_{false};
+    std::atomic<const void*> fault_addr_{nullptr};  // where device memory failed
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> catch_ups_{0};
     std::atomic<int64_t> last_poll_ns_{0};  // steady clock of the follower's last look

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernel_caps.h"
+#include "memory_guard.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -69,6 +70,7 @@ int run_server(const ServerOptions& opt) {
             // Threads do not survive the fork that detaches the daemon, so
             // the follower starts after it.
             fuse_daemonize(opt.foreground ? 1 : 0);
+            install_memory_guard(s);
             if (opt.follow) s.start_following();
             rc = serve(se, opt) == 0 ? 0 : 1;
             s.stop_following();

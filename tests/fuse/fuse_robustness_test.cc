@@ -187,3 +187,35 @@ TEST_F(FuseTest, ACorruptLogHeaderIsReportedWithoutSpinningAndRecovers) {
 
 }  // namespace
 }  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+// Memory that vanishes under the server (here: the device file truncated
+// below a file's extent) raises SIGBUS in the server; it must answer EIO,
+// say why, and keep serving what it can.
+TEST_F(FuseTest, MemoryThatFailsUnderTheServerGivesEioNotACrash) {
+    const auto file = create("far", 4 * omf::kMiB, 0666, 8);
+    Host& a = start_master();
+    const int fd = open(a.path("far").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    std::vector<uint8_t> buf(4096);
+    ASSERT_EQ(pread(fd, buf.data(), buf.size(), 0), 4096);
+    const uint64_t extent = file.extents.at(0).offset;
+    ASSERT_EQ(truncate(device().c_str(), off_t(extent)), 0);
+
+    EXPECT_EQ(pread(fd, buf.data(), buf.size(), 8192), -1);
+    EXPECT_EQ(errno, EIO);
+    EXPECT_EQ(pwrite(fd, buf.data(), buf.size(), 0), -1);
+    EXPECT_EQ(errno, EIO);
+    close(fd);
+    EXPECT_TRUE(a.server_alive()) << a.server_log();
+    const std::string failed = status_field(a, "device_failed");
+    EXPECT_EQ(failed.rfind("yes (memory failure (SIGBUS) at device offset ", 0), 0u) << failed;
+    struct stat st {};
+    EXPECT_EQ(stat(a.path("far").c_str(), &st), 0) << "metadata is still served";
+    ASSERT_EQ(truncate(device().c_str(), off_t(kDeviceSize)), 0);
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
