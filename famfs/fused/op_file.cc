@@ -1,7 +1,9 @@
-// Opening and closing files. Regular files use the kernel page cache (so
-// shared mmap works) with keep_cache = 0: every open() drops this host's
-// cached pages and the next access re-reads shared memory. .meta/.status and
-// .meta/.control are generated/commands, so they bypass the cache.
+// Opening and closing files (README-datapath.md has the why). Every open
+// sets keep_cache = 0, so it drops this host's cached pages of the file and
+// its mappings fault in fresh memory. Regular files use direct I/O when the
+// kernel allows direct-I/O files to be mmap()ed, else the page cache.
+// .meta/.status and .meta/.control are generated text and commands: always
+// direct I/O.
 #include <fcntl.h>
 
 #include <memory>

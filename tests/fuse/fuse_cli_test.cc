@@ -1,6 +1,9 @@
 // The famfs CLI through the mounts: commands on paths inside a mount, and
 // the mount, umount, status and logplay commands themselves.
+#include <sys/mount.h>
 #include <sys/stat.h>
+
+#include <sstream>
 
 #include "fuse_fixture.h"
 
@@ -101,6 +104,56 @@ TEST_F(FuseTest, StatusAndLogplayReportTheServersState) {
     ASSERT_EQ(a.run(cli_bin() + " logplay " + a.mountpoint(), &out), 0) << out;
     EXPECT_NE(out.find("played 0 new entries"), std::string::npos) << out;
     EXPECT_NE(a.run(cli_bin() + " logplay " + scratch_.dir(), &out), 0);
+    EXPECT_NE(out.find("not a famfs mount point"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+// The options a mount ends up with, from this namespace's mount table.
+std::string mount_line(const std::string& mountpoint) {
+    const auto bytes = read_file("/proc/self/mounts");
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    for (std::string line; std::getline(in, line);) {
+        if (line.find(" " + mountpoint + " ") != std::string::npos) return line;
+    }
+    return "";
+}
+
+TEST_F(FuseTest, MountFlagsReachTheKernelAndUmountRemovesTheMount) {
+    Host& a = start_master();
+    const std::string line = mount_line(a.mountpoint());
+    EXPECT_EQ(line.rfind(device() + " " + a.mountpoint() + " fuse.famfs ", 0), 0u) << line;
+    EXPECT_NE(line.find("default_permissions"), std::string::npos) << line;
+    EXPECT_NE(line.find("allow_other"), std::string::npos) << line;
+
+    // A second device, mounted through the CLI with -u -p -t.
+    test::ShmFile dev2(64 * omf::kMiB);
+    MkfsOptions opt;
+    opt.allow_small = true;
+    ASSERT_TRUE(mkfs(dev2.path(), opt));
+    const std::string mnt2 = scratch_.dir() + "/second";
+    std::string out;
+    ASSERT_EQ(a.run("mkdir -p " + mnt2), 0);
+    struct DetachOnExit {
+        std::string dir;
+        ~DetachOnExit() { umount2(dir.c_str(), MNT_DETACH); }
+    } cleanup{mnt2};
+    ASSERT_EQ(a.run(cli_bin() + " mount -u -p -t 5 " + dev2.path() + " " + mnt2, &out), 0) << out;
+    const std::string line2 = mount_line(mnt2);
+    EXPECT_EQ(line2.rfind(dev2.path() + " " + mnt2 + " fuse.famfs ", 0), 0u) << line2;
+    EXPECT_EQ(line2.find("default_permissions"), std::string::npos) << line2;
+    EXPECT_EQ(line2.find("allow_other"), std::string::npos) << line2;
+    ASSERT_EQ(a.run(cli_bin() + " status", &out), 0) << out;
+    EXPECT_NE(out.find("mountpoint: " + mnt2), std::string::npos) << out;
+    EXPECT_NE(out.find("mountpoint: " + a.mountpoint()), std::string::npos) << out;
+    ASSERT_EQ(a.run(cli_bin() + " umount " + mnt2, &out), 0) << out;
+    EXPECT_EQ(mount_line(mnt2), "");
+    EXPECT_FALSE(DeviceLock::in_use(dev2.path()));
+    EXPECT_NE(a.run(cli_bin() + " umount " + mnt2, &out), 0);
     EXPECT_NE(out.find("not a famfs mount point"), std::string::npos) << out;
 }
 
