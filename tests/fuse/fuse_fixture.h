@@ -17,7 +17,9 @@ namespace famfs::fusetest {
 
 class FuseTest : public ::testing::Test {
   public:
-    static constexpr uint64_t kDeviceSize = 256 * omf::kMiB;
+    // Sparse: only the log and the bytes tests write take memory. Large
+    // enough for two 1 GiB stripe buckets.
+    static constexpr uint64_t kDeviceSize = 4 * omf::kGiB;
 
     void SetUp() override;
     void TearDown() override;

@@ -156,3 +156,39 @@ TEST_F(FuseTest, WritesNeverChangeAFilesSize) {
 
 }  // namespace
 }  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+// A striped file is many memory pieces: reads and writes through the mount
+// that cross chunk and strip boundaries must agree with the direct-access
+// view, byte for byte.
+TEST_F(FuseTest, StripedFilesReadAndWriteAcrossChunkBoundaries) {
+    CreateSpec spec;
+    spec.relpath = "striped";
+    spec.size = 16 * omf::kMiB + 4099;
+    spec.mode = 0666;
+    spec.interleave = {2, 2, 2 * omf::kMiB};
+    auto c = volume().create_file(spec);
+    ASSERT_TRUE(c) << c.error().message;
+    ASSERT_EQ(c->file.ext_type, omf::ExtentType::kInterleaved);
+    auto map = dax::FileMapping::from_entry(volume().shared_device(), c->file);
+    ASSERT_TRUE(map);
+    ASSERT_GT(map->segments().size(), 4u);
+    const auto p1 = pattern(51, spec.size);
+    ASSERT_EQ(map->write(0, p1), spec.size);
+    Host& a = start_master();
+    EXPECT_EQ(read_file(a.path("striped")), p1);
+
+    // One write spanning three chunks, at an odd offset.
+    const uint64_t at = 2 * omf::kMiB - 1000;
+    const auto p2 = pattern(52, 5 * omf::kMiB);
+    ASSERT_EQ(write_file(a.path("striped"), p2, at), 0);
+    auto expected = p1;
+    std::copy(p2.begin(), p2.end(), expected.begin() + at);
+    EXPECT_EQ(direct_read("striped"), expected);
+    EXPECT_EQ(read_file(a.path("striped")), expected);
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
