@@ -42,12 +42,13 @@ double median_seconds(int runs, const std::function<void()>& fn) {
     return t[t.size() / 2];
 }
 
-int misses = 0;
+int misses = 0, checked = 0;
 
 // Lower is better: ratio = target / value.
 void report_time(const char* name, double ms, double target_ms) {
     const bool pass = ms <= target_ms;
     misses += !pass;
+    ++checked;
     std::printf("%-34s %10.2f ms   target <= %6.1f ms   ratio %5.2f   %s\n", name, ms, target_ms,
                 target_ms / ms, pass ? "PASS" : "MISS");
 }
@@ -57,6 +58,7 @@ void report_ratio(const char* name, double gbps, double baseline_gbps, double ta
     const double ratio = gbps / baseline_gbps;
     const bool pass = ratio >= target;
     misses += !pass;
+    ++checked;
     std::printf("%-34s %10.2f GB/s memcpy %6.2f GB/s   ratio %5.2f (target >= %.2f)   %s\n", name,
                 gbps, baseline_gbps, ratio, target, pass ? "PASS" : "MISS");
 }
@@ -140,18 +142,29 @@ void bench_direct_access() {
     std::vector<uint8_t> buf(size);
     std::memset(buf.data(), 0x5a, size);
     std::memset(file.data(), 0xa5, size);  // fault every page in before timing
-    const int runs = 5;
     const double gb = static_cast<double>(size) / 1e9;
-    const double memcpy_write =
-        median_seconds(runs, [&] { std::memcpy(file.data(), buf.data(), size); });
-    const double api_write = median_seconds(runs, [&] {
-        if (m->write(0, buf) != size) die("short write");
-    });
-    const double memcpy_read =
-        median_seconds(runs, [&] { std::memcpy(buf.data(), file.data(), size); });
-    const double api_read = median_seconds(runs, [&] {
-        if (m->read(0, buf) != size) die("short read");
-    });
+    // memcpy and the API take turns, so that load from other processes on
+    // the machine falls on both alike; medians of 7 turns each.
+    const auto paired = [](const std::function<void()>& baseline,
+                           const std::function<void()>& api) {
+        std::vector<double> b, a;
+        for (int i = 0; i < 7; ++i) {
+            b.push_back(seconds_of(baseline));
+            a.push_back(seconds_of(api));
+        }
+        std::sort(b.begin(), b.end());
+        std::sort(a.begin(), a.end());
+        return std::pair{b[b.size() / 2], a[a.size() / 2]};
+    };
+    const auto [memcpy_write, api_write] =
+        paired([&] { std::memcpy(file.data(), buf.data(), size); },
+               [&] {
+                   if (m->write(0, buf) != size) die("short write");
+               });
+    const auto [memcpy_read, api_read] = paired([&] { std::memcpy(buf.data(), file.data(), size); },
+                                                [&] {
+                                                    if (m->read(0, buf) != size) die("short read");
+                                                });
     report_ratio("FileMapping::write 1 GiB", gb / api_write, gb / memcpy_write, 0.95);
     report_ratio("FileMapping::read 1 GiB", gb / api_read, gb / memcpy_read, 0.95);
 }
@@ -172,6 +185,6 @@ int main(int argc, char** argv) {
     if (wanted("log")) bench_replay_and_fsck();
     if (wanted("dax")) bench_direct_access();
     unlink(uuid_file.c_str());
-    std::printf("bench_core: %d of 4 targets missed\n", misses);
+    std::printf("bench_core: %d of %d targets missed\n", misses, checked);
     return 0;  // misses are figures to read, not failures; setup errors exit 2
 }
