@@ -70,6 +70,16 @@ LOGS
       Guest serial console logs (RUN/hosts/H/console.log) or the transcript
       of every command run (RUN/transcript.log, .jsonl).
 
+INSIDE EVERY GUEST
+  /dev/famfs0              the shared memory (-> /dev/dax0.0, or the ivshmem
+                           BAR file /sys/bus/pci/devices/BDF/resource2)
+  /usr/bin                 famfs, mkfs.famfs, famfs_fused, labmem (as built),
+                           ndctl, daxctl, cxl, fusermount3; busybox in /bin
+  /mnt/famfs               the mount point the scenarios use
+  /opt/famfs/system_uuid   this host's famfs identity, kept across restarts
+  labmem fill|check|memset|peek|poke|phys|size DEV ...
+                           map DEV MAP_SHARED and write/compare bytes
+
 EXAMPLES
   make vm-image && build/bin/harness up cxl2
   build/bin/harness exec --host node2 -- labmem check /dev/famfs0 --offset 64M --length 1M --seed 7
