@@ -1,6 +1,8 @@
 #include "famfs/volume.h"
 
+#include <unistd.h>
 #include <algorithm>
+
 #include <cstring>
 
 #include "famfs/mounts.h"
@@ -240,43 +242,55 @@ Status Volume::clone(const std::string& src, const std::string& dst) {
 
 // ---- mkfs ----
 
-Status mkfs(const std::string& path, const MkfsOptions& opt) {
-    if (opt.create_size) FAMFS_TRY(create_device_file(path, opt.create_size));
+namespace {
+
+Status check_mkfs_size(const std::string& path, uint64_t size, const MkfsOptions& opt) {
+    uint64_t layout = omf::kLogOffset + opt.log_len + kMinDataUnits * omf::kAllocUnit;
+    if (size < layout)
+        return make_error(ENOSPC, path + ": device of " + std::to_string(size) +
+                                      " bytes is smaller than the " + std::to_string(layout) +
+                                      " bytes the layout needs");
+    if (size < omf::kMinDeviceSize && !opt.allow_small)
+        return make_error(EINVAL, path + ": device of " + std::to_string(size) +
+                                      " bytes is under the 4 GiB famfs minimum (allow it "
+                                      "explicitly for tests)");
+    return {};
+}
+
+bool has_superblock_magic(Device& dev) {
+    uint64_t magic;
+    std::memcpy(&magic, dev.base(), sizeof magic);
+    return magic == omf::kSuperblockMagic;
+}
+
+// Everything that can refuse a mkfs, checked before anything is written or
+// resized, so a refused mkfs leaves the device exactly as it was.
+Status check_mkfs(const std::string& path, const MkfsOptions& opt) {
     if (opt.log_len < omf::kMinLogLen || !std::has_single_bit(opt.log_len))
         return make_error(EINVAL, "log length " + std::to_string(opt.log_len) +
                                       " must be a power of two of at least 8 MiB");
+    if (opt.kill && !opt.force) return make_error(EINVAL, path + ": -k needs -f");
     if (DeviceLock::in_use(path) || mounted_anywhere_here(path))
         return make_error(EBUSY, path + ": device is in use (mounted by famfs)");
-    auto d = open_device(path, Access::kReadWrite);
+    bool exists = access(path.c_str(), F_OK) == 0;
+    if (!exists && !opt.create_size)
+        return make_error(ENOENT, path + ": no such device (give a size to create a file)");
+    if (!exists) return opt.kill ? Status{} : check_mkfs_size(path, opt.create_size, opt);
+    auto d = open_device(path, Access::kReadOnly);
     if (!d) return d.error();
-    Device& dev = **d;
-
-    uint64_t layout = omf::kLogOffset + opt.log_len + kMinDataUnits * omf::kAllocUnit;
-    if (dev.size() < layout)
-        return make_error(ENOSPC, path + ": device of " + std::to_string(dev.size()) +
-                                      " bytes is smaller than the " + std::to_string(layout) +
-                                      " bytes the layout needs");
-    if (dev.size() < omf::kMinDeviceSize && !opt.allow_small)
-        return make_error(
-            EINVAL, path + ": device of " + std::to_string(dev.size()) +
-                        " bytes is under the 4 GiB famfs minimum (allow it explicitly for tests)");
-
-    auto sb_bytes = dev.range(0, omf::kSuperblockRegion);
-    uint64_t magic;
-    std::memcpy(&magic, sb_bytes.data(), sizeof magic);
-    if (magic == omf::kSuperblockMagic && !opt.force)
+    if (has_superblock_magic(**d) && !opt.force)
         return make_error(EEXIST,
                           path + ": already holds a famfs superblock (use -f to overwrite it)");
-    if (opt.kill) {
-        if (!opt.force) return make_error(EINVAL, path + ": -k needs -f");
-        std::memset(sb_bytes.data(), 0, sizeof magic);
-        return dev.persist(sb_bytes.data(), sizeof magic);
-    }
+    if (opt.kill) return {};
+    return check_mkfs_size(path, opt.create_size ? opt.create_size : (*d)->size(), opt);
+}
+
+Status write_filesystem(Device& dev, const std::string& path, const MkfsOptions& opt) {
     auto me = local_system_uuid();
     if (!me) return me.error();
-
     // Invalidate any old superblock first, then the log, then the new
     // superblock last: a crash at any point leaves no valid-looking mix.
+    auto sb_bytes = dev.range(0, omf::kSuperblockRegion);
     std::memset(sb_bytes.data(), 0, sb_bytes.size());
     FAMFS_TRY(dev.persist(sb_bytes.data(), sb_bytes.size()));
     FAMFS_TRY(format_log(dev, omf::kLogOffset, opt.log_len));
@@ -289,6 +303,21 @@ Status mkfs(const std::string& path, const MkfsOptions& opt) {
     sb.dev_name = path;
     omf::encode_superblock(sb, sb_bytes);
     return dev.persist(sb_bytes.data(), omf::kSuperblockBytes);
+}
+
+}  // namespace
+
+Status mkfs(const std::string& path, const MkfsOptions& opt) {
+    FAMFS_TRY(check_mkfs(path, opt));
+    if (opt.create_size && !opt.kill) FAMFS_TRY(create_device_file(path, opt.create_size));
+    auto d = open_device(path, Access::kReadWrite);
+    if (!d) return d.error();
+    Device& dev = **d;
+    if (opt.kill) {  // zero the magic only: the rest stays for forensics
+        std::memset(dev.base(), 0, sizeof omf::kSuperblockMagic);
+        return dev.persist(dev.base(), sizeof omf::kSuperblockMagic);
+    }
+    return write_filesystem(dev, path, opt);
 }
 
 }  // namespace famfs
