@@ -210,3 +210,34 @@ TEST(NamespaceReplay, BadEntriesInALogAreReportedAndSkipped) {
 
 }  // namespace
 }  // namespace famfs
+
+namespace famfs {
+namespace {
+
+// Readers accept images made with a 4 KiB allocation unit (format.md).
+TEST(SmallAllocUnit, ReplaysFourKiBExtents) {
+    auto dev = testing::FaultyDevice::create(64 * test::kMiB);
+    ASSERT_TRUE(dev.ok());
+    ASSERT_TRUE(format_log(**dev, omf::kLogOffset, omf::kMinLogLen).ok());
+    auto sb = test::make_superblock(64 * test::kMiB, omf::kMinLogLen, test::host_uuid());
+    sb.alloc_unit = omf::kSmallAllocUnit;
+    omf::encode_superblock(sb, (*dev)->range(0, omf::kSuperblockBytes));
+    auto vol = Volume::open(std::shared_ptr<Device>(std::move(*dev)));
+    ASSERT_TRUE(vol.ok()) << vol.error().message;
+    const uint64_t data = 10 * test::kMiB;
+    ASSERT_TRUE((*vol)->log().append(test::file_entry("small", 4096, {{0, data, 4096}})).ok());
+    ASSERT_TRUE(
+        (*vol)->log().append(test::file_entry("next", 5000, {{0, data + 4096, 8192}})).ok());
+    ASSERT_TRUE((*vol)->log().append(test::file_entry("odd", 1, {{0, data + 100, 4096}})).ok());
+    auto st = (*vol)->load();
+    ASSERT_TRUE(st.ok());
+    EXPECT_NE(st->ns.lookup("small"), nullptr);
+    EXPECT_NE(st->ns.lookup("next"), nullptr);
+    EXPECT_EQ(st->ns.lookup("odd"), nullptr) << "unaligned to 4 KiB";
+    EXPECT_EQ(st->alloc.unit(), 4096u);
+    EXPECT_EQ(st->alloc.used_bytes(), data + 3 * 4096);
+    EXPECT_TRUE(st->alloc.collisions().empty());
+}
+
+}  // namespace
+}  // namespace famfs
