@@ -212,3 +212,39 @@ TEST(DaxOpen, ByDevicePathAndRelpath) {
 
 }  // namespace
 }  // namespace famfs
+
+namespace famfs {
+namespace {
+
+TEST(DaxOpen, StripedFileCreatedByTheVolume) {
+    test::ShmFile file(4 * kGiB + 64 * kMiB);
+    ASSERT_TRUE(mkfs(file.path(), MkfsOptions{}).ok());
+    {
+        auto vol = Volume::open(file.path(), Access::kReadWrite);
+        ASSERT_TRUE(vol.ok());
+        CreateSpec s;
+        s.relpath = "striped";
+        s.size = 20 * kMiB + 3;
+        s.interleave = {4, 3, 2 * kMiB};
+        auto c = (*vol)->create_file(s);
+        ASSERT_TRUE(c.ok()) << c.error().message;
+        ASSERT_EQ(c->file.ext_type, omf::ExtentType::kInterleaved);
+    }
+    auto m = dax::FileMapping::open(file.path(), "striped", Access::kReadWrite);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    ASSERT_TRUE(m->striped());
+    std::vector<uint8_t> data(m->size());
+    fill_pattern(11, data);
+    ASSERT_EQ(m->write(0, data), data.size());
+    auto dev = open_device(file.path(), Access::kReadOnly);
+    ASSERT_TRUE(dev.ok());
+    for (uint64_t off = 0; off < data.size(); off += 65537)
+        ASSERT_EQ((*dev)->base()[striped_device_offset(m->entry().interleave, off)], data[off])
+            << off;
+    std::vector<uint8_t> back(data.size());
+    ASSERT_EQ(m->read(0, back), back.size());
+    EXPECT_EQ(back, data);
+}
+
+}  // namespace
+}  // namespace famfs
