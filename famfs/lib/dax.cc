@@ -17,8 +17,9 @@ Error map_error(const omf::FileEntry& f, const std::string& reason) {
     return make_error(EINVAL, f.relpath + ": bad file map: " + reason);
 }
 
-bool in_device(const omf::Extent& e, uint64_t used, uint64_t device_size) {
-    return used <= e.len && e.offset <= device_size && used <= device_size - e.offset;
+// Whether [offset, offset + len) lies on the device (written not to overflow).
+bool in_device(uint64_t offset, uint64_t len, uint64_t device_size) {
+    return offset <= device_size && len <= device_size - offset;
 }
 
 Result<std::vector<Segment>> simple_segments(Device& dev, const omf::FileEntry& f) {
@@ -27,7 +28,7 @@ Result<std::vector<Segment>> simple_segments(Device& dev, const omf::FileEntry& 
     for (const auto& e : f.extents) {
         if (off == f.size) break;
         const uint64_t n = std::min(e.len, f.size - off);
-        if (!in_device(e, n, dev.size())) return map_error(f, "extent past the device");
+        if (!in_device(e.offset, n, dev.size())) return map_error(f, "extent past the device");
         if (n > 0) segs.push_back({off, dev.range(e.offset, n)});
         off += n;
     }
@@ -39,15 +40,16 @@ Result<std::vector<Segment>> striped_segments(Device& dev, const omf::FileEntry&
     const auto& il = f.interleave;
     if (il.nstrips == 0 || il.chunk_size == 0 || il.strips.size() != il.nstrips)
         return map_error(f, "bad interleave parameters");
+    for (const auto& strip : il.strips)
+        if (!in_device(strip.offset, strip.len, dev.size()))
+            return map_error(f, "strip past the device");
     std::vector<Segment> segs;
     for (uint64_t off = 0, chunk = 0; off < f.size; off += il.chunk_size, ++chunk) {
         const omf::Extent& strip = il.strips[chunk % il.nstrips];
         const uint64_t in_strip = (chunk / il.nstrips) * il.chunk_size;
         const uint64_t n = std::min(il.chunk_size, f.size - off);
         if (in_strip + n > strip.len) return map_error(f, "strips shorter than the file size");
-        const omf::Extent piece{0, strip.offset + in_strip, n};
-        if (!in_device(piece, n, dev.size())) return map_error(f, "strip past the device");
-        segs.push_back({off, dev.range(piece.offset, n)});
+        segs.push_back({off, dev.range(strip.offset + in_strip, n)});
     }
     return segs;
 }
