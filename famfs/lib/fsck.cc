@@ -14,9 +14,9 @@ namespace famfs {
 namespace {
 
 std::string format(const char* fmt, auto... args) {
-    char buf[512];
-    std::snprintf(buf, sizeof(buf), fmt, args...);
-    return buf;
+    std::string out(static_cast<size_t>(std::snprintf(nullptr, 0, fmt, args...)), '\0');
+    std::snprintf(out.data(), out.size() + 1, fmt, args...);
+    return out;
 }
 
 std::string human_size(uint64_t bytes) {
@@ -80,7 +80,9 @@ std::vector<CrossLink> group_collisions(const std::vector<Collision>& collisions
     std::vector<CrossLink> links;
     for (const Collision& c : collisions) {
         const auto it = owners.find(c.unit);
-        const Owner first = it == owners.end() ? Owner{0, "?"} : it->second;
+        const Owner first = it == owners.end()
+                                ? Owner{CrossLink::kUnknownClaimant, "an entry replay refused"}
+                                : it->second;
         if (!links.empty()) {
             CrossLink& last = links.back();
             if (last.second_index == c.index && last.first_index == first.index &&
@@ -97,11 +99,15 @@ std::vector<CrossLink> group_collisions(const std::vector<Collision>& collisions
 std::string cross_link_lines(const FsckReport& r) {
     std::string out =
         format("  ERROR: %zu allocation collision(s) (units claimed twice)\n", r.collisions.size());
-    for (const CrossLink& l : r.cross_links)
-        out += format("  ERROR: cross-linked: %s (log entry %" PRIu64 ") and %s (log entry %" PRIu64
-                      ") both claim %" PRIu64 " unit(s) at 0x%" PRIx64 "\n",
-                      l.first_relpath.c_str(), l.first_index, l.second_relpath.c_str(),
-                      l.second_index, l.units, l.offset);
+    for (const CrossLink& l : r.cross_links) {
+        const std::string first =
+            l.first_index == CrossLink::kUnknownClaimant
+                ? l.first_relpath
+                : format("%s (log entry %" PRIu64 ")", l.first_relpath.c_str(), l.first_index);
+        out += format("  ERROR: cross-linked: %s and %s (log entry %" PRIu64 ") both claim %" PRIu64
+                      " unit(s) at 0x%" PRIx64 "\n",
+                      first.c_str(), l.second_relpath.c_str(), l.second_index, l.units, l.offset);
+    }
     return out;
 }
 

@@ -129,6 +129,18 @@ TEST_F(FsckFixture, RefusedEntriesAreCounted) {
     EXPECT_TRUE(contains(text, "/abs")) << text;
 }
 
+TEST_F(FsckFixture, CollisionWithARefusedEntrysSpace) {
+    ASSERT_TRUE(vol->log().append(test::file_entry("/abs", 1, {{0, 12 * kMiB, 2 * kMiB}})).ok());
+    ASSERT_TRUE(vol->log().append(test::file_entry("ok", 1, {{0, 12 * kMiB, 2 * kMiB}})).ok());
+    const FsckReport r = run();
+    ASSERT_EQ(r.cross_links.size(), 1u);
+    EXPECT_EQ(r.cross_links[0].first_index, CrossLink::kUnknownClaimant);
+    EXPECT_EQ(r.cross_links[0].second_relpath, "ok");
+    EXPECT_EQ(r.errors(), 2u) << "one refused entry, one collision";
+    EXPECT_TRUE(contains(format_fsck(r, {}), "an entry replay refused and ok (log entry 1)"))
+        << format_fsck(r, {});
+}
+
 TEST_F(FsckFixture, ClientRole) {
     test::ScopedHost other(omf::random_uuid());
     auto client = Volume::open(vol->shared_device());

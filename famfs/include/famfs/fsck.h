@@ -20,7 +20,11 @@ class Volume;
 struct CrossLink {
     uint64_t offset = 0;  // device offset of the first shared unit
     uint64_t units = 0;
-    uint64_t first_index = 0, second_index = 0;  // log indexes of the claimants
+    // Log indexes of the claimants. The first may be an entry whose path replay
+    // refused (its in-bounds space is still claimed): first_index is then
+    // kUnknownClaimant.
+    static constexpr uint64_t kUnknownClaimant = ~0ULL;
+    uint64_t first_index = 0, second_index = 0;
     std::string first_relpath, second_relpath;
 };
 
