@@ -1,7 +1,6 @@
 // mkfs.famfs: formats a memory device (or a regular file standing in for
 // one). Exit 0 ok, 1 usage, 2 any failure.
 #include <getopt.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,18 +39,6 @@ int usage_error(const std::string& reason) {
     std::fprintf(stderr, "mkfs.famfs: %s\n", reason.c_str());
     usage(stderr);
     return kExitUsage;
-}
-
-// famfs::mkfs resizes the file before it looks for a superblock, so a
-// refused mkfs would still have changed the device: resizing an existing
-// file is only done with -f.
-Status check_resize(const std::string& device, const MkfsOptions& opt) {
-    struct stat st;
-    if (opt.create_size == 0 || opt.force || ::stat(device.c_str(), &st) != 0) return {};
-    if (static_cast<uint64_t>(st.st_size) == opt.create_size) return {};
-    return make_error(EEXIST, "exists with " + std::to_string(st.st_size) +
-                                  " bytes; resizing it to " + std::to_string(opt.create_size) +
-                                  " needs -f");
 }
 
 bool power_of_two(uint64_t v) {
@@ -127,7 +114,6 @@ int mkfs_main(int argc, char** argv) {
     const std::string device = argv[optind];
     if (::geteuid() != 0) return fail(device, "must be run as root");
     if (device_in_use(device)) return fail(device, "device is in use (mounted); unmount it first");
-    if (auto s = check_resize(device, opt); !s) return fail(device, s.error().message);
     if (auto s = mkfs(device, opt); !s) return fail(device, explain(s.error(), device));
     if (opt.kill) {
         std::printf("mkfs.famfs: %s: superblock invalidated\n", device.c_str());
