@@ -6,27 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "dir_handle.h"
 #include "ops.h"
 
 namespace famfs::fused {
 
 namespace {
 
-struct DirEntry {
-    std::string name;
-    Inode inode;
-};
-
-struct DirHandle {
-    std::vector<DirEntry> entries;
-};
-
-DirHandle* dir_handle(fuse_file_info* fi) {
-    return reinterpret_cast<DirHandle*>(fi->fh);
-}
-
-std::unique_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
-    auto h = std::make_unique<DirHandle>();
+std::shared_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
+    auto h = std::make_shared<DirHandle>();
     h->entries.push_back({".", dir});
     if (dir.meta) {
         h->entries.push_back({"..", *resolve(s, kRootIno)});
@@ -50,8 +38,8 @@ std::unique_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
 }
 
 void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    const Server& s = server_of(req);
-    std::unique_ptr<DirHandle> h;
+    Server& s = server_of(req);
+    std::shared_ptr<DirHandle> h;
     {
         auto rd = s.read_tree();
         auto in = resolve(s, ino);
@@ -65,14 +53,18 @@ void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         }
         h = snapshot(s, *in);
     }
-    fi->fh = reinterpret_cast<uint64_t>(h.get());
-    if (fuse_reply_open(req, fi) == 0) h.release();
+    fi->fh = s.dirs().add(std::move(h));
+    if (fuse_reply_open(req, fi) != 0) s.dirs().remove(fi->fh);
 }
 
 // Entry i is at offset i + 1: the offset of the next entry to return.
 void reply_dir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
-    const Server& s = server_of(req);
-    DirHandle* h = dir_handle(fi);
+    Server& s = server_of(req);
+    const auto h = s.dirs().get(fi->fh);
+    if (!h) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
     std::vector<char> buf(size);
     size_t used = 0;
     auto rd = s.read_tree();
@@ -108,7 +100,7 @@ void famfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, f
 
 void famfs_releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     (void)ino;
-    delete dir_handle(fi);
+    server_of(req).dirs().remove(fi->fh);
     fuse_reply_err(req, 0);
 }
 

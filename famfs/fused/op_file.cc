@@ -16,31 +16,27 @@ namespace famfs::fused {
 
 namespace {
 
-OpenFile* open_file(fuse_file_info* fi) {
-    return reinterpret_cast<OpenFile*>(fi->fh);
-}
-
 bool wants_write(const fuse_file_info* fi) {
     return (fi->flags & O_ACCMODE) != O_RDONLY;
 }
 
 // Builds the handle; 0 or a positive errno.
 int make_handle(Server& s, const Inode& in, const fuse_file_info* fi,
-                std::unique_ptr<OpenFile>& out) {
+                std::shared_ptr<OpenFile>& out) {
     if (in.is_dir()) return EISDIR;
     const bool write = wants_write(fi);
     if (in.meta) {
         switch (*in.meta) {
             case MetaFile::kStatus:
                 if (write) return EACCES;
-                out = std::make_unique<OpenFile>();
+                out = std::make_shared<OpenFile>();
                 out->inode = in;
                 out->text = s.status_text();
                 out->size = out->text.size();
                 return 0;
             case MetaFile::kControl:
                 if ((fi->flags & O_ACCMODE) != O_WRONLY) return EACCES;
-                out = std::make_unique<OpenFile>();
+                out = std::make_shared<OpenFile>();
                 out->inode = in;
                 out->writable = true;
                 return 0;
@@ -54,13 +50,13 @@ int make_handle(Server& s, const Inode& in, const fuse_file_info* fi,
     if ((fi->flags & O_TRUNC) && in.node && in.node->size() != 0) return metadata_change_errno(s);
     auto f = open_data(s, in, write);
     if (!f) return f.error().code;
-    out = std::make_unique<OpenFile>(std::move(f.value()));
+    out = std::make_shared<OpenFile>(std::move(f.value()));
     return 0;
 }
 
 void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Server& s = server_of(req);
-    std::unique_ptr<OpenFile> h;
+    std::shared_ptr<OpenFile> h;
     int err;
     {
         auto rd = s.read_tree();
@@ -75,13 +71,13 @@ void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
                                              *h->inode.meta == MetaFile::kControl);
     fi->keep_cache = 0;
     fi->direct_io = generated || direct_io_mmap_enabled() ? 1 : 0;
-    fi->fh = reinterpret_cast<uint64_t>(h.get());
-    if (fuse_reply_open(req, fi) == 0) h.release();
+    fi->fh = s.files().add(std::move(h));
+    if (fuse_reply_open(req, fi) != 0) s.files().remove(fi->fh);
 }
 
 void famfs_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     (void)ino;
-    delete open_file(fi);
+    server_of(req).files().remove(fi->fh);
     fuse_reply_err(req, 0);
 }
 
@@ -92,7 +88,11 @@ void famfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* f
     (void)ino;
     (void)datasync;
     Server& s = server_of(req);
-    OpenFile* f = open_file(fi);
+    const auto f = s.files().get(fi->fh);
+    if (!f) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
     fuse_reply_err(req, f->text.empty() ? -persist_all(s, *f) : 0);
 }
 

@@ -9,10 +9,6 @@ namespace famfs::fused {
 
 namespace {
 
-OpenFile* open_file(fuse_file_info* fi) {
-    return reinterpret_cast<OpenFile*>(fi->fh);
-}
-
 void read_text(fuse_req_t req, const std::string& text, size_t size, off_t off) {
     const size_t at = std::min(text.size(), static_cast<size_t>(off));
     fuse_reply_buf(req, text.data() + at, std::min(size, text.size() - at));
@@ -21,7 +17,11 @@ void read_text(fuse_req_t req, const std::string& text, size_t size, off_t off) 
 void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     (void)ino;
     Server& s = server_of(req);
-    const OpenFile* f = open_file(fi);
+    const auto f = s.files().get(fi->fh);
+    if (!f) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
     if (f->inode.meta == MetaFile::kStatus) {
         read_text(req, f->text, size, off);
         return;
@@ -57,7 +57,11 @@ void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, o
                  fuse_file_info* fi) {
     (void)ino;
     Server& s = server_of(req);
-    const OpenFile* f = open_file(fi);
+    const auto f = s.files().get(fi->fh);
+    if (!f) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
     if (f->inode.meta == MetaFile::kControl) {
         const int err = run_control(s, std::string_view(buf, size));
         if (err) {

@@ -7,6 +7,7 @@
 //   2. tree_mutex_      shared by every FUSE operation that reads the tree;
 //                       exclusive only while new entries are applied.
 //   3. report_mutex_    guards the error texts.
+//   4. the handle tables' mutexes (handles.h): leaves.
 // FUSE operations hold at most tree_mutex_ (shared); a lookup miss drops it
 // before catching up. Nodes are never removed, so a Node* obtained under the
 // lock stays valid after it is released; only directories' child maps change.
@@ -22,8 +23,11 @@
 #include <thread>
 #include <unordered_map>
 
+#include "datapath.h"
+#include "dir_handle.h"
 #include "famfs/device.h"
 #include "famfs/volume.h"
+#include "handles.h"
 
 namespace famfs::fused {
 
@@ -84,6 +88,9 @@ class Server {
     // From the SIGBUS handler: async-signal-safe (atomics only).
     void note_memory_failure(const void* addr);
 
+    HandleTable<OpenFile>& files() { return files_; }
+    HandleTable<DirHandle>& dirs() { return dirs_; }
+
     // The text of .meta/.status.
     std::string status_text() const;
 
@@ -116,6 +123,8 @@ class Server {
     std::atomic<uint64_t> catch_ups_{0};
     std::atomic<int64_t> last_poll_ns_{0};  // steady clock of the follower's last look
     std::thread follower_;
+    HandleTable<OpenFile> files_;
+    HandleTable<DirHandle> dirs_;
 };
 
 }  // namespace famfs::fused
