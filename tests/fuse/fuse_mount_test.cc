@@ -1,12 +1,14 @@
 // One mount, one host: what famfs_fused serves from the log, and what it
 // refuses to do.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "fuse_fixture.h"
@@ -74,6 +76,15 @@ TEST_F(FuseTest, MetaFilesShowTheSuperblockAndLogReadOnly) {
     EXPECT_EQ(read_file(m.path(".meta/.log")),
               std::vector<uint8_t>(dev.begin() + sb.log_offset,
                                    dev.begin() + sb.log_offset + sb.log_len));
+    // Tools built on the reference famfs mmap .meta/.log read-only.
+    const int lfd = open(m.path(".meta/.log").c_str(), O_RDONLY);
+    ASSERT_GE(lfd, 0);
+    void* lp = mmap(nullptr, sb.log_len, PROT_READ, MAP_SHARED, lfd, 0);
+    ASSERT_NE(lp, MAP_FAILED) << strerror(errno);
+    EXPECT_EQ(std::memcmp(lp, dev.data() + sb.log_offset, sb.log_len), 0);
+    munmap(lp, sb.log_len);
+    EXPECT_EQ(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lfd, 0), MAP_FAILED);
+    close(lfd);
     EXPECT_EQ(open(m.path(".meta/.log").c_str(), O_WRONLY), -1);
     EXPECT_EQ(errno, EACCES);
     EXPECT_EQ(open(m.path(".meta/.superblock").c_str(), O_RDWR), -1);
