@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-NFILES = 32
-FILE_KIB = 1024
+NFILES = 24
+FILE_KIB = 512
 KILL_POINTS = [(0.3, "quit"), (0.6, "quit"), (0.45, "stop")]
 
 # (visible, complete) file counts on a client right after each kill.
