@@ -102,9 +102,10 @@ int check_clashes(const MountArgs& a) {
         case MountState::kDead:
             // A killed server leaves a dead mount; replace it.
             if (umount2(a.mountpoint.c_str(), MNT_DETACH) != 0) {
+                const int err = errno;
                 report_error(kCmd, a.mountpoint,
                              "cannot remove the dead mount left by a killed server");
-                return errno;
+                return err;
             }
             break;
         case MountState::kNotMounted:
@@ -112,7 +113,11 @@ int check_clashes(const MountArgs& a) {
     }
     for (const MountInfo& m : famfs_mounts()) {
         if (absolute_lexical(m.device) == absolute_lexical(a.device)) {
-            report_error(kCmd, a.device, "already mounted at " + m.mountpoint);
+            const bool dead = mount_state(m.mountpoint) == MountState::kDead;
+            report_error(kCmd, a.device,
+                         "already mounted at " + m.mountpoint +
+                             (dead ? " (its server is dead: famfs umount " + m.mountpoint + ")"
+                                   : std::string()));
             return EBUSY;
         }
     }
@@ -131,8 +136,9 @@ int run_fused(const MountArgs& a) {
     if (a.debug) {
         // Foreground: this process becomes the server.
         execvp(args[0], args.data());
+        const int err = errno;
         report_error(kCmd, fused, "cannot start the FUSE server");
-        return errno;
+        return err;
     }
     const pid_t pid = fork();
     if (pid < 0) return errno;
