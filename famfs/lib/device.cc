@@ -1,6 +1,7 @@
 #include "famfs/device.h"
 
 #include <daxctl/libdaxctl.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <type_traits>
 
 #include "famfs/cache.h"
 
@@ -48,22 +51,72 @@ class MappedDevice final : public Device {
     uint64_t size_;
 };
 
-// Size of a devdax character device, from libdaxctl.
-Result<uint64_t> devdax_size(const std::string& path, dev_t rdev) {
+// libdaxctl, loaded on first use: it drags in libkmod, libcrypto and zstd,
+// which would cost every famfs command ~2 ms of dynamic linking, while only
+// devdax devices need it.
+struct Daxctl {
+    decltype(&daxctl_new) new_ctx = nullptr;
+    decltype(&daxctl_unref) unref = nullptr;
+    decltype(&daxctl_region_get_first) region_first = nullptr;
+    decltype(&daxctl_region_get_next) region_next = nullptr;
+    decltype(&daxctl_dev_get_first) dev_first = nullptr;
+    decltype(&daxctl_dev_get_next) dev_next = nullptr;
+    decltype(&daxctl_dev_get_major) dev_major = nullptr;
+    decltype(&daxctl_dev_get_minor) dev_minor = nullptr;
+    decltype(&daxctl_dev_get_size) dev_size = nullptr;
+    bool loaded = false;
+};
+
+const Daxctl& daxctl() {
+    static const Daxctl lib = [] {
+        Daxctl d;
+        void* h = dlopen("libdaxctl.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h) return d;
+        auto sym = [h](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+            return fn != nullptr;
+        };
+        d.loaded =
+            sym(d.new_ctx, "daxctl_new") && sym(d.unref, "daxctl_unref") &&
+            sym(d.region_first, "daxctl_region_get_first") &&
+            sym(d.region_next, "daxctl_region_get_next") &&
+            sym(d.dev_first, "daxctl_dev_get_first") && sym(d.dev_next, "daxctl_dev_get_next") &&
+            sym(d.dev_major, "daxctl_dev_get_major") && sym(d.dev_minor, "daxctl_dev_get_minor") &&
+            sym(d.dev_size, "daxctl_dev_get_size");
+        return d;
+    }();
+    return lib;
+}
+
+uint64_t devdax_size_from_daxctl(dev_t rdev) {
+    const Daxctl& dx = daxctl();
     daxctl_ctx* ctx = nullptr;
-    if (daxctl_new(&ctx) < 0) return make_error(ENODEV, path + ": libdaxctl is not usable");
+    if (!dx.loaded || dx.new_ctx(&ctx) < 0) return 0;
     uint64_t size = 0;
-    daxctl_region* region;
-    daxctl_region_foreach(ctx, region) {
-        daxctl_dev* dev;
-        daxctl_dev_foreach(region, dev) {
-            if (static_cast<unsigned>(daxctl_dev_get_major(dev)) == major(rdev) &&
-                static_cast<unsigned>(daxctl_dev_get_minor(dev)) == minor(rdev))
-                size = daxctl_dev_get_size(dev);
-        }
-    }
-    daxctl_unref(ctx);
-    if (size == 0) return make_error(ENODEV, path + ": not a devdax device known to libdaxctl");
+    for (auto* region = dx.region_first(ctx); region; region = dx.region_next(region))
+        for (auto* dev = dx.dev_first(region); dev; dev = dx.dev_next(dev))
+            if (static_cast<unsigned>(dx.dev_major(dev)) == major(rdev) &&
+                static_cast<unsigned>(dx.dev_minor(dev)) == minor(rdev))
+                size = dx.dev_size(dev);
+    dx.unref(ctx);
+    return size;
+}
+
+// The same figure from sysfs, for hosts without libdaxctl.
+uint64_t devdax_size_from_sysfs(dev_t rdev) {
+    std::string path = "/sys/dev/char/" + std::to_string(major(rdev)) + ":" +
+                       std::to_string(minor(rdev)) + "/size";
+    std::ifstream in(path);
+    uint64_t size = 0;
+    in >> size;
+    return in ? size : 0;
+}
+
+Result<uint64_t> devdax_size(const std::string& path, dev_t rdev) {
+    uint64_t size = devdax_size_from_daxctl(rdev);
+    if (size == 0) size = devdax_size_from_sysfs(rdev);
+    if (size == 0)
+        return make_error(ENODEV, path + ": not a devdax device (no size from libdaxctl or sysfs)");
     return size;
 }
 

@@ -1,5 +1,8 @@
 #include "famfs/log.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <thread>
 
@@ -18,6 +21,17 @@ uint64_t load_counter(const uint8_t* p) {
 
 void store_counter(uint8_t* p, uint64_t v) {
     __atomic_store_n(reinterpret_cast<uint64_t*>(p), v, __ATOMIC_RELEASE);
+}
+
+// Maps the page tables for a range of the log in one call instead of one
+// fault per page: a creat replays the whole log, and 15 000 entries are
+// ~2 000 pages. Best effort (kernels before 5.14 say EINVAL).
+void prefault(std::span<const uint8_t> range) {
+    constexpr int kPopulateRead = 22;  // MADV_POPULATE_READ, newer than some headers
+    auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    auto lo = reinterpret_cast<uintptr_t>(range.data()) & ~(page - 1);
+    auto hi = reinterpret_cast<uintptr_t>(range.data() + range.size());
+    if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, kPopulateRead);
 }
 
 }  // namespace
@@ -53,7 +67,10 @@ Result<Replay> LogView::replay(uint64_t from) const {
     Replay r;
     r.first = from;
     r.next_index = h->next_index;
-    if (r.next_index > from) r.entries.reserve(r.next_index - from);
+    if (r.next_index > from) {
+        r.entries.reserve(r.next_index - from);
+        prefault({slot(from).data(), (r.next_index - from) * omf::kEntryBytes});
+    }
     for (uint64_t i = from; i < r.next_index; ++i) {
         auto s = slot(i);
         auto e = omf::decode_entry(s, i);
