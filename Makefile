@@ -34,7 +34,7 @@ fuzz: deps
 	@$(FUZZ_BUILD)/bin/fuzz_replay -max_total_time=$${FUZZ_SECONDS:-60} -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 bench: build
-	@$(BUILD)/bin/famfs_bench
+	@tests/bench/run.sh $(BUILD)
 
 vm-image: build
 	@vm-images/build.sh $(BUILD)
