@@ -227,9 +227,12 @@ Status lab_down(const RunDir& run) {
         for (const auto& h : t->hosts) {
             std::string dir = absolute_path(run.host_dir(h.name));
             pid_t pid = run.host_pid(h.name);
-            if (!process_alive(pid, dir)) continue;
-            (void)host_qmp(run, h.name, "quit", Json(), 3);
-            if (!wait_process_exit(pid, dir, 5)) stop_process(pid, dir, 3);
+            if (process_alive(pid, dir)) {
+                (void)host_qmp(run, h.name, "quit", Json(), 3);
+                if (!wait_process_exit(pid, dir, 5)) stop_process(pid, dir, 3);
+            }
+            // Sparse, but artifact collectors may copy it at full size.
+            ::unlink(run.host_file(h.name, "lsa.raw").c_str());
         }
     }
     if (!state->shm_path.empty()) ::unlink(state->shm_path.c_str());
