@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -250,6 +251,44 @@ TEST_F(FuseTest, WithoutFollowingOnlyALookupMissCatchesUp) {
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{".meta", "quiet"}));
     EXPECT_EQ(read_file(a.path("quiet")), pattern(41, 4096));
+}
+
+}  // namespace
+}  // namespace famfs::fusetest
+
+namespace famfs::fusetest {
+namespace {
+
+// The follower applies entries under the writer lock while FUSE threads
+// read the tree: hammer both at once and check every answer.
+TEST_F(FuseTest, ReadersKeepGettingRightAnswersWhileTheTreeGrows) {
+    mkdir("grow");
+    create("grow/seed", 8192, 0644, 61);
+    start_master();
+    Host& b = start_client("b");
+    std::atomic<bool> done{false};
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; t++) {
+        readers.emplace_back([&] {
+            while (!done) {
+                auto names = list_dir(b.path("grow"));
+                if (std::find(names.begin(), names.end(), "seed") == names.end()) wrong++;
+                for (size_t i = 0; i < names.size(); i += 7) {
+                    struct stat st {};
+                    if (stat(b.path("grow/" + names[i]).c_str(), &st) != 0) wrong++;
+                }
+                if (read_file(b.path("grow/seed")) != pattern(61, 8192)) wrong++;
+            }
+        });
+    }
+    const int kFiles = 400;
+    for (int i = 0; i < kFiles; i++) create("grow/f" + std::to_string(i), 4096);
+    EXPECT_TRUE(wait_until([&] { return list_dir(b.path("grow")).size() == kFiles + 1; }, 5000));
+    done = true;
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(status_field(b, "errors"), "0");
 }
 
 }  // namespace
