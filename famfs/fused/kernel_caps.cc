@@ -18,6 +18,8 @@ constexpr uint32_t kInitExt = uint32_t(1) << 30;            // FUSE_INIT_EXT
 std::atomic<uint64_t> g_init_unique{0};
 std::atomic<bool> g_kernel_offers{false};
 std::atomic<bool> g_enabled{false};
+bool g_allow_mmap = false;         // set before the session runs
+void (*g_after_init)() = nullptr;  // likewise
 
 ssize_t caps_read(int fd, void* buf, size_t len, void* userdata) {
     (void)userdata;
@@ -37,11 +39,13 @@ ssize_t caps_read(int fd, void* buf, size_t len, void* userdata) {
 // libfuse sends the INIT reply as header + fuse_init_out in separate iovecs.
 ssize_t caps_writev(int fd, struct iovec* iov, int count, void* userdata) {
     (void)userdata;
+    bool init_reply = false;
     if (count >= 2 && iov[0].iov_len == sizeof(fuse_out_header) &&
         iov[1].iov_len >= sizeof(fuse_init_out) && g_init_unique.load() != 0) {
         fuse_out_header out;
         std::memcpy(&out, iov[0].iov_base, sizeof(out));
-        if (out.unique == g_init_unique.load() && out.error == 0 && g_kernel_offers.load()) {
+        init_reply = out.unique == g_init_unique.load() && out.error == 0;
+        if (init_reply && g_allow_mmap && g_kernel_offers.load()) {
             fuse_init_out init;
             std::memcpy(&init, iov[1].iov_base, sizeof(init));
             init.flags |= kInitExt;
@@ -50,12 +54,17 @@ ssize_t caps_writev(int fd, struct iovec* iov, int count, void* userdata) {
             g_enabled = true;
         }
     }
-    return writev(fd, iov, count);
+    // The kernel processes the INIT reply inside this writev.
+    const ssize_t n = writev(fd, iov, count);
+    if (init_reply && n >= 0 && g_after_init) g_after_init();
+    return n;
 }
 
 }  // namespace
 
-int install_kernel_caps(fuse_session* se) {
+int install_kernel_caps(fuse_session* se, bool allow_mmap, void (*after_init)()) {
+    g_allow_mmap = allow_mmap;
+    g_after_init = after_init;
     static const fuse_custom_io io = {caps_writev, caps_read, nullptr, nullptr};
     return fuse_session_custom_io(se, &io, fuse_session_fd(se));
 }

@@ -1,11 +1,14 @@
 #include "session.h"
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "kernel_caps.h"
 #include "memory_guard.h"
 #include "ops.h"
+#include "readahead.h"
 
 namespace famfs::fused {
 
@@ -26,6 +29,13 @@ std::string mount_options(const ServerOptions& opt) {
     if (opt.allow_other) o += ",allow_other";
     if (opt.default_permissions) o += ",default_permissions";
     return o;
+}
+
+// The kernel sets a FUSE mount's readahead from the INIT exchange, so it is
+// widened after that, from the /dev/fuse hook.
+std::string g_mountpoint;
+void widen_mount_readahead() {
+    widen_readahead(g_mountpoint, 1024);
 }
 
 int serve(fuse_session* se, const ServerOptions& opt) {
@@ -62,9 +72,13 @@ int run_server(const ServerOptions& opt) {
     if (!se) return 1;
     int rc = 1;
     if (fuse_set_signal_handlers(se) == 0) {
+        // Resolved before mounting: afterwards a lookup of the mount point
+        // would wait for this very server.
+        char real[PATH_MAX];
+        g_mountpoint = realpath(opt.mountpoint.c_str(), real) ? real : opt.mountpoint;
         if (fuse_session_mount(se, opt.mountpoint.c_str()) == 0) {
             // Without the hook files are simply opened through the page cache.
-            if (opt.direct_io && install_kernel_caps(se) != 0) {
+            if (install_kernel_caps(se, opt.direct_io, widen_mount_readahead) != 0) {
                 std::fprintf(stderr, "famfs_fused: cannot hook /dev/fuse; using cached I/O\n");
             }
             // Threads do not survive the fork that detaches the daemon, so
