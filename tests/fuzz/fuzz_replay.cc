@@ -13,7 +13,6 @@
 //          bit 5 is set) and check that the writer never logs an entry replay
 //          refuses or space that is already taken
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -125,12 +124,9 @@ void write_and_check(Volume& vol, const State& before, uint8_t flags, uint64_t s
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    static char uuid_file[] = "/tmp/famfs-fuzz-uuid-XXXXXX";
-    int fd = mkstemp(uuid_file);
-    if (fd >= 0) close(fd);
-    unlink(uuid_file);  // created with a fresh UUID on first use
-    setenv("FAMFS_SYSTEM_UUID_FILE", uuid_file, 1);
-    atexit([] { unlink(uuid_file); });
+    // One host identity for every fuzzing process (fork mode, crash
+    // reproduction): a fixed file, so that none is left behind per process.
+    setenv("FAMFS_SYSTEM_UUID_FILE", "/tmp/famfs-fuzz-system-uuid", 1);
     auto dev = testing::FaultyDevice::create(kDeviceSize, "/dev/dax0.0");
     if (!dev) abort();
     g_device = std::move(*dev);
