@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "famfs/memsafe.h"
 #include "famfs/mounts.h"
 #include "famfs/volume.h"
 
@@ -123,32 +124,51 @@ uint8_t* FileMapping::address(uint64_t off, uint64_t* contiguous_len) const {
     return seg.bytes.data() + within;
 }
 
-size_t FileMapping::read(uint64_t off, std::span<uint8_t> out) const {
+template <class Copy>
+Result<size_t> FileMapping::each_piece(uint64_t off, size_t len, Copy copy) const {
     size_t done = 0;
-    while (done < out.size()) {
+    while (done < len) {
         uint64_t avail = 0;
-        const uint8_t* src = address(off + done, &avail);
-        if (!src) break;
-        const size_t n = std::min<uint64_t>(avail, out.size() - done);
-        std::memcpy(out.data() + done, src, n);
+        uint8_t* mem = address(off + done, &avail);
+        if (!mem) break;
+        const size_t n = std::min<uint64_t>(avail, len - done);
+        if (Status s = copy(mem, done, n); !s)
+            return make_error(s.error().code,
+                              "'" + file_.relpath + "': " + s.error().message + " (file offset " +
+                                  std::to_string(off + done + memsafe::last_fault().offset) + ")");
         done += n;
     }
     return done;
 }
 
+size_t FileMapping::read(uint64_t off, std::span<uint8_t> out) const {
+    return *each_piece(off, out.size(), [&](const uint8_t* mem, size_t at, size_t n) {
+        std::memcpy(out.data() + at, mem, n);
+        return Status{};
+    });
+}
+
 size_t FileMapping::write(uint64_t off, std::span<const uint8_t> in) const {
     // A read-only mapping would fault on the first store: refuse instead.
     if (device_->access() != Access::kReadWrite) return 0;
-    size_t done = 0;
-    while (done < in.size()) {
-        uint64_t avail = 0;
-        uint8_t* dst = address(off + done, &avail);
-        if (!dst) break;
-        const size_t n = std::min<uint64_t>(avail, in.size() - done);
-        std::memcpy(dst, in.data() + done, n);
-        done += n;
-    }
-    return done;
+    return *each_piece(off, in.size(), [&](uint8_t* mem, size_t at, size_t n) {
+        std::memcpy(mem, in.data() + at, n);
+        return Status{};
+    });
+}
+
+Result<size_t> FileMapping::read_checked(uint64_t off, std::span<uint8_t> out) const {
+    return each_piece(off, out.size(), [&](const uint8_t* mem, size_t at, size_t n) {
+        return memsafe::copy(out.data() + at, mem, n);
+    });
+}
+
+Result<size_t> FileMapping::write_checked(uint64_t off, std::span<const uint8_t> in) const {
+    if (device_->access() != Access::kReadWrite)
+        return make_error(EROFS, "'" + file_.relpath + "': mapped read-only");
+    return each_piece(off, in.size(), [&](uint8_t* mem, size_t at, size_t n) {
+        return memsafe::copy(mem, in.data() + at, n);
+    });
 }
 
 }  // namespace famfs::dax

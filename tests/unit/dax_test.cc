@@ -248,3 +248,61 @@ TEST(DaxOpen, StripedFileCreatedByTheVolume) {
 
 }  // namespace
 }  // namespace famfs
+
+namespace famfs {
+namespace {
+
+// Poisoned memory under a file: the checked accessors report the file
+// offset of the failure and never hand back bytes they could not read.
+struct DaxPoison : DaxFixture {
+    // A striped file, so the poisoned page is in the middle of the file's
+    // second chunk, not at a segment boundary.
+    omf::FileEntry file =
+        striped(8 * kMiB, kUnit, {{0, 20 * kMiB, 4 * kMiB}, {0, 40 * kMiB, 4 * kMiB}});
+    uint64_t poisoned_file_offset = kUnit + 12345;  // chunk 1 lives in strip 1 at 40 MiB
+    void SetUp() override {
+        uint64_t dev_off = striped_device_offset(file.interleave, poisoned_file_offset);
+        ASSERT_EQ(dev_off, 40 * kMiB + 12345);
+        ASSERT_TRUE(dev->poison(dev_off, 1).ok());
+    }
+    uint64_t page_start() const { return poisoned_file_offset / 4096 * 4096; }
+};
+
+TEST_F(DaxPoison, ReadCheckedNamesTheFailingFileOffset) {
+    auto m = dax::FileMapping::from_entry(dev, file);
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> out(file.size, 0xaa);
+    auto r = m->read_checked(0, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EIO);
+    EXPECT_NE(r.error().message.find("file offset " + std::to_string(page_start())),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find("'s'"), std::string::npos) << "names the file";
+}
+
+TEST_F(DaxPoison, ReadCheckedAroundThePoisonSucceeds) {
+    auto m = dax::FileMapping::from_entry(dev, file);
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> out(kUnit);
+    auto first_chunk = m->read_checked(0, out);
+    ASSERT_TRUE(first_chunk.ok());
+    EXPECT_EQ(*first_chunk, kUnit);
+    auto third_chunk = m->read_checked(2 * kUnit, out);
+    ASSERT_TRUE(third_chunk.ok());
+}
+
+TEST_F(DaxPoison, WriteCheckedNamesTheFailingFileOffset) {
+    auto m = dax::FileMapping::from_entry(dev, file);
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> in(3 * kUnit, 1);
+    auto r = m->write_checked(0, in);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EIO);
+    EXPECT_NE(r.error().message.find("file offset " + std::to_string(page_start())),
+              std::string::npos)
+        << r.error().message;
+}
+
+}  // namespace
+}  // namespace famfs

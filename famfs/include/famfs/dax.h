@@ -57,7 +57,20 @@ class FileMapping {
     size_t read(uint64_t off, std::span<uint8_t> out) const;
     size_t write(uint64_t off, std::span<const uint8_t> in) const;
 
+    // The same, safe against failed memory: touching poisoned memory
+    // (SIGBUS) gives EIO naming the file offset instead of killing the
+    // process (see memsafe.h). This is the documented way for API users to
+    // turn a poison SIGBUS into an error; for direct loads and stores
+    // through segments(), wrap them in memsafe::guarded().
+    Result<size_t> read_checked(uint64_t off, std::span<uint8_t> out) const;
+    Result<size_t> write_checked(uint64_t off, std::span<const uint8_t> in) const;
+
   private:
+    // Calls copy(memory, buffer_offset, n) for each contiguous piece of
+    // [off, off + len) in file order; stops at the first error.
+    template <class Copy>
+    Result<size_t> each_piece(uint64_t off, size_t len, Copy copy) const;
+
     std::shared_ptr<Device> device_;
     omf::FileEntry file_;
     std::vector<Segment> segments_;
