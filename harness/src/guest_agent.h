@@ -32,6 +32,7 @@ class GuestAgent {
   private:
     explicit GuestAgent(UnixSocket s) : sock_(std::move(s)) {}
     Status sync(Deadline deadline);
+    Status sync_once(const std::string& prefix, Deadline deadline);
     Result<Json> read_reply(Deadline deadline);
     Result<int64_t> start(const std::string& command, const std::string& input, Deadline deadline);
     void kill_guest_process(int64_t pid);

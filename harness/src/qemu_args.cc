@@ -71,8 +71,10 @@ std::vector<std::string> qemu_argv(const Topology& t, const HostSpec& h, const H
     // exiting, which the harness notices instead of waiting on a spinning guest.
     add(a, {"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"});
     add(a, {"-kernel", l.image_dir + "/vmlinuz", "-initrd", l.image_dir + "/initramfs.cpio"});
-    add(a, {"-append",
-            "console=ttyS0 panic=-1 quiet lab.host=" + h.name + " lab.uuid=" + l.system_uuid});
+    std::string append =
+        "console=ttyS0 panic=-1 quiet lab.host=" + h.name + " lab.uuid=" + l.system_uuid;
+    if (!t.kernel_args.empty()) append += " " + t.kernel_args;
+    add(a, {"-append", append});
     add(a, {"-chardev", "socket,id=serial0,path=serial.sock,server=on,wait=off,logfile=console.log",
             "-serial", "chardev:serial0"});
     add(a, {"-chardev", "socket,id=qmp0,path=qmp.sock,server=on,wait=off", "-mon",

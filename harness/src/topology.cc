@@ -123,8 +123,9 @@ Status check_known(const Section& sec, std::initializer_list<const char*> known,
 }
 
 Status apply_lab(const Section& sec, Topology& t, uint64_t& memory, int& cpus) {
-    if (auto st = check_known(sec, {"description", "cpu", "machine", "memory", "cpus", "qemu_args"},
-                              "[lab]");
+    if (auto st = check_known(
+            sec, {"description", "cpu", "machine", "memory", "cpus", "qemu_args", "kernel_args"},
+            "[lab]");
         !st) {
         return st;
     }
@@ -132,6 +133,7 @@ Status apply_lab(const Section& sec, Topology& t, uint64_t& memory, int& cpus) {
     if (sec.count("cpu")) t.cpu = sec.at("cpu");
     if (sec.count("machine")) t.machine = sec.at("machine");
     if (sec.count("qemu_args")) t.extra_args = sec.at("qemu_args");
+    if (sec.count("kernel_args")) t.kernel_args = sec.at("kernel_args");
     if (auto st = take_size(sec, "memory", memory); !st) return st;
     if (sec.count("cpus")) cpus = static_cast<int>(parse_uint(sec.at("cpus")).value_or(1));
     return ok();

@@ -27,6 +27,7 @@ struct Topology {
     std::string cpu = "qemu64,vendor=GenuineIntel";
     std::string machine;  // empty: derived from the device model
     std::string extra_args;
+    std::string kernel_args;  // appended to the guest kernel command line
     DeviceModel model = DeviceModel::Nvdimm;
     uint64_t shared_size = 1ull << 30;
     uint64_t lsa_size = 256ull << 20;
