@@ -4,24 +4,36 @@
 // call return false instead of killing the server; the data path then marks
 // the device failed and answers EIO. With PR_MCE_KILL_EARLY the kernel also
 // tells us about failed pages we have not touched yet (BUS_MCEERR_AO): the
-// device is marked failed at once.
+// device is marked failed at once. The mechanism is libfamfs's memsafe; this
+// file only ties it to the server's device and failure state.
 #pragma once
 
-#include <cstdint>
+#include "famfs/memsafe.h"
 
 namespace famfs::fused {
 
 class Server;
 
-// Installs the SIGBUS handler and asks for early machine-check reports.
+// Asks for early machine-check reports and routes them to the server.
 void install_memory_guard(Server& s);
 
-// Runs fn(arg); false if it raised SIGBUS (it was cut short).
-bool run_guarded(void (*fn)(void*), void* arg);
+// The server's device mapping, and the failure hook, set by install.
+struct GuardedRange {
+    const void* base = nullptr;
+    size_t len = 0;
+    Server* server = nullptr;
+};
+const GuardedRange& guarded_range();
+void note_guarded_failure(const Status& s);
 
+// Runs fn(); false if it touched failed device memory (it was cut short
+// and the device is now marked failed).
 template <class F>
 bool guarded(F&& fn) {
-    return run_guarded([](void* p) { (*static_cast<F*>(p))(); }, &fn);
+    const GuardedRange& r = guarded_range();
+    Status s = memsafe::guarded(r.base, r.len, fn);
+    if (!s) note_guarded_failure(s);
+    return s.ok();
 }
 
 }  // namespace famfs::fused

@@ -77,8 +77,20 @@ Status fault_error(const char* what) {
 
 }  // namespace
 
-Status guarded(const void* base, size_t len, const std::function<void()>& fn) {
+// Restores the thread's previous guard when a guarded call ends, however it
+// ends, so guarded calls nest.
+class SavedGuard {
+  public:
+    SavedGuard() : saved_(t_guard) {}
+    ~SavedGuard() { t_guard = saved_; }
+
+  private:
+    Guard saved_;
+};
+
+Status guarded_call(const void* base, size_t len, void (*fn)(void*), void* arg) {
     install_once();
+    SavedGuard restore;
     Guard& g = t_guard;
     const uint8_t* lo = static_cast<const uint8_t*>(base);
     g.ranges[0] = {lo, lo + len};
@@ -88,13 +100,13 @@ Status guarded(const void* base, size_t len, const std::function<void()>& fn) {
         return fault_error("guarded access");
     }
     g.armed = true;
-    fn();
-    g.armed = false;
+    fn(arg);
     return {};
 }
 
 Status copy(void* dst, const void* src, size_t n) {
     install_once();
+    SavedGuard restore;
     Guard& g = t_guard;
     const uint8_t* s = static_cast<const uint8_t*>(src);
     const uint8_t* d = static_cast<const uint8_t*>(dst);
@@ -107,7 +119,6 @@ Status copy(void* dst, const void* src, size_t n) {
     }
     g.armed = true;
     std::memcpy(dst, src, n);
-    g.armed = false;
     return {};
 }
 

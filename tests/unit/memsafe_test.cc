@@ -80,6 +80,22 @@ TEST(Memsafe, AfterAFaultTheSameThreadCanCopyAgain) {
     EXPECT_TRUE(memsafe::copy(out.data(), dev->base(), kPage).ok());
 }
 
+TEST(Memsafe, GuardsNestAndTheOuterGuardStillCatchesAfterTheInnerEnds) {
+    auto dev = make_device();
+    ASSERT_TRUE(dev->poison(6 * kPage, kPage).ok());
+    volatile uint8_t sink = 0;
+    bool inner_failed = false;
+    Status outer = memsafe::guarded(dev->base(), kDevSize, [&] {
+        std::vector<uint8_t> buf(kPage);
+        inner_failed = !memsafe::copy(buf.data(), dev->base() + 6 * kPage, kPage).ok();
+        sink = dev->base()[6 * kPage + 1];  // the outer guard must catch this one
+    });
+    (void)sink;
+    EXPECT_TRUE(inner_failed);
+    ASSERT_FALSE(outer.ok());
+    EXPECT_EQ(6 * kPage + 1, memsafe::last_fault().offset);
+}
+
 TEST(MemsafeDeathTest, UnguardedPoisonStillKills) {
     GTEST_FLAG_SET(death_test_style, "threadsafe");
     auto dev = make_device();

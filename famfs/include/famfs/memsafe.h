@@ -11,7 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 
 #include "famfs/result.h"
 
@@ -26,10 +26,17 @@ struct Fault {
 // when the source faulted, else to dst).
 Status copy(void* dst, const void* src, size_t n);
 
-// Runs fn(); a SIGBUS inside it whose address lies in [base, base + len)
+// Runs fn(arg); a SIGBUS inside it whose address lies in [base, base + len)
 // becomes an EIO error with that offset. fn must not hold locks or own
-// resources across the faulting access (it is abandoned mid-way).
-Status guarded(const void* base, size_t len, const std::function<void()>& fn);
+// resources across the faulting access (it is abandoned mid-way). Guards
+// nest: an inner guarded call restores the outer one when it returns.
+Status guarded_call(const void* base, size_t len, void (*fn)(void*), void* arg);
+
+template <class F>
+Status guarded(const void* base, size_t len, F&& fn) {
+    return guarded_call(
+        base, len, [](void* p) { (*static_cast<std::remove_reference_t<F>*>(p))(); }, &fn);
+}
 
 // Last fault seen by guarded()/copy() on this thread.
 Fault last_fault();
