@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bytes.h"
+#include "famfs/memsafe.h"
 
 namespace famfs {
 namespace {
@@ -50,9 +51,15 @@ std::span<uint8_t> LogView::slot(uint64_t index) const {
 
 Result<omf::LogHeader> LogView::header() const {
     auto h = header_bytes();
-    device_.invalidate(h.data(), h.size());
-    FAMFS_TRY(omf::validate_log_header(h, log_len_));
-    return omf::decode_log_header(h);
+    uint8_t local[omf::kLogHeaderBytes];
+    // The cache flush touches the line too, so it is guarded with the copy.
+    Status s = memsafe::guarded(h.data(), h.size(), [&] {
+        device_.invalidate(h.data(), h.size());
+        std::memcpy(local, h.data(), sizeof local);
+    });
+    if (!s) return make_error(EIO, "log header: " + s.error().message);
+    FAMFS_TRY(omf::validate_log_header(local, log_len_));
+    return omf::decode_log_header(local);
 }
 
 uint64_t LogView::next_index() const {
@@ -61,31 +68,57 @@ uint64_t LogView::next_index() const {
     return load_counter(h.data() + kNextIndexOffset);
 }
 
+// Copies slot i out of device memory and checks it, once more after an
+// invalidate when the first look fails (a writer on another host may be
+// mid-append). Device memory is only touched by the copies, and no object
+// is alive across them, so a SIGBUS there abandons nothing.
+bool LogView::copy_checked_slot(uint64_t i, uint8_t* local) const {
+    auto s = slot(i);
+    std::memcpy(local, s.data(), omf::kEntryBytes);
+    if (omf::check_entry({local, omf::kEntryBytes}, i).ok()) return true;
+    device_.invalidate(s.data(), s.size());
+    std::memcpy(local, s.data(), omf::kEntryBytes);
+    return omf::check_entry({local, omf::kEntryBytes}, i).ok();
+}
+
+void LogView::replay_entries(Replay& r) const {
+    uint8_t local[omf::kEntryBytes];
+    for (uint64_t i = r.first; i < r.next_index; ++i) {
+        std::span<const uint8_t> image(local, sizeof local);
+        if (!copy_checked_slot(i, local)) {
+            r.invalid_index = i;
+            r.invalid_reason = omf::check_entry(image, i).error();
+            return;
+        }
+        auto e = omf::parse_entry(image, i);
+        if (!e) {
+            r.invalid_index = i;
+            r.invalid_reason = e.error();
+            return;
+        }
+        r.entries.push_back(std::move(e.value()));
+    }
+}
+
 Result<Replay> LogView::replay(uint64_t from) const {
     auto h = header();
     if (!h) return h.error();
     Replay r;
     r.first = from;
     r.next_index = h->next_index;
-    if (r.next_index > from) {
-        r.entries.reserve(r.next_index - from);
-        prefault({slot(from).data(), (r.next_index - from) * omf::kEntryBytes});
-    }
-    for (uint64_t i = from; i < r.next_index; ++i) {
-        auto s = slot(i);
-        auto e = omf::decode_entry(s, i);
-        if (!e) {
-            // A writer on another host may be mid-append: drop our cached
-            // copy and look once more before calling the entry invalid.
-            device_.invalidate(s.data(), s.size());
-            e = omf::decode_entry(s, i);
-        }
-        if (!e) {
-            r.invalid_index = i;
-            r.invalid_reason = e.error();
-            break;
-        }
-        r.entries.push_back(std::move(e.value()));
+    if (r.next_index <= from) return r;
+    r.entries.reserve(r.next_index - from);
+    auto entries =
+        device_.range(log_offset_ + omf::kLogHeaderBytes, r.next_index * omf::kEntryBytes);
+    prefault(entries);
+    // Poisoned log memory makes the entry it hits invalid: replay stops
+    // there and says why, as for any other invalid entry.
+    Status s = memsafe::guarded(entries.data(), entries.size(), [&] { replay_entries(r); });
+    if (!s) {
+        uint64_t index = memsafe::last_fault().offset / omf::kEntryBytes;
+        r.invalid_index = index;
+        r.invalid_reason = make_error(EIO, "log entry " + std::to_string(index) +
+                                               ": memory failure (SIGBUS) while reading it");
     }
     return r;
 }

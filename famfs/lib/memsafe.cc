@@ -34,7 +34,12 @@ void handler(int sig, siginfo_t* si, void* uctx) {
     const uint8_t* addr = static_cast<const uint8_t*>(si->si_addr);
     if (g.armed && (g.ranges[0].contains(addr) || g.ranges[1].contains(addr))) {
         g.armed = false;
-        g.fault_addr = addr;
+        // Memory fails a page at a time, and memcpy may touch a page's end
+        // first: report the failed page's start (within the guarded range).
+        auto page =
+            reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(addr) & ~uintptr_t{4095});
+        const Range& hit = g.ranges[0].contains(addr) ? g.ranges[0] : g.ranges[1];
+        g.fault_addr = page < hit.lo ? hit.lo : page;
         t_fault.si_code = si->si_code;
         siglongjmp(g.env, 1);
     }

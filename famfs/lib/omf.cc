@@ -323,14 +323,24 @@ Status encode_entry(const LogEntry& e, std::span<uint8_t> out) {
     return {};
 }
 
-Result<LogEntry> decode_entry(std::span<const uint8_t> b, uint64_t index) {
-    LogEntry e;
-    e.seqnum = get<uint64_t>(b, eo::kSeqnum);
-    if (e.seqnum != index)
+Status check_entry(std::span<const uint8_t> b, uint64_t index) {
+    uint64_t seqnum = get<uint64_t>(b, eo::kSeqnum);
+    if (seqnum != index)
         return make_error(EBADMSG, "log entry " + std::to_string(index) + ": seqnum " +
-                                       std::to_string(e.seqnum) + " != index");
+                                       std::to_string(seqnum) + " != index");
     if (get<uint64_t>(b, eo::kCrc) != crc32(b.first(eo::kCrc)))
         return make_error(EBADMSG, "log entry " + std::to_string(index) + ": CRC mismatch");
+    return {};
+}
+
+Result<LogEntry> decode_entry(std::span<const uint8_t> b, uint64_t index) {
+    FAMFS_TRY(check_entry(b, index));
+    return parse_entry(b, index);
+}
+
+Result<LogEntry> parse_entry(std::span<const uint8_t> b, uint64_t index) {
+    LogEntry e;
+    e.seqnum = get<uint64_t>(b, eo::kSeqnum);
     uint32_t type = get<uint32_t>(b, eo::kType);
     switch (static_cast<EntryType>(type)) {
         case EntryType::kFile: {

@@ -162,6 +162,31 @@ TEST(LogFollow, ReaderNeverSeesAPartialEntry) {
     EXPECT_EQ(reader.next_index(), kEntries);
 }
 
+TEST_F(LogFixture, PoisonedLogMemoryStopsReplayAtTheFirstEntryItTouches) {
+    append_dirs(30);
+    // Log page 2 (bytes 8192..12287 of the log) starts inside entry 14.
+    constexpr uint64_t kPage = 4096;
+    ASSERT_TRUE(dev->poison(omf::kLogOffset + 2 * kPage, kPage).ok());
+    const Replay r = replay_ok();
+    ASSERT_TRUE(r.invalid_index.has_value()) << "poison must not read as valid entries";
+    EXPECT_EQ(*r.invalid_index, (2 * kPage - omf::kLogHeaderBytes) / omf::kEntryBytes);
+    EXPECT_EQ(r.entries.size(), *r.invalid_index);
+    EXPECT_EQ(r.invalid_reason->code, EIO);
+    EXPECT_NE(r.invalid_reason->message.find("memory failure"), std::string::npos);
+    dev->unpoison_all();
+    EXPECT_EQ(replay_ok().entries.size(), 30u)
+        << "the same log reads fully once the memory is back";
+}
+
+TEST_F(LogFixture, PoisonedHeaderIsAnErrorNotACrash) {
+    append_dirs(2);
+    ASSERT_TRUE(dev->poison(omf::kLogOffset, 1).ok());
+    auto h = log.header();
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.error().code, EIO);
+    EXPECT_FALSE(log.replay().ok());
+}
+
 TEST(LogFull, EightMiBHoldsExactly15420Entries) {
     auto dev = test::formatted_memory(kDevSize);
     LogView log(*dev, omf::kLogOffset, omf::kMinLogLen);

@@ -57,6 +57,9 @@ class LogView {
     std::span<uint8_t> header_bytes() const;
 
   private:
+    bool copy_checked_slot(uint64_t i, uint8_t* local) const;
+    void replay_entries(Replay& r) const;
+
     Device& device_;
     uint64_t log_offset_;
     uint64_t log_len_;

@@ -18,8 +18,10 @@
 namespace famfs::memsafe {
 
 struct Fault {
-    uint64_t offset = 0;  // relative to the start of the guarded range
-    int si_code = 0;      // BUS_MCEERR_AR, BUS_MCEERR_AO, BUS_ADRERR, ...
+    // Start of the failed page (memory fails a page at a time), relative to
+    // the start of the guarded range; never before it.
+    uint64_t offset = 0;
+    int si_code = 0;  // BUS_MCEERR_AR, BUS_MCEERR_AO, BUS_ADRERR, ...
 };
 
 // Copies n bytes; on SIGBUS returns EIO naming the offset (relative to src

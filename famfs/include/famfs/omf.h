@@ -156,7 +156,11 @@ struct LogEntry {
 // Zero-fills the 544-byte slot, encodes the entry, stores its CRC. Fails
 // (writing nothing) on a relpath over 79 bytes or too many extents/strips.
 Status encode_entry(const LogEntry& e, std::span<uint8_t> out);
-// Decodes a slot expected at `index`: checks seqnum == index and the CRC.
+// Decodes a slot expected at `index`: check_entry, then parse_entry.
 Result<LogEntry> decode_entry(std::span<const uint8_t> in, uint64_t index);
+// The reader's trust test: seqnum == index and the CRC matches.
+Status check_entry(std::span<const uint8_t> in, uint64_t index);
+// Decodes the fields of a slot already checked (index names it in errors).
+Result<LogEntry> parse_entry(std::span<const uint8_t> in, uint64_t index);
 
 }  // namespace famfs::omf
