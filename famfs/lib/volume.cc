@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "famfs/memsafe.h"
 #include "famfs/mounts.h"
 
 namespace famfs {
@@ -79,8 +80,13 @@ Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
     if (device->size() < omf::kLogOffset + omf::kMinLogLen)
         return make_error(EINVAL, path + ": device of " + std::to_string(device->size()) +
                                       " bytes is too small to hold a famfs file system");
-    auto raw = device->range(0, omf::kSuperblockBytes);
-    device->invalidate(raw.data(), raw.size());
+    auto sb_mem = device->range(0, omf::kSuperblockBytes);
+    uint8_t raw[omf::kSuperblockBytes];
+    Status read = memsafe::guarded(sb_mem.data(), sb_mem.size(), [&] {
+        device->invalidate(sb_mem.data(), sb_mem.size());
+        std::memcpy(raw, sb_mem.data(), sizeof raw);
+    });
+    if (!read) return make_error(EIO, path + ": superblock: " + read.error().message);
     if (auto s = omf::validate_superblock(raw); !s)
         return make_error(s.error().code, path + ": " + s.error().message);
     omf::Superblock sb = omf::decode_superblock(raw);

@@ -345,3 +345,18 @@ TEST(Mkfs, LogLengthAndSmallDevices) {
 
 }  // namespace
 }  // namespace famfs
+
+namespace famfs {
+namespace {
+
+TEST(VolumePoison, PoisonedSuperblockIsAnErrorNotACrash) {
+    std::shared_ptr<testing::FaultyDevice> dev = test::formatted_memory(64 * test::kMiB);
+    ASSERT_TRUE(dev->poison(0, 1).ok());
+    auto v = Volume::open(std::shared_ptr<Device>(dev));
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().code, EIO);
+    EXPECT_NE(v.error().message.find("superblock"), std::string::npos) << v.error().message;
+}
+
+}  // namespace
+}  // namespace famfs
