@@ -39,14 +39,15 @@ Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const O
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return make_error(errno, std::string("read failed: ") + std::strerror(errno));
         if (n == 0) return make_error(EIO, name + ": read() ended at " + std::to_string(pos));
-        Status s = for_each_piece(f.map, pos, static_cast<uint64_t>(n),
-                                  [&](uint64_t off, uint8_t* p, uint64_t len) -> Status {
-                                      f.vol->device().invalidate(p, len);
-                                      auto d = compare_memory(p, buf.data() + (off - pos), len);
-                                      if (!d) return Status(d.error());
-                                      if (*d && !differs) differs = off + **d;
-                                      return Status{};
-                                  });
+        Status s = f.map.for_each_piece(
+            pos, static_cast<uint64_t>(n), [&](uint64_t off, uint8_t* p, uint64_t len) {
+                return f.map.guarded(off, p, len, [&] {
+                    f.vol->device().invalidate(p, len);
+                    auto d = first_difference(p, buf.data() + (off - pos), len);
+                    if (d && !differs) differs = off + *d;
+                    return Status{};
+                });
+            });
         if (!s) return s.error();
         pos += static_cast<uint64_t>(n);
     }

@@ -21,10 +21,12 @@ void usage(FILE* out) {
 
 Status flush_file(const OpenFile& f) {
     Device& dev = f.vol->device();
-    return for_each_piece(f.map, 0, f.map.size(), [&](uint64_t, uint8_t* p, uint64_t n) -> Status {
-        FAMFS_TRY(dev.persist(p, n));
-        dev.invalidate(p, n);
-        return Status{};
+    return f.map.for_each_piece(0, f.map.size(), [&](uint64_t off, uint8_t* p, uint64_t n) {
+        return f.map.guarded(off, p, n, [&]() -> Status {
+            FAMFS_TRY(dev.persist(p, n));
+            dev.invalidate(p, n);
+            return {};
+        });
     });
 }
 

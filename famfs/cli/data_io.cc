@@ -18,17 +18,16 @@ constexpr uint64_t kChunk = 256 * 1024;
 // Sources up to this size are read() into a buffer and stored from there.
 constexpr uint64_t kReadLimit = 1024 * 1024;
 
-Status persist_piece(Device& dev, const uint8_t* p, uint64_t n) {
-    return dev.persist(p, n);
-}
-
-// Stores `src` (ordinary memory) at device address `dst` in cache-sized
-// steps, writing each step back before the next.
-Status store_and_persist(Device& dev, uint8_t* dst, const uint8_t* src, uint64_t n) {
+// Stores `src` (ordinary memory) at file offset `off` of `m`, whose memory
+// is `dst`, in cache-sized steps, writing each step back before the next.
+Status store_and_persist(Device& dev, const dax::FileMapping& m, uint64_t off, uint8_t* dst,
+                         const uint8_t* src, uint64_t n) {
     for (uint64_t done = 0; done < n;) {
         const uint64_t step = std::min(kChunk, n - done);
-        FAMFS_TRY(copy_memory(dst + done, src + done, step));
-        FAMFS_TRY(persist_piece(dev, dst + done, step));
+        FAMFS_TRY(m.guarded(off + done, dst + done, step, [&] {
+            std::memcpy(dst + done, src + done, step);
+            return dev.persist(dst + done, step);
+        }));
         done += step;
     }
     return {};
@@ -50,8 +49,8 @@ Status copy_in_small(Device& dev, int fd, const std::string& src_name, const dax
                      uint64_t off, uint64_t len) {
     thread_local std::vector<uint8_t> buf(kReadLimit);
     FAMFS_TRY(read_fully(fd, src_name, buf.data(), off, len));
-    return for_each_piece(m, off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
-        return store_and_persist(dev, p, buf.data() + (o - off), n);
+    return m.for_each_piece(off, len, [&](uint64_t o, uint8_t* p, uint64_t n) {
+        return store_and_persist(dev, m, o, p, buf.data() + (o - off), n);
     });
 }
 
@@ -60,19 +59,29 @@ Status copy_in_small(Device& dev, int fd, const std::string& src_name, const dax
 // tables are filled in one call first: a read population suffices (a shared
 // mapping of memory without dirty tracking is mapped writable) and maps
 // pages many at a time, at about half the cost of a write population. A
-// poisoned destination makes read() fail with EFAULT instead of SIGBUS.
+// failed destination page makes read() stop short and then fail with EFAULT
+// instead of raising SIGBUS.
 Status copy_in_direct(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
                       uint64_t off, uint64_t len) {
     const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    return for_each_piece(m, off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
+    return m.for_each_piece(off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
         const uintptr_t start = reinterpret_cast<uintptr_t>(p) / page * page;
         (void)::madvise(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(p) + n - start,
                         MADV_POPULATE_READ);
         for (uint64_t done = 0; done < n;) {
             const uint64_t step = std::min(kChunk, n - done);
-            FAMFS_TRY(read_fully(fd, src_name, p + done, o + done, step));
-            FAMFS_TRY(persist_piece(dev, p + done, step));
-            done += step;
+            const ssize_t got = ::pread(fd, p + done, step, static_cast<off_t>(o + done));
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0 && errno == EFAULT)
+                return make_error(EIO, "'" + m.entry().relpath +
+                                           "': memory failure at file offset " +
+                                           std::to_string(o + done) + " (cannot be written)");
+            if (got < 0)
+                return make_error(errno, src_name + ": read failed: " + std::strerror(errno));
+            if (got == 0) return make_error(EIO, src_name + ": file shrank while being copied");
+            FAMFS_TRY(m.guarded(o + done, p + done, static_cast<uint64_t>(got),
+                                [&] { return dev.persist(p + done, static_cast<uint64_t>(got)); }));
+            done += static_cast<uint64_t>(got);
         }
         return Status{};
     });
@@ -83,11 +92,11 @@ Status copy_in_direct(Device& dev, int fd, const std::string& src_name, const da
 Status write_pattern(Device& dev, const dax::FileMapping& m, uint64_t seed) {
     PatternStream stream(seed);
     std::vector<uint8_t> buf(kChunk);
-    return for_each_piece(m, 0, m.size(), [&](uint64_t, uint8_t* p, uint64_t n) -> Status {
+    return m.for_each_piece(0, m.size(), [&](uint64_t off, uint8_t* p, uint64_t n) -> Status {
         for (uint64_t done = 0; done < n;) {
             const uint64_t step = std::min(kChunk, n - done);
             stream.generate({buf.data(), step});
-            FAMFS_TRY(store_and_persist(dev, p + done, buf.data(), step));
+            FAMFS_TRY(store_and_persist(dev, m, off + done, p + done, buf.data(), step));
             done += step;
         }
         return Status{};
@@ -99,14 +108,16 @@ Result<std::optional<uint64_t>> find_pattern_mismatch(Device& dev, const dax::Fi
     PatternStream stream(seed);
     std::vector<uint8_t> buf(kChunk);
     std::optional<uint64_t> mismatch;
-    Status s = for_each_piece(m, 0, m.size(), [&](uint64_t off, uint8_t* p, uint64_t n) -> Status {
+    Status s = m.for_each_piece(0, m.size(), [&](uint64_t off, uint8_t* p, uint64_t n) -> Status {
         for (uint64_t done = 0; done < n && !mismatch;) {
             const uint64_t step = std::min(kChunk, n - done);
             stream.generate({buf.data(), step});
-            dev.invalidate(p + done, step);
-            auto diff = compare_memory(p + done, buf.data(), step);
-            if (!diff) return Status(diff.error());
-            if (*diff) mismatch = off + done + **diff;
+            FAMFS_TRY(m.guarded(off + done, p + done, step, [&] {
+                dev.invalidate(p + done, step);
+                if (auto d = first_difference(p + done, buf.data(), step))
+                    mismatch = off + done + *d;
+                return Status{};
+            }));
             done += step;
         }
         return Status{};
@@ -122,8 +133,8 @@ Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::File
 }
 
 Status persist_file(Device& dev, const dax::FileMapping& m) {
-    return for_each_piece(m, 0, m.size(), [&](uint64_t, uint8_t* p, uint64_t n) -> Status {
-        return persist_piece(dev, p, n);
+    return m.for_each_piece(0, m.size(), [&](uint64_t off, uint8_t* p, uint64_t n) {
+        return m.guarded(off, p, n, [&] { return dev.persist(p, n); });
     });
 }
 

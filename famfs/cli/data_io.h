@@ -1,7 +1,8 @@
 // File data in device memory: writing and checking the test pattern,
 // copying ordinary files in, and writing CPU caches back. The data never
 // passes through the page cache of a famfs mount; every touch of device
-// memory goes through devmem.h.
+// memory runs inside dax::FileMapping::guarded(), so failed memory is an
+// error naming the file and offset, never a crash.
 #pragma once
 
 #include <cstdint>
@@ -28,26 +29,5 @@ Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::File
 
 // Writes CPU caches back over the whole file.
 Status persist_file(Device& dev, const dax::FileMapping& m);
-
-// Calls fn(offset, pointer, length) for each memory-contiguous piece of the
-// file within [off, off + len), in file order, stopping at the first error.
-template <class Fn>
-Status for_each_piece(const dax::FileMapping& m, uint64_t off, uint64_t len, Fn&& fn) {
-    const uint64_t end = std::min(off + len, m.size());
-    while (off < end) {
-        uint64_t contiguous = 0;
-        uint8_t* p = m.address(off, &contiguous);
-        if (p == nullptr || contiguous == 0) {
-            return make_error(EIO, "no memory mapped at file offset " + std::to_string(off));
-        }
-        const uint64_t n = std::min(contiguous, end - off);
-        if (Status s = fn(off, p, n); !s) {
-            return make_error(s.error().code,
-                              "at file offset " + std::to_string(off) + "+: " + s.error().message);
-        }
-        off += n;
-    }
-    return {};
-}
 
 }  // namespace famfs::cli

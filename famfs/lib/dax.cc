@@ -124,51 +124,64 @@ uint8_t* FileMapping::address(uint64_t off, uint64_t* contiguous_len) const {
     return seg.bytes.data() + within;
 }
 
-template <class Copy>
-Result<size_t> FileMapping::each_piece(uint64_t off, size_t len, Copy copy) const {
-    size_t done = 0;
-    while (done < len) {
-        uint64_t avail = 0;
-        uint8_t* mem = address(off + done, &avail);
-        if (!mem) break;
-        const size_t n = std::min<uint64_t>(avail, len - done);
-        if (Status s = copy(mem, done, n); !s)
-            return make_error(s.error().code,
-                              "'" + file_.relpath + "': " + s.error().message + " (file offset " +
-                                  std::to_string(off + done + memsafe::last_fault().offset) + ")");
-        done += n;
-    }
-    return done;
+Error FileMapping::memory_failure(uint64_t file_offset) const {
+    return make_error(EIO, "'" + file_.relpath + "': memory failure (SIGBUS) at file offset " +
+                               std::to_string(file_offset));
+}
+
+Error FileMapping::no_memory(uint64_t file_offset) const {
+    return make_error(EIO, "'" + file_.relpath + "': no memory mapped at file offset " +
+                               std::to_string(file_offset));
 }
 
 size_t FileMapping::read(uint64_t off, std::span<uint8_t> out) const {
-    return *each_piece(off, out.size(), [&](const uint8_t* mem, size_t at, size_t n) {
-        std::memcpy(out.data() + at, mem, n);
+    size_t done = 0;
+    (void)for_each_piece(off, out.size(), [&](uint64_t o, const uint8_t* mem, uint64_t n) {
+        std::memcpy(out.data() + (o - off), mem, n);
+        done += n;
         return Status{};
     });
+    return done;
 }
 
 size_t FileMapping::write(uint64_t off, std::span<const uint8_t> in) const {
     // A read-only mapping would fault on the first store: refuse instead.
     if (device_->access() != Access::kReadWrite) return 0;
-    return *each_piece(off, in.size(), [&](uint8_t* mem, size_t at, size_t n) {
-        std::memcpy(mem, in.data() + at, n);
+    size_t done = 0;
+    (void)for_each_piece(off, in.size(), [&](uint64_t o, uint8_t* mem, uint64_t n) {
+        std::memcpy(mem, in.data() + (o - off), n);
+        done += n;
         return Status{};
     });
+    return done;
 }
 
 Result<size_t> FileMapping::read_checked(uint64_t off, std::span<uint8_t> out) const {
-    return each_piece(off, out.size(), [&](const uint8_t* mem, size_t at, size_t n) {
-        return memsafe::copy(out.data() + at, mem, n);
+    size_t done = 0;
+    Status s = for_each_piece(off, out.size(), [&](uint64_t o, const uint8_t* mem, uint64_t n) {
+        return guarded(o, mem, n, [&] {
+            std::memcpy(out.data() + (o - off), mem, n);
+            done += n;
+            return Status{};
+        });
     });
+    if (!s) return s.error();
+    return done;
 }
 
 Result<size_t> FileMapping::write_checked(uint64_t off, std::span<const uint8_t> in) const {
     if (device_->access() != Access::kReadWrite)
         return make_error(EROFS, "'" + file_.relpath + "': mapped read-only");
-    return each_piece(off, in.size(), [&](uint8_t* mem, size_t at, size_t n) {
-        return memsafe::copy(mem, in.data() + at, n);
+    size_t done = 0;
+    Status s = for_each_piece(off, in.size(), [&](uint64_t o, uint8_t* mem, uint64_t n) {
+        return guarded(o, mem, n, [&] {
+            std::memcpy(mem, in.data() + (o - off), n);
+            done += n;
+            return Status{};
+        });
     });
+    if (!s) return s.error();
+    return done;
 }
 
 }  // namespace famfs::dax

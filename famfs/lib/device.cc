@@ -8,11 +8,15 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <type_traits>
 
 #include "famfs/cache.h"
+#include "sigbus_hole.h"
 
 namespace famfs {
 namespace {
@@ -120,8 +124,12 @@ Result<uint64_t> devdax_size(const std::string& path, dev_t rdev) {
     return size;
 }
 
+// Judged on the resolved path: users name BARs through links (/dev/famfs0).
 bool is_pci_resource(const std::string& path) {
-    return path.starts_with("/sys/") && path.find("/resource") != std::string::npos;
+    char resolved[PATH_MAX];
+    if (!realpath(path.c_str(), resolved)) return false;
+    std::string real(resolved);
+    return real.starts_with("/sys/") && real.find("/resource") != std::string::npos;
 }
 
 struct Probe {
@@ -144,6 +152,31 @@ Result<Probe> probe(const std::string& path, int fd) {
     // sysfs reports a PCI BAR resource's size as the file size.
     DeviceKind kind = is_pci_resource(path) ? DeviceKind::kPciBar : DeviceKind::kFile;
     return Probe{kind, static_cast<uint64_t>(st.st_size)};
+}
+
+// Test seam: FAMFS_TEST_POISON="OFFSET:LEN[,OFFSET:LEN...]" (device offsets,
+// page-rounded) makes those ranges of every device this process opens raise
+// SIGBUS when touched, like poisoned memory. It lets end-to-end tests of the
+// CLI and the server meet memory failure without a machine check.
+Status apply_test_poison(uint8_t* base, uint64_t size) {
+    const char* spec = std::getenv("FAMFS_TEST_POISON");
+    if (!spec || !*spec) return {};
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    std::string text(spec);
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find(',', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string item = text.substr(pos, end - pos);
+        uint64_t off = 0, len = 0;
+        if (std::sscanf(item.c_str(), "%lu:%lu", &off, &len) != 2 || len == 0 || off >= size)
+            return make_error(EINVAL, "FAMFS_TEST_POISON: bad range '" + item + "'");
+        uint64_t first = off / page * page;
+        uint64_t last = std::min(size, (off + len + page - 1) / page * page);
+        FAMFS_TRY(map_sigbus_hole(base + first, last - first));
+        pos = end + 1;
+    }
+    return {};
 }
 
 }  // namespace
@@ -190,8 +223,10 @@ Result<std::unique_ptr<Device>> open_device(const std::string& path, Access acce
         close(fd);
         return e;
     }
-    return std::unique_ptr<Device>(
+    std::unique_ptr<Device> dev(
         new MappedDevice(path, p->kind, access, fd, static_cast<uint8_t*>(base), p->size));
+    FAMFS_TRY(apply_test_poison(dev->base(), dev->size()));
+    return dev;
 }
 
 Status create_device_file(const std::string& path, uint64_t size) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "sigbus_hole.h"
+
 namespace famfs::testing {
 namespace {
 
@@ -77,18 +79,7 @@ Status FaultyDevice::poison(uint64_t offset, uint64_t len) {
     uint64_t pg = page_size();
     uint64_t first = offset / pg * pg;
     uint64_t end = std::min(size_, (offset + len + pg - 1) / pg * pg);
-    // A mapping of an empty file faults with SIGBUS on every access, as
-    // poisoned memory does.
-    int hole = memfd_create("famfs-poison", MFD_CLOEXEC);
-    if (hole < 0) return make_error(errno, "memfd_create: " + std::string(std::strerror(errno)));
-    if (ftruncate(hole, static_cast<off_t>(pg)) < 0 || ftruncate(hole, 0) < 0) {
-        close(hole);
-        return make_error(errno, "ftruncate: " + std::string(std::strerror(errno)));
-    }
-    void* p =
-        mmap(base_ + first, end - first, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, hole, 0);
-    close(hole);
-    if (p == MAP_FAILED) return make_error(errno, "mmap: " + std::string(std::strerror(errno)));
+    FAMFS_TRY(map_sigbus_hole(base_ + first, end - first));
     poisoned_.emplace_back(first, end - first);
     return {};
 }

@@ -3,6 +3,7 @@
 // striped file is a set of strips with chunk-aware accessors.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "famfs/device.h"
+#include "famfs/memsafe.h"
 #include "famfs/omf.h"
 #include "famfs/result.h"
 
@@ -58,18 +60,44 @@ class FileMapping {
     size_t write(uint64_t off, std::span<const uint8_t> in) const;
 
     // The same, safe against failed memory: touching poisoned memory
-    // (SIGBUS) gives EIO naming the file offset instead of killing the
-    // process (see memsafe.h). This is the documented way for API users to
-    // turn a poison SIGBUS into an error; for direct loads and stores
-    // through segments(), wrap them in memsafe::guarded().
+    // (SIGBUS) gives EIO naming the file and the failed file offset instead
+    // of killing the process. This is the documented way for API users to
+    // turn a poison SIGBUS into an error.
     Result<size_t> read_checked(uint64_t off, std::span<uint8_t> out) const;
     Result<size_t> write_checked(uint64_t off, std::span<const uint8_t> in) const;
 
+    // Calls fn(file_offset, memory, n) for each memory-contiguous piece of
+    // [off, off + len) (clamped to the file), in file order; stops at and
+    // returns the first error.
+    template <class Fn>
+    Status for_each_piece(uint64_t off, uint64_t len, Fn&& fn) const {
+        const uint64_t end = std::min(off + len, size());
+        while (off < end) {
+            uint64_t avail = 0;
+            uint8_t* mem = address(off, &avail);
+            if (!mem || avail == 0) return no_memory(off);
+            const uint64_t n = std::min(avail, end - off);
+            FAMFS_TRY(fn(off, mem, n));
+            off += n;
+        }
+        return {};
+    }
+
+    // Runs fn() (returning Status), which touches [mem, mem + n): file bytes
+    // from file offset `off`. Memory failure there becomes EIO naming the
+    // file and the failed file offset. For direct loads and stores, flushes
+    // and compares on the file's memory (memsafe.h).
+    template <class Fn>
+    Status guarded(uint64_t off, const uint8_t* mem, uint64_t n, Fn&& fn) const {
+        Status inner;
+        Status s = memsafe::guarded(mem, n, [&] { inner = fn(); });
+        if (!s) return memory_failure(off + memsafe::last_fault().offset);
+        return inner;
+    }
+
   private:
-    // Calls copy(memory, buffer_offset, n) for each contiguous piece of
-    // [off, off + len) in file order; stops at the first error.
-    template <class Copy>
-    Result<size_t> each_piece(uint64_t off, size_t len, Copy copy) const;
+    Error memory_failure(uint64_t file_offset) const;
+    Error no_memory(uint64_t file_offset) const;
 
     std::shared_ptr<Device> device_;
     omf::FileEntry file_;
