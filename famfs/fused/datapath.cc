@@ -54,12 +54,22 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
 
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
     if (s.failed()) return -EIO;
+    const bool bounce = s.device().kind() == DeviceKind::kPciBar;
+    thread_local std::vector<uint8_t> buffer;
+    if (bounce) {
+        buffer.clear();
+        buffer.reserve(len);  // no reallocation inside the guard
+    }
     const bool ok = guarded([&] {
         for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
             s.device().invalidate(p, n);
-            iov.push_back({p, n});
+            if (bounce)
+                buffer.insert(buffer.end(), p, p + n);
+            else
+                iov.push_back({p, n});
         });
     });
+    if (ok && bounce) iov.push_back({buffer.data(), buffer.size()});
     return ok ? 0 : -EIO;
 }
 
