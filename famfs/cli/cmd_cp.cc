@@ -1,7 +1,8 @@
 // famfs cp: copies files (and with -r trees) into famfs. The log is
-// replayed once per call; each file is then logged under a short append
-// lock, and the data is copied straight into device memory by a few
-// threads, big files in several pieces at once.
+// replayed once per call. Within one transaction (the append lock held
+// throughout), every file is reserved, its data copied straight into device
+// memory by a few threads (big files in several pieces at once), and only
+// then logged: no host ever sees a file whose data is incomplete.
 #include <fcntl.h>
 #include <getopt.h>
 #include <unistd.h>
@@ -110,15 +111,19 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     return std::nullopt;
 }
 
-// A file whose metadata is logged; its data is copied afterwards.
-struct Logged {
+// A file reserved in the transaction; logged once its data is copied.
+struct Reserved {
     const CopyItem* item;
     omf::FileEntry file;
+    bool created;  // false: an existing file of the right size, rewritten in place
 };
 
-// Logs every item in order. Running out of space or log entries stops the
-// whole copy; other failures skip just that item.
-int log_items(Volume& vol, const Options& o, const CopyPlan& plan, std::vector<Logged>& out) {
+// Reserves every item in order (directories are logged at once). Running
+// out of space or log entries stops reserving: the files reserved so far
+// are still copied and logged, as the reference famfs cp keeps the files it
+// copied before it ran out. Other failures skip just that item.
+int reserve_items(Volume::Transaction& txn, const Options& o, const CopyPlan& plan,
+                  std::vector<Reserved>& out) {
     int failed = 0;
     const uint32_t uid = o.uid.value_or(static_cast<uint32_t>(::geteuid()));
     const uint32_t gid = o.gid.value_or(static_cast<uint32_t>(::getegid()));
@@ -126,21 +131,20 @@ int log_items(Volume& vol, const Options& o, const CopyPlan& plan, std::vector<L
         const uint32_t mode = o.mode.value_or(it.mode);
         Status s;
         if (it.is_dir) {
-            s = vol.mkdir(it.dest.relpath, mode, uid, gid, true);
+            s = txn.mkdir(it.dest.relpath, mode, uid, gid);
         } else {
-            auto created =
-                vol.create_file({it.dest.relpath, it.size, mode, uid, gid, o.interleave});
-            if (created)
-                out.push_back(Logged{&it, std::move(created->file)});
+            auto r = txn.reserve({it.dest.relpath, it.size, mode, uid, gid, o.interleave});
+            if (r)
+                out.push_back(Reserved{&it, std::move(r->file), r->created});
             else
-                s = created.error();
+                s = r.error();
         }
         if (s) continue;
         report_error(kCmd, it.dest.arg, s.error(), it.dest.relpath);
         ++failed;
         if (s.error().code == ENOSPC) {
-            report_problem(kCmd, "copy aborted: " + std::to_string(out.size()) +
-                                     " files logged before famfs ran out of space or log entries");
+            report_problem(kCmd, "copy aborted: famfs ran out of space or log entries after " +
+                                     std::to_string(out.size()) + " files");
             return failed + 1;
         }
     }
@@ -148,27 +152,28 @@ int log_items(Volume& vol, const Options& o, const CopyPlan& plan, std::vector<L
 }
 
 struct Piece {
-    const Logged* file;
+    size_t file;  // index into the reserved files
     uint64_t off, len;
 };
 
-std::vector<Piece> split(const std::vector<Logged>& files, size_t threads) {
+std::vector<Piece> split(const std::vector<Reserved>& files, size_t threads) {
     std::vector<Piece> pieces;
-    for (const Logged& f : files) {
-        const uint64_t size = f.file.size;
+    for (size_t i = 0; i < files.size(); ++i) {
+        const uint64_t size = files[i].file.size;
         const uint64_t n = std::clamp<uint64_t>(size / kMinPiece, 1, threads);
         // Pieces start on allocation-unit boundaries so no two share a cache line.
         const uint64_t step = (size / n + omf::kAllocUnit - 1) / omf::kAllocUnit * omf::kAllocUnit;
         for (uint64_t off = 0; off < size; off += step) {
-            pieces.push_back(Piece{&f, off, std::min(step, size - off)});
+            pieces.push_back(Piece{i, off, std::min(step, size - off)});
         }
     }
     return pieces;
 }
 
-Status copy_piece(Device& dev, const std::shared_ptr<Device>& shared, const Piece& p) {
-    const std::string& src = p.file->item->src;
-    auto map = dax::FileMapping::from_entry(shared, p.file->file);
+Status copy_piece(Device& dev, const std::shared_ptr<Device>& shared, const Reserved& f,
+                  const Piece& p) {
+    const std::string& src = f.item->src;
+    auto map = dax::FileMapping::from_entry(shared, f.file);
     if (!map) return map.error();
     const int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(errno, std::string("cannot open: ") + std::strerror(errno));
@@ -177,19 +182,33 @@ Status copy_piece(Device& dev, const std::shared_ptr<Device>& shared, const Piec
     return s;
 }
 
-int copy_data(Volume& vol, const Options& o, const std::vector<Logged>& files) {
+// Copies every file's data in parallel pieces; the thread that finishes a
+// file's last piece logs it (if it is new), so each file appears on other
+// hosts only once its bytes are all in place.
+int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
+              const std::vector<Reserved>& files) {
     const std::vector<Piece> pieces = split(files, o.threads);
+    std::vector<std::atomic<size_t>> left(files.size());
+    std::vector<std::atomic<bool>> broken(files.size());
+    for (const Piece& p : pieces) ++left[p.file];
     std::atomic<int> failed{0};
     const std::shared_ptr<Device> shared = vol.shared_device();
     run_parallel(o.threads, pieces.size(), [&](size_t i) {
         const Piece& p = pieces[i];
-        if (Status s = copy_piece(vol.device(), shared, p); !s) {
-            report_error(kCmd, p.file->item->src, s.error(), p.file->item->src);
+        const Reserved& f = files[p.file];
+        if (Status s = copy_piece(vol.device(), shared, f, p); !s) {
+            report_error(kCmd, f.item->src, s.error(), f.item->src);
+            broken[p.file] = true;
+            ++failed;
+        }
+        if (--left[p.file] != 0 || broken[p.file] || !f.created) return;
+        if (Status s = txn.commit(f.file); !s) {
+            report_error(kCmd, f.item->dest.arg, s.error(), f.item->dest.relpath);
             ++failed;
         }
     });
     if (o.verbose) {
-        for (const Logged& f : files) {
+        for (const Reserved& f : files) {
             std::printf("famfs cp: %s -> %s\n", f.item->src.c_str(), f.item->dest.arg.c_str());
         }
     }
@@ -222,9 +241,14 @@ int cmd_cp(const GlobalOptions& g, int argc, char** argv) {
         }
         return exit_status(plan->skipped);
     }
-    std::vector<Logged> logged;
-    int failed = plan->skipped + log_items(*vol, o, *plan, logged);
-    failed += copy_data(*vol, o, logged);
+    // Data first, log entry second: a master that dies mid-copy leaves no
+    // file with partial contents visible anywhere.
+    auto txn = vol->begin_transaction();
+    if (!txn) return report_error(kCmd, o.dest, txn.error(), dest->relpath), 1;
+    std::vector<Reserved> files;
+    int failed = plan->skipped + reserve_items(**txn, o, *plan, files);
+    failed += copy_data(*vol, **txn, o, files);
+    txn->reset();  // ends the transaction: frees what was never logged, drops the lock
     reveal_in_mount(*dest);
     return exit_status(failed);
 }

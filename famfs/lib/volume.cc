@@ -122,20 +122,23 @@ class Volume::WriteSession {
         : guard_(std::move(guard)), lock_(std::move(lock)), v_(v) {}
     State& state() { return *v_.cache_; }
 
-    Status append(omf::LogEntry entry) {
+    // Appends `entry` and applies it to the state. `claimed`: its extents
+    // were allocated (so marked) by this session; a clone's are not, and
+    // claiming them records the deliberate cross-link.
+    Status append(omf::LogEntry entry, bool claimed) {
         uint64_t index = state().ns.applied();
         if (auto s = v_.log_.append(entry); !s) {
-            v_.cache_.reset();  // allocations made for this entry are void: rebuild next time
+            v_.cache_stale_ = true;  // allocations made for it are void
             return s;
         }
-        Replay r;
-        r.first = index;
-        r.next_index = index + 1;
-        r.entries.push_back(std::move(entry));
-        apply_replay(state(), std::move(r));
+        auto* f = std::get_if<omf::FileEntry>(&entry.payload);
+        if (f && !claimed) state().alloc.claim(*f, index);
+        (void)state().ns.apply(std::move(entry), index);
+        state().next_index = index + 1;
         return {};
     }
     uint64_t free_entries() const { return v_.log_.capacity() - v_.cache_->ns.applied(); }
+    void mark_stale() { v_.cache_stale_ = true; }
 
   private:
     std::unique_lock<std::mutex> guard_;
@@ -152,10 +155,11 @@ Result<Volume::WriteSession> Volume::begin_write() {
         if (!l) return l.error();
         lock.emplace(std::move(l.value()));
     }
-    if (!cache_) {
+    if (!cache_ || cache_stale_) {
         auto st = load();
         if (!st) return st.error();
         cache_ = std::make_unique<State>(std::move(st.value()));
+        cache_stale_ = false;
     } else {
         auto r = log_.replay(cache_->ns.applied());
         if (!r) return r.error();
@@ -169,13 +173,13 @@ Result<Volume::WriteSession> Volume::begin_write() {
     return WriteSession(std::move(guard), std::move(lock), *this);
 }
 
-Result<Volume::Created> Volume::create_file(const CreateSpec& spec) {
+// The file `spec` names: the existing one when it has the same size, else
+// a new allocation (not yet logged). `pending` entries are already promised
+// to the log by the caller.
+Result<Volume::Created> Volume::allocate(State& st, const CreateSpec& spec, uint64_t free_entries) {
     FAMFS_TRY(validate_relpath(spec.relpath));
     if (spec.size == 0)
         return make_error(EINVAL, "'" + spec.relpath + "': file size must be greater than 0");
-    auto w = begin_write();
-    if (!w) return w.error();
-    State& st = w->state();
     if (const Node* n = st.ns.lookup(spec.relpath)) {
         if (n->is_dir) return make_error(EISDIR, "'" + spec.relpath + "': is a directory");
         if (n->file.size != spec.size)
@@ -186,24 +190,35 @@ Result<Volume::Created> Volume::create_file(const CreateSpec& spec) {
         return Created{n->file, false};
     }
     FAMFS_TRY(check_parent(st.ns, spec.relpath));
-    if (w->free_entries() == 0)
-        return make_error(ENOSPC, "'" + spec.relpath + "': the log is full");
-
+    if (free_entries == 0) return make_error(ENOSPC, "'" + spec.relpath + "': the log is full");
     auto f = st.alloc.allocate_file(spec.size, spec.interleave);
     if (!f) return make_error(f.error().code, "'" + spec.relpath + "': " + f.error().message);
     f->relpath = spec.relpath;
     f->mode = spec.mode & 07777;
     f->uid = spec.uid;
     f->gid = spec.gid;
-    FAMFS_TRY(w->append(omf::LogEntry{0, *f}));
     return Created{*f, true};
+}
+
+Result<Volume::Created> Volume::create_file(const CreateSpec& spec) {
+    auto w = begin_write();
+    if (!w) return w.error();
+    auto c = allocate(w->state(), spec, w->free_entries());
+    if (c && c->created) FAMFS_TRY(w->append(omf::LogEntry{0, c->file}, true));
+    return c;
 }
 
 Status Volume::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, uint32_t gid,
                      bool parents) {
-    FAMFS_TRY(validate_relpath(relpath));
     auto w = begin_write();
     if (!w) return w.error();
+    return mkdir_in(*w, relpath, mode, uid, gid, parents);
+}
+
+Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint32_t mode,
+                        uint32_t uid, uint32_t gid, bool parents) {
+    FAMFS_TRY(validate_relpath(relpath));
+    WriteSession* w = &session;
     State& st = w->state();
 
     // Work out every directory to create before appending any, so a full
@@ -226,7 +241,7 @@ Status Volume::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, ui
     if (todo.size() > w->free_entries())
         return make_error(ENOSPC, "'" + relpath + "': the log is full");
     for (const auto& d : todo)
-        FAMFS_TRY(w->append(omf::LogEntry{0, omf::MkdirEntry{uid, gid, mode & 07777, d}}));
+        FAMFS_TRY(w->append(omf::LogEntry{0, omf::MkdirEntry{uid, gid, mode & 07777, d}}, false));
     return {};
 }
 
@@ -243,7 +258,49 @@ Status Volume::clone(const std::string& src, const std::string& dst) {
     if (w->free_entries() == 0) return make_error(ENOSPC, "'" + dst + "': the log is full");
     omf::FileEntry f = s->file;
     f.relpath = dst;
-    return w->append(omf::LogEntry{0, f});
+    return w->append(omf::LogEntry{0, f}, false);
+}
+
+// ---- transactions: data first, then the log entry ----
+
+Volume::Transaction::Transaction(std::unique_ptr<WriteSession> session, Volume& v)
+    : session_(std::move(session)), v_(v) {}
+
+Volume::Transaction::~Transaction() {
+    // Reserved space that was never logged is free again: rebuild the
+    // writers' state from the log next time rather than keep it marked.
+    if (reserved_ > 0) session_->mark_stale();
+}
+
+Result<Volume::Created> Volume::Transaction::reserve(const CreateSpec& spec) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto c = v_.allocate(session_->state(), spec, session_->free_entries() - reserved_);
+    if (c && c->created) ++reserved_;
+    return c;
+}
+
+Status Volume::Transaction::commit(const omf::FileEntry& file) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (reserved_ == 0) return make_error(EINVAL, "'" + file.relpath + "': nothing reserved");
+    // The allocation is already marked in the state: append just the entry.
+    FAMFS_TRY(session_->append(omf::LogEntry{0, file}, true));
+    --reserved_;
+    return {};
+}
+
+Status Volume::Transaction::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid,
+                                  uint32_t gid) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (session_->free_entries() <= reserved_)
+        return make_error(ENOSPC, "'" + relpath + "': the log is full");
+    return v_.mkdir_in(*session_, relpath, mode, uid, gid, true);
+}
+
+Result<std::unique_ptr<Volume::Transaction>> Volume::begin_transaction() {
+    auto w = begin_write();
+    if (!w) return w.error();
+    auto session = std::make_unique<WriteSession>(std::move(w.value()));
+    return std::unique_ptr<Transaction>(new Transaction(std::move(session), *this));
 }
 
 // ---- mkfs ----

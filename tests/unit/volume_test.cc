@@ -360,3 +360,79 @@ TEST(VolumePoison, PoisonedSuperblockIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace famfs
+
+namespace famfs {
+namespace {
+
+// Volume::Transaction: data first, log entry second.
+struct TransactionTest : ::testing::Test {
+    std::unique_ptr<Volume> vol = test::memory_volume(256 * test::kMiB);
+    bool logged(const std::string& relpath) const {
+        auto st = vol->load();
+        return st.ok() && st->ns.lookup(relpath) != nullptr;
+    }
+};
+
+TEST_F(TransactionTest, AReservedFileIsInvisibleUntilCommitted) {
+    auto txn = vol->begin_transaction();
+    ASSERT_TRUE(txn.ok()) << txn.error().message;
+    auto r = (*txn)->reserve({"f", 3 * test::kMiB});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->created);
+    EXPECT_FALSE(logged("f")) << "reserved, not logged: no host may see it yet";
+    ASSERT_TRUE((*txn)->commit(r->file).ok());
+    EXPECT_TRUE(logged("f"));
+    auto st = vol->load();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->ns.lookup("f")->file, r->file);
+    EXPECT_TRUE(st->alloc.collisions().empty());
+}
+
+TEST_F(TransactionTest, SpaceReservedAndNeverCommittedIsFreeAgain) {
+    uint64_t reserved_at = 0;
+    {
+        auto txn = vol->begin_transaction();
+        ASSERT_TRUE(txn.ok());
+        auto r = (*txn)->reserve({"lost", 4 * test::kMiB});
+        ASSERT_TRUE(r.ok());
+        reserved_at = r->file.extents[0].offset;
+    }  // the writer "died" before its data was complete
+    auto g = vol->create_file({"g", 4 * test::kMiB});
+    ASSERT_TRUE(g.ok()) << g.error().message;
+    EXPECT_EQ(g->file.extents[0].offset, reserved_at);
+    EXPECT_FALSE(logged("lost"));
+    auto st = vol->load();
+    ASSERT_TRUE(st.ok());
+    EXPECT_TRUE(st->alloc.collisions().empty());
+}
+
+TEST_F(TransactionTest, ReservationsTakeDistinctSpaceAndDirectoriesAreLoggedAtOnce) {
+    auto txn = vol->begin_transaction();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->mkdir("d/e", 0755, 0, 0).ok());
+    EXPECT_TRUE(logged("d/e"));
+    auto a = (*txn)->reserve({"d/e/a", 2 * test::kMiB});
+    auto b = (*txn)->reserve({"d/e/b", 2 * test::kMiB});
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_NE(a->file.extents[0].offset, b->file.extents[0].offset);
+    ASSERT_TRUE((*txn)->commit(b->file).ok());
+    ASSERT_TRUE((*txn)->commit(a->file).ok());
+    EXPECT_TRUE(logged("d/e/a") && logged("d/e/b"));
+}
+
+TEST_F(TransactionTest, ReservationsCountAgainstTheLogCapacity) {
+    LogView& log = vol->log();
+    const uint64_t keep_free = 2;
+    for (uint64_t i = 0; i < log.capacity() - keep_free; ++i)
+        ASSERT_TRUE(log.append({0, omf::OtherEntry{4}}).ok());
+    auto txn = vol->begin_transaction();
+    ASSERT_TRUE(txn.ok()) << txn.error().message;
+    ASSERT_TRUE((*txn)->reserve({"a", 4096}).ok());
+    ASSERT_TRUE((*txn)->reserve({"b", 4096}).ok());
+    auto c = (*txn)->reserve({"c", 4096});
+    ASSERT_FALSE(c.ok()) << "two entries left, both promised";
+    EXPECT_EQ(c.error().code, ENOSPC);
+}
+
+}  // namespace
+}  // namespace famfs

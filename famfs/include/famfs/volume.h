@@ -96,10 +96,25 @@ class Volume {
     // EPERM unless this host is the master.
     Status require_master() const;
 
+    // Writes files' data before logging them, so that no host ever sees a
+    // file whose contents are incomplete: reserve() allocates without
+    // logging, the caller writes the data, commit() logs the file (files
+    // appear one by one, each complete). The append lock is held for the
+    // life of the transaction, so no other writer on this host can take the
+    // reserved space; space reserved and never committed (the writer failed
+    // or died) is simply free, as the log never claimed it. Directories
+    // hold no data and are logged at once. reserve and commit may be called
+    // from several threads.
+    class Transaction;
+    Result<std::unique_ptr<Transaction>> begin_transaction();
+
   private:
     Volume(std::shared_ptr<Device> device, const omf::Superblock& sb, Role role);
     class WriteSession;
     Result<WriteSession> begin_write();
+    Result<Created> allocate(State& st, const CreateSpec& spec, uint64_t free_entries);
+    Status mkdir_in(WriteSession& w, const std::string& relpath, uint32_t mode, uint32_t uid,
+                    uint32_t gid, bool parents);
 
     std::shared_ptr<Device> device_;
     omf::Superblock sb_;
@@ -108,6 +123,27 @@ class Volume {
     Role role_;
     std::mutex mu_;                 // guards cache_ (threads of this process)
     std::unique_ptr<State> cache_;  // the writers' state, caught up under the lock
+    bool cache_stale_ = false;      // holds allocations the log never got: reload
+};
+
+class Volume::Transaction {
+  public:
+    ~Transaction();
+    // Like create_file, without logging: an existing file of the same size
+    // is returned as it is (created == false) and needs no commit.
+    Result<Created> reserve(const CreateSpec& spec);
+    // Logs a file reserve() created, once its data is written.
+    Status commit(const omf::FileEntry& file);
+    // mkdir -p, logged at once.
+    Status mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, uint32_t gid);
+
+  private:
+    friend class Volume;
+    Transaction(std::unique_ptr<WriteSession> session, Volume& v);
+    std::unique_ptr<WriteSession> session_;
+    Volume& v_;
+    std::mutex mu_;          // the transaction's threads
+    uint64_t reserved_ = 0;  // reserved, not yet committed: log entries promised
 };
 
 }  // namespace famfs
