@@ -3,11 +3,11 @@
 namespace lab {
 
 namespace {
-const std::set<std::string> kValueOptions = {"--run-dir", "--image", "--timeout", "--host",
-                                             "--how",     "--lines", "--stdin",   "--file",
-                                             "--offset",  "--method"};
-const std::set<std::string> kFlags = {"--keep-on-failure", "--help", "-h", "--transcript",
-                                      "--no-transcript"};
+const std::set<std::string> kValueOptions = {"--run-dir", "--image",  "--timeout", "--host",
+                                             "--how",     "--lines",  "--stdin",   "--file",
+                                             "--offset",  "--method", "--mount",   "--reason"};
+const std::set<std::string> kFlags = {"--keep-on-failure", "--help",          "-h",
+                                      "--transcript",      "--no-transcript", "--only"};
 }  // namespace
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {

@@ -259,10 +259,19 @@ int cmd_inject(const Args& a) {
     if (a.positional.size() != 1)
         return report(
             fail("usage: harness inject poison|notify-failure --host H "
-                 "[--file PATH] --offset N [--method auto|cxl|mce|hwpoison]"));
+                 "[--file PATH] --offset N [--method auto|cxl|mce|hwpoison] [--only] "
+                 "[--mount DIR] [--reason TEXT]"));
     auto offset = parse_size(a.get("--offset", "0"));
     if (!offset) return report(fail("bad --offset " + a.get("--offset")));
-    InjectRequest req{*host, a.positional[0], a.get("--file"), *offset, a.get("--method", "auto")};
+    InjectRequest req;
+    req.host = *host;
+    req.kind = a.positional[0];
+    req.file = a.get("--file");
+    req.offset = *offset;
+    req.method = a.get("--method", "auto");
+    req.only_host = a.flag("--only");
+    req.mount = a.get("--mount", req.mount);
+    req.reason = a.get("--reason", req.reason);
     return report(inject_fault(*run, req));
 }
 

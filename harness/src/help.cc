@@ -57,13 +57,19 @@ FAULTS AND MACHINE CONTROL
   caps --host H            Which fault-injection paths this QEMU offers
                            (QMP query-commands: cxl-inject-poison etc.).
 
-  inject poison|notify-failure --host H [--file PATH] --offset N
-         [--method auto|cxl|mce|hwpoison]
+  inject poison --host H [--file PATH] --offset N
+         [--method auto|cxl|mce|hwpoison] [--only]
                            Poison the page at device offset N of /dev/famfs0
-                           (or at offset N of famfs file PATH) as guest H sees
-                           it. auto picks cxl-inject-poison where QEMU has it,
-                           else HMP mce (SRAO machine check at the guest
-                           physical address), else in-guest hwpoison.
+                           (or at offset N of famfs file PATH, resolved on H)
+                           on EVERY host of the lab (poison belongs to the
+                           memory; --only: on H alone). auto picks
+                           cxl-inject-poison where QEMU has it, else HMP mce
+                           (SRAO machine check at each guest's physical
+                           address), else in-guest hwpoison.
+  inject notify-failure --host H [--mount DIR] [--reason TEXT]
+                           Tell H's famfs_fused the device failed: writes
+                           "notify-failure TEXT" to DIR/.meta/.control
+                           (DIR default /mnt/famfs). Files there then give EIO.
 
 LOGS
   logs [--host H] [--lines N] [--transcript]

@@ -94,31 +94,65 @@ Status inject_hwpoison(const RunDir& run, const InjectRequest& req, uint64_t gpa
 
 }  // namespace
 
-Status inject_fault(const RunDir& run, const InjectRequest& req) {
-    if (req.kind != "poison" && req.kind != "notify-failure")
-        return fail("unknown fault '" + req.kind + "' (poison, notify-failure)");
-    auto dev_off = device_offset(run, req);
-    if (!dev_off) return dev_off.error();
+namespace {
+
+// Delivers poison at one device offset to one guest, at that guest's own
+// guest-physical address of the offset.
+Status poison_on_host(const RunDir& run, const InjectRequest& req, uint64_t dev_off) {
     auto gpa_text = guest_output(
         run, req.host,
-        std::string("labmem phys ") + kGuestDevice + " --offset " + std::to_string(*dev_off));
+        std::string("labmem phys ") + kGuestDevice + " --offset " + std::to_string(dev_off));
     if (!gpa_text) return gpa_text.error();
     auto gpa = parse_uint(*gpa_text);
-    if (!gpa) return fail("bad physical address from labmem: " + *gpa_text);
+    if (!gpa) return fail("bad physical address from labmem on " + req.host + ": " + *gpa_text);
     auto method = choose_method(run, req);
     if (!method) return method.error();
-    Status st = *method == "cxl"        ? inject_cxl(run, req, *dev_off)
+    Status st = *method == "cxl"        ? inject_cxl(run, req, dev_off)
                 : *method == "mce"      ? inject_mce(run, req, *gpa)
                 : *method == "hwpoison" ? inject_hwpoison(run, req, *gpa)
                                         : Status(fail("unknown method '" + *method + "'"));
     if (!st) return st;
-    std::printf("injected %s on %s via %s: device offset 0x%llx, guest physical 0x%llx\n",
-                req.kind.c_str(), req.host.c_str(), method->c_str(),
-                static_cast<unsigned long long>(*dev_off), static_cast<unsigned long long>(*gpa));
+    std::printf("injected poison on %s via %s: device offset 0x%llx, guest physical 0x%llx\n",
+                req.host.c_str(), method->c_str(), static_cast<unsigned long long>(dev_off),
+                static_cast<unsigned long long>(*gpa));
     auto log =
         guest_exec(run, req.host, "dmesg | grep -i 'memory failure' | tail -n 2", ExecOptions{});
-    if (log && !log->out.empty()) std::printf("guest kernel: %s", log->out.c_str());
+    if (log && !log->out.empty()) std::printf("%s kernel: %s", req.host.c_str(), log->out.c_str());
     return ok();
+}
+
+Status inject_poison(const RunDir& run, const InjectRequest& req) {
+    // The file's extents are resolved once, on the named host: the device
+    // offset is the same everywhere, the guest-physical address is not.
+    auto dev_off = device_offset(run, req);
+    if (!dev_off) return dev_off.error();
+    if (req.only_host) return poison_on_host(run, req, *dev_off);
+    auto t = run.load_topology();
+    if (!t) return t.error();
+    for (const auto& h : t->hosts) {
+        InjectRequest on = req;
+        on.host = h.name;
+        if (Status st = poison_on_host(run, on, *dev_off); !st) return st;
+    }
+    return ok();
+}
+
+Status notify_failure(const RunDir& run, const InjectRequest& req) {
+    auto r = guest_output(run, req.host,
+                          "printf '%s' " + shell_quote("notify-failure " + req.reason) + " > " +
+                              shell_quote(req.mount + "/.meta/.control"));
+    if (!r) return r.error();
+    std::printf("notified failure on %s through %s/.meta/.control: %s\n", req.host.c_str(),
+                req.mount.c_str(), req.reason.c_str());
+    return ok();
+}
+
+}  // namespace
+
+Status inject_fault(const RunDir& run, const InjectRequest& req) {
+    if (req.kind == "poison") return inject_poison(run, req);
+    if (req.kind == "notify-failure") return notify_failure(run, req);
+    return fail("unknown fault '" + req.kind + "' (poison, notify-failure)");
 }
 
 }  // namespace lab

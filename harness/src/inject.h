@@ -8,8 +8,12 @@
 //            address: the guest's memory_failure() handles the page, and
 //            processes that asked for early kill get SIGBUS BUS_MCEERR_AO
 //   hwpoison in-guest debugfs hwpoison/corrupt-pfn (memory_failure() too)
-// The fault affects only the chosen guest: the other hosts still read the
-// page, as with a poisoned cache line seen by one host.
+// Poison is a property of the memory, so by default it is delivered to every
+// host of the lab (each guest's own guest-physical address of the same
+// device offset); `only_host` limits it to the chosen guest, as with a
+// poisoned cache line seen by one host.
+// notify-failure is the explicit failure notification a famfs_fused server
+// takes: "notify-failure REASON" written to MOUNT/.meta/.control on that host.
 #pragma once
 
 #include <string>
@@ -23,7 +27,10 @@ struct InjectRequest {
     std::string kind;  // poison | notify-failure
     std::string file;  // famfs file in the guest; empty: offset is a device offset
     uint64_t offset = 0;
-    std::string method;  // auto | cxl | mce | hwpoison
+    std::string method;                // auto | cxl | mce | hwpoison
+    bool only_host = false;            // poison: deliver to `host` alone
+    std::string mount = "/mnt/famfs";  // notify-failure: the famfs mount point
+    std::string reason = "injected by harness";
 };
 
 Status inject_fault(const RunDir& run, const InjectRequest& req);
