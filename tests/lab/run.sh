@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the multi-host lab scenarios (called by `make multihost-test`):
 #   tests/lab/run.sh BUILD_DIR OUT_DIR
-# Every scenario on the default cxl2 lab; the smoke test and the two sharing
-# scenarios also on nvdimm2 and ivshmem2. One lab boot per topology. Writes
+# Every scenario on the default cxl2 lab (the fault scenarios, marker
+# `faults`, only there); the smoke test and the two sharing scenarios also on
+# nvdimm2 and ivshmem2. One lab boot per topology. Writes
 # OUT_DIR/junit-<topology>.xml, keeps each lab's run directory (console logs,
 # transcripts) in OUT_DIR/<topology>/run, prints a verdict per scenario and
 # ends with "N passed, N failed". Exit status non-zero on any failure.
