@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "famfs/sizes.h"
+#include "report.h"
 
 namespace famfs::cli {
 
@@ -82,6 +83,43 @@ Result<FileSpecArg> parse_file_spec(const std::string& text) {
         spec.seed = *seed;
     }
     return spec;
+}
+
+namespace {
+
+template <class T>
+Status store(Result<T> r, uint64_t& into) {
+    if (!r) return r.error();
+    into = *r;
+    return {};
+}
+
+}  // namespace
+
+std::optional<Status> parse_interleave_option(int c, const char* arg, InterleaveParams& ip) {
+    switch (c) {
+        case 'N':
+            return store(parse_number(arg, "strip count"), ip.nstrips);
+        case 'B':
+            return store(parse_number(arg, "bucket count"), ip.nbuckets);
+        case 'C':
+            return store(parse_size_arg(arg, "chunk size"), ip.chunk_size);
+        default:
+            return std::nullopt;
+    }
+}
+
+std::optional<int> parse_verbose_only(int argc, char** argv, void (*usage)(FILE*), bool& verbose) {
+    reset_getopt();
+    for (int c; (c = getopt(argc, argv, "vh?")) != -1;) {
+        if (c == 'v') {
+            verbose = true;
+            continue;
+        }
+        usage(help_requested(c, argv) ? stdout : stderr);
+        return help_requested(c, argv) ? 0 : kExitUsage;
+    }
+    return std::nullopt;
 }
 
 uint32_t current_umask() {

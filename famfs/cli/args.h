@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <optional>
 #include <string>
 
+#include "famfs/allocator.h"
 #include "famfs/result.h"
 
 namespace famfs::cli {
@@ -29,6 +32,14 @@ struct FileSpecArg {
     uint64_t seed = 0;  // 0: do not randomise
 };
 Result<FileSpecArg> parse_file_spec(const std::string& text);  // NAME,SIZE[,SEED]
+
+// -N NSTRIPS, -B NBUCKETS, -C CHUNK (creat and cp): nullopt when `c` is not
+// one of them, else how parsing its argument went.
+std::optional<Status> parse_interleave_option(int c, const char* arg, InterleaveParams& ip);
+
+// Commands whose only option is -v: parses it (and -h/-?); returns the exit
+// status to stop with, if the command should not go on.
+std::optional<int> parse_verbose_only(int argc, char** argv, void (*usage)(FILE*), bool& verbose);
 
 // The process umask, read without changing it for longer than needed.
 uint32_t current_umask();

@@ -72,15 +72,7 @@ void check_logged(Checker& c) {
 
 int cmd_check(const GlobalOptions& g, int argc, char** argv) {
     bool verbose = false;
-    reset_getopt();
-    for (int c; (c = getopt(argc, argv, "vh?")) != -1;) {
-        if (c == 'v') {
-            verbose = true;
-            continue;
-        }
-        usage(help_requested(c, argv) ? stdout : stderr);
-        return help_requested(c, argv) ? 0 : kExitUsage;
-    }
+    if (auto stop = parse_verbose_only(argc, argv, usage, verbose)) return *stop;
     const int args = argc - optind;
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;
     const std::string arg = args == 1 ? argv[optind] : "";

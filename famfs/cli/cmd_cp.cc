@@ -70,6 +70,10 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
             else
                 s = r.error();
         };
+        if (auto st = parse_interleave_option(c, arg.c_str(), o.interleave)) {
+            if (!*st) return report_problem(kCmd, st->error().message), kExitUsage;
+            continue;
+        }
         switch (c) {
             case 'r':
                 o.recursive = true;
@@ -88,15 +92,6 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
                 break;
             case 'g':
                 take(parse_id(arg, "gid"), o.gid);
-                break;
-            case 'N':
-                take(parse_number(arg, "strip count"), o.interleave.nstrips);
-                break;
-            case 'B':
-                take(parse_number(arg, "bucket count"), o.interleave.nbuckets);
-                break;
-            case 'C':
-                take(parse_size_arg(arg, "chunk size"), o.interleave.chunk_size);
                 break;
             default:
                 usage(help_requested(c, argv) ? stdout : stderr);

@@ -80,6 +80,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
                 s = r.error();
         };
         FileSpecArg spec;
+        if (auto st = parse_interleave_option(c, arg.c_str(), o.interleave)) {
+            if (!*st) return report_problem(kCmd, st->error().message), kExitUsage;
+            continue;
+        }
         switch (c) {
             case 's':
                 take(parse_size_arg(arg, "size"), given.size);
@@ -105,15 +109,6 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
                 break;
             case 't':
                 take(parse_number(arg, "thread count"), o.threads);
-                break;
-            case 'N':
-                take(parse_number(arg, "strip count"), o.interleave.nstrips);
-                break;
-            case 'B':
-                take(parse_number(arg, "bucket count"), o.interleave.nbuckets);
-                break;
-            case 'C':
-                take(parse_size_arg(arg, "chunk size"), o.interleave.chunk_size);
                 break;
             case 'v':
                 o.verbose = true;

@@ -34,15 +34,7 @@ Status flush_file(const OpenFile& f) {
 
 int cmd_flush(const GlobalOptions& g, int argc, char** argv) {
     bool verbose = false;
-    reset_getopt();
-    for (int c; (c = getopt(argc, argv, "vh?")) != -1;) {
-        if (c == 'v') {
-            verbose = true;
-            continue;
-        }
-        usage(help_requested(c, argv) ? stdout : stderr);
-        return help_requested(c, argv) ? 0 : kExitUsage;
-    }
+    if (auto stop = parse_verbose_only(argc, argv, usage, verbose)) return *stop;
     if (optind == argc) return usage(stderr), kExitUsage;
     Volumes volumes(Access::kReadWrite);
     int failed = 0;
