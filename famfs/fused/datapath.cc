@@ -52,9 +52,21 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
     return f;
 }
 
+// Replies are zero-copy (the kernel copies from the server's mapping)
+// only for a regular file standing in for memory. Device memory that can
+// fail must be read by the server, in user space, under its memory guard:
+// the kernel touching a poisoned devdax page while building a reply oopses
+// the host (seen in the lab: fuse_copy_page). A PCI BAR has no struct
+// pages, which the kernel's reply copy needs, so it is copied too.
+namespace {
+bool reply_needs_bounce(DeviceKind kind) {
+    return kind == DeviceKind::kDevdax || kind == DeviceKind::kPciBar;
+}
+}  // namespace
+
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
     if (s.failed()) return -EIO;
-    const bool bounce = s.device().kind() == DeviceKind::kPciBar;
+    const bool bounce = reply_needs_bounce(s.device().kind());
     thread_local std::vector<uint8_t> buffer;
     if (bounce) {
         buffer.clear();

@@ -36,10 +36,10 @@ struct OpenFile {
 Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
 
 // Fills `iov` with the pieces covering [off, off + len) clamped to the file;
-// returns 0 or a negative errno. The pieces point into device memory (the
-// kernel copies the reply from there), except on a PCI BAR: its mapping has
-// no struct pages, which the kernel's reply copy needs (it pins the pages),
-// so those bytes are copied into a per-thread buffer first.
+// returns 0 or a negative errno. On a regular-file device the pieces point
+// into the mapping (the kernel copies the reply from there); on devdax and
+// PCI BAR devices the server copies the bytes under its memory guard into a
+// per-thread buffer first, so failed memory is an EIO, never a kernel fault.
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov);
 // Stores into the file; returns bytes written or a negative errno (EFBIG
 // at or past the end: files never grow).
