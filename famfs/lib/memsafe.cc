@@ -111,6 +111,7 @@ Status guarded_call(const void* base, size_t len, void (*fn)(void*), void* arg) 
 
 Status copy(void* dst, const void* src, size_t n) {
     install_once();
+    if (n == 0) return {};  // memcpy's pointers must be valid even then
     SavedGuard restore;
     Guard& g = t_guard;
     const uint8_t* s = static_cast<const uint8_t*>(src);
