@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "famfs/cache.h"
 #include "famfs/omf.h"
 #include "kernel_caps.h"
 #include "memory_guard.h"
@@ -119,6 +120,8 @@ std::string Server::status_text() const {
             << (direct_io_mmap_enabled() ? "direct I/O, mmap through the page cache"
                                          : "page cache (refreshed on open)")
             << "\n"
+            << "cpu_cache: write-back " << cache::flush_method() << ", invalidate "
+            << cache::invalidate_method() << "\n"
             << "log_capacity: " << volume_->log().capacity() << "\n"
             << "entries_replayed: " << ns.applied() << "\n"
             << "log_next_index: " << next << "\n"

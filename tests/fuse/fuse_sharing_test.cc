@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "famfs/cache.h"
 #include "fuse_fixture.h"
 
 namespace famfs::fusetest {
@@ -177,6 +178,10 @@ void check_mmap_rules(FuseTest& t, const std::vector<std::string>& flags) {
 TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNextOpen) {
     check_mmap_rules(*this, {});
     EXPECT_EQ(status_field(*hosts_[0], "data_path"), "direct I/O, mmap through the page cache");
+    // Which instructions keep non-coherent memory honest on this CPU.
+    EXPECT_EQ(status_field(*hosts_[0], "cpu_cache"), std::string("write-back ") +
+                                                         cache::flush_method() + ", invalidate " +
+                                                         cache::invalidate_method());
 }
 
 TEST_F(FuseTest, MmapRulesHoldWithCachedIoToo) {
