@@ -212,11 +212,11 @@ Status Volume::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, ui
                      bool parents) {
     auto w = begin_write();
     if (!w) return w.error();
-    return mkdir_in(*w, relpath, mode, uid, gid, parents);
+    return mkdir_in(*w, relpath, mode, uid, gid, parents, w->free_entries());
 }
 
 Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint32_t mode,
-                        uint32_t uid, uint32_t gid, bool parents) {
+                        uint32_t uid, uint32_t gid, bool parents, uint64_t free_entries) {
     FAMFS_TRY(validate_relpath(relpath));
     WriteSession* w = &session;
     State& st = w->state();
@@ -238,8 +238,7 @@ Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint3
                 ENOENT, "'" + relpath + "': parent directory '" + prefix + "' does not exist");
         if (!n) todo.push_back(prefix);
     }
-    if (todo.size() > w->free_entries())
-        return make_error(ENOSPC, "'" + relpath + "': the log is full");
+    if (todo.size() > free_entries) return make_error(ENOSPC, "'" + relpath + "': the log is full");
     for (const auto& d : todo)
         FAMFS_TRY(w->append(omf::LogEntry{0, omf::MkdirEntry{uid, gid, mode & 07777, d}}, false));
     return {};
@@ -291,9 +290,9 @@ Status Volume::Transaction::commit(const omf::FileEntry& file) {
 Status Volume::Transaction::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid,
                                   uint32_t gid) {
     std::lock_guard<std::mutex> g(mu_);
-    if (session_->free_entries() <= reserved_)
-        return make_error(ENOSPC, "'" + relpath + "': the log is full");
-    return v_.mkdir_in(*session_, relpath, mode, uid, gid, true);
+    // Entries promised to reserved files are not the directories' to take.
+    return v_.mkdir_in(*session_, relpath, mode, uid, gid, true,
+                       session_->free_entries() - reserved_);
 }
 
 Result<std::unique_ptr<Volume::Transaction>> Volume::begin_transaction() {

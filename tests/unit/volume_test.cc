@@ -420,6 +420,24 @@ TEST_F(TransactionTest, ReservationsTakeDistinctSpaceAndDirectoriesAreLoggedAtOn
     EXPECT_TRUE(logged("d/e/a") && logged("d/e/b"));
 }
 
+TEST_F(TransactionTest, DirectoriesCannotTakeEntriesPromisedToReservedFiles) {
+    LogView& log = vol->log();
+    for (uint64_t i = 0; i < log.capacity() - 2; ++i)
+        ASSERT_TRUE(log.append({0, omf::OtherEntry{4}}).ok());
+    auto txn = vol->begin_transaction();
+    ASSERT_TRUE(txn.ok()) << txn.error().message;
+    auto a = (*txn)->reserve({"a", 4096});
+    ASSERT_TRUE(a.ok());
+    // Two entries left, one promised to "a": a two-level mkdir -p needs
+    // two, so it must be refused whole, and "a" must still be loggable.
+    auto d = (*txn)->mkdir("x/y", 0755, 0, 0);
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.error().code, ENOSPC);
+    EXPECT_FALSE(logged("x")) << "a refused mkdir -p logs none of its directories";
+    EXPECT_TRUE((*txn)->commit(a->file).ok());
+    EXPECT_TRUE(logged("a"));
+}
+
 TEST_F(TransactionTest, ReservationsCountAgainstTheLogCapacity) {
     LogView& log = vol->log();
     const uint64_t keep_free = 2;

@@ -113,8 +113,9 @@ class Volume {
     class WriteSession;
     Result<WriteSession> begin_write();
     Result<Created> allocate(State& st, const CreateSpec& spec, uint64_t free_entries);
+    // `free_entries`: log entries the new directories may use.
     Status mkdir_in(WriteSession& w, const std::string& relpath, uint32_t mode, uint32_t uid,
-                    uint32_t gid, bool parents);
+                    uint32_t gid, bool parents, uint64_t free_entries);
 
     std::shared_ptr<Device> device_;
     omf::Superblock sb_;
