@@ -8,13 +8,6 @@ namespace {
 constexpr uint64_t kRootIno = 1;
 constexpr uint64_t kFirstEntryIno = 2;
 
-// Splits "a/b/c" into its parent "a/b" and name "c".
-std::pair<std::string_view, std::string_view> split_parent(std::string_view relpath) {
-    size_t slash = relpath.rfind('/');
-    if (slash == std::string_view::npos) return {std::string_view(), relpath};
-    return {relpath.substr(0, slash), relpath.substr(slash + 1)};
-}
-
 // `kind` and `i` name the extent in messages ("strip 3"); built only on failure.
 Status check_extent(const omf::Extent& x, const omf::Superblock& sb, const char* kind, size_t i) {
     uint64_t data_start = sb.log_offset + sb.log_len;
@@ -66,6 +59,12 @@ Status check_interleaved(const omf::FileEntry& f, const omf::Superblock& sb) {
 }
 
 }  // namespace
+
+std::pair<std::string_view, std::string_view> split_relpath(std::string_view relpath) {
+    size_t slash = relpath.rfind('/');
+    if (slash == std::string_view::npos) return {std::string_view(), relpath};
+    return {relpath.substr(0, slash), relpath.substr(slash + 1)};
+}
 
 std::string Node::relpath() const {
     if (!parent) return "";
@@ -138,7 +137,7 @@ Status Namespace::apply(omf::LogEntry entry, uint64_t index) {
 }
 
 Status Namespace::add_node(std::unique_ptr<Node>& node, std::string_view relpath, uint64_t index) {
-    auto [parent_path, name] = split_parent(relpath);
+    auto [parent_path, name] = split_relpath(relpath);
     Node* parent = find_node(parent_path);
     if (!parent)
         return make_error(ENOENT,

@@ -13,14 +13,8 @@ namespace {
 
 constexpr uint64_t kMinDataUnits = 1;
 
-std::pair<std::string, std::string> split_parent(const std::string& relpath) {
-    size_t slash = relpath.rfind('/');
-    if (slash == std::string::npos) return {"", relpath};
-    return {relpath.substr(0, slash), relpath.substr(slash + 1)};
-}
-
 Status check_parent(const Namespace& ns, const std::string& relpath) {
-    std::string parent = split_parent(relpath).first;
+    std::string parent(split_relpath(relpath).first);
     const Node* p = ns.lookup(parent);
     if (!p)
         return make_error(ENOENT,
@@ -51,7 +45,6 @@ void apply_replay(State& st, Replay r) {
             if (validate_file_map(*f, st.layout)) st.alloc.claim(*f, index);
         (void)st.ns.apply(std::move(e), index);  // refusals are kept in ns.problems()
     }
-    st.ns.set_applied(std::max(st.ns.applied(), r.end()));
     st.next_index = r.next_index;
     st.invalid_index = r.invalid_index;
     st.invalid_reason = r.invalid_reason;

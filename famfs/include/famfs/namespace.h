@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "famfs/omf.h"
@@ -48,6 +49,8 @@ struct Problem {
 };
 
 Status validate_relpath(std::string_view relpath);
+// Splits "a/b/c" into its parent "a/b" and name "c" ("" parent at the root).
+std::pair<std::string_view, std::string_view> split_relpath(std::string_view relpath);
 // Extent rules of format.md against this superblock: alignment, count,
 // offsets never inside the superblock/log, never past the device, and
 // enough space for `size`.
@@ -71,7 +74,6 @@ class Namespace {
     uint64_t dirs() const { return dirs_; }
     // Entries applied so far (valid or not): the next log index to apply.
     uint64_t applied() const { return applied_; }
-    void set_applied(uint64_t next) { applied_ = next; }
 
     // Every node, in depth-first path order (children sorted by name).
     template <class F>
