@@ -444,5 +444,19 @@ TEST(Crc, IsPlainZlibCrc32) {
     EXPECT_EQ(omf::crc32(b), 0xcbf43926u);  // the IEEE check value
 }
 
+// Lengths on both sides of the folding threshold, every tail length, and
+// every alignment of the start: the folded and table paths must agree with
+// zlib to the bit.
+TEST(Crc, AgreesWithZlibForEveryLengthAndAlignment) {
+    std::vector<uint8_t> data(1200);
+    uint32_t x = 12345;
+    for (auto& byte : data) byte = static_cast<uint8_t>((x = x * 1103515245u + 12345u) >> 16);
+    for (size_t start = 0; start < 16; ++start)
+        for (size_t len = 0; start + len <= 700; ++len) {
+            std::span<const uint8_t> b(data.data() + start, len);
+            ASSERT_EQ(omf::crc32(b), zlib_crc(b)) << "start " << start << " length " << len;
+        }
+}
+
 }  // namespace
 }  // namespace famfs
