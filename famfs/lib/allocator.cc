@@ -9,7 +9,6 @@ namespace {
 
 constexpr uint64_t kMaxBuckets = 64;
 constexpr uint64_t kMinBucketBytes = omf::kGiB;
-constexpr uint64_t kReservedOwner = ~0ULL;
 
 uint64_t div_up(uint64_t a, uint64_t b) {
     return (a + b - 1) / b;
@@ -22,10 +21,7 @@ std::string bytes_text(uint64_t n) {
 }  // namespace
 
 Allocator::Allocator(const omf::Superblock& sb)
-    : unit_(sb.alloc_unit),
-      units_(sb.dev_size / sb.alloc_unit),
-      bits_(units_, false),
-      owner_(units_, kReservedOwner) {
+    : unit_(sb.alloc_unit), units_(sb.dev_size / sb.alloc_unit), words_(div_up(units_, 64), 0) {
     uint64_t reserved = std::min(units_, div_up(sb.log_offset + sb.log_len, unit_));
     mark(0, reserved);
 }
@@ -36,12 +32,11 @@ void Allocator::claim(const omf::FileEntry& f, uint64_t index) {
         uint64_t first = x.offset / unit_;
         uint64_t end = std::min(units_, first + div_up(x.len, unit_));
         for (uint64_t u = first; u < end; ++u) {
-            if (bits_[u]) {
+            if (in_use(u)) {
                 collisions_.push_back({u, index, f.relpath});
                 continue;
             }
-            bits_[u] = true;
-            owner_[u] = index;
+            set_in_use(u);
             ++used_;
         }
     }
@@ -49,16 +44,28 @@ void Allocator::claim(const omf::FileEntry& f, uint64_t index) {
 
 void Allocator::mark(uint64_t first, uint64_t n) {
     for (uint64_t u = first; u < first + n; ++u) {
-        if (!bits_[u]) ++used_;
-        bits_[u] = true;
+        if (!in_use(u)) ++used_;
+        set_in_use(u);
     }
 }
 
+// Whole words at a time where it can: a full word ends any run, an empty
+// one extends it by 64 units.
 uint64_t Allocator::find_free(uint64_t n, uint64_t lo, uint64_t hi) const {
     uint64_t run = 0;
-    for (uint64_t u = lo; u < hi; ++u) {
-        run = bits_[u] ? 0 : run + 1;
-        if (run == n) return u + 1 - n;
+    for (uint64_t u = lo; u < hi;) {
+        if (u % 64 == 0 && u + 64 <= hi) {
+            const uint64_t w = words_[u / 64];
+            if (w == ~uint64_t{0} || w == 0) {
+                run = w ? 0 : run + 64;
+                u += 64;
+                if (run >= n) return u - run;
+                continue;
+            }
+        }
+        run = in_use(u) ? 0 : run + 1;
+        ++u;
+        if (run == n) return u - n;
     }
     return hi;
 }
@@ -98,7 +105,7 @@ Result<omf::Interleave> Allocator::allocate_interleaved(uint64_t size, const Int
     std::iota(order.begin(), order.end(), 0);
     std::vector<uint64_t> used(ip.nbuckets, 0);
     for (uint64_t b = 0; b < ip.nbuckets; ++b)
-        for (uint64_t u = b * bucket_units; u < (b + 1) * bucket_units; ++u) used[b] += bits_[u];
+        for (uint64_t u = b * bucket_units; u < (b + 1) * bucket_units; ++u) used[b] += in_use(u);
     std::stable_sort(order.begin(), order.end(),
                      [&](uint64_t x, uint64_t y) { return used[x] < used[y]; });
 
@@ -158,7 +165,7 @@ std::vector<BucketStats> Allocator::bucket_stats(uint64_t nbuckets) const {
             run = 0;
         };
         for (uint64_t u = b * bucket_units; u < (b + 1) * bucket_units; ++u) {
-            if (bits_[u]) {
+            if (in_use(u)) {
                 s.used += unit_;
                 close_run();
             } else {

@@ -52,19 +52,19 @@ class Allocator {
     uint64_t free_bytes() const { return capacity() - used_bytes(); }
     const std::vector<Collision>& collisions() const { return collisions_; }
     std::vector<BucketStats> bucket_stats(uint64_t nbuckets) const;
-    bool in_use(uint64_t unit) const { return bits_[unit]; }
+    bool in_use(uint64_t unit) const { return words_[unit / 64] >> (unit % 64) & 1; }
 
   private:
     Result<omf::Interleave> allocate_interleaved(uint64_t size, const InterleaveParams& ip);
     // First run of `n` free units within [lo, hi), or hi when none.
     uint64_t find_free(uint64_t n, uint64_t lo, uint64_t hi) const;
     void mark(uint64_t first, uint64_t n);
+    void set_in_use(uint64_t unit) { words_[unit / 64] |= uint64_t{1} << (unit % 64); }
 
     uint64_t unit_;
     uint64_t units_;
     uint64_t used_ = 0;
-    std::vector<bool> bits_;
-    std::vector<uint64_t> owner_;  // log index that owns a unit (for collision reports)
+    std::vector<uint64_t> words_;  // bit u % 64 of word u / 64: unit u in use
     std::vector<Collision> collisions_;
 };
 
