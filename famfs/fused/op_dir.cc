@@ -25,12 +25,12 @@ std::shared_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
     h->entries.push_back({"..", Inode{parent, std::nullopt}});
     if (dir.node->ino == kRootIno)
         h->entries.push_back({kMetaDirName, Inode{nullptr, MetaFile::kDir}});
-    h->entries.reserve(h->entries.size() + dir.node->children.size());
+    h->entries.reserve(h->entries.size() + dir.node->nchildren);
     const size_t first_child = h->entries.size();
-    for (const auto& [name, child] : dir.node->children) {
+    for (const Node* child = dir.node->first_child; child; child = child->next_sibling) {
         // A logged root entry named .meta is hidden by ours (lookup agrees).
-        if (dir.node->ino == kRootIno && name == kMetaDirName) continue;
-        h->entries.push_back({name, Inode{child.get(), std::nullopt}});
+        if (dir.node->ino == kRootIno && child->name == kMetaDirName) continue;
+        h->entries.push_back({std::string(child->name), Inode{child, std::nullopt}});
     }
     std::sort(h->entries.begin() + first_child, h->entries.end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });

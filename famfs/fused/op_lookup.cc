@@ -10,7 +10,7 @@ namespace famfs::fused {
 namespace {
 
 // The child `name` of `parent`, or nullopt; caller holds read_tree().
-std::optional<Inode> find_child(const Inode& parent, const char* name) {
+std::optional<Inode> find_child(const Server& s, const Inode& parent, const char* name) {
     if (parent.meta) {
         if (auto m = meta_by_name(name)) return Inode{nullptr, m};
         return std::nullopt;
@@ -18,9 +18,9 @@ std::optional<Inode> find_child(const Inode& parent, const char* name) {
     if (parent.node->ino == kRootIno && std::strcmp(name, kMetaDirName) == 0) {
         return Inode{nullptr, MetaFile::kDir};
     }
-    auto it = parent.node->children.find(std::string_view(name));
-    if (it == parent.node->children.end()) return std::nullopt;
-    return Inode{it->second.get(), std::nullopt};
+    const Node* child = s.tree().child(*parent.node, name);
+    if (!child) return std::nullopt;
+    return Inode{child, std::nullopt};
 }
 
 // 0 with `e` filled, or a positive errno.
@@ -29,7 +29,7 @@ int lookup_once(const Server& s, fuse_ino_t parent, const char* name, fuse_entry
     auto dir = resolve(s, parent);
     if (!dir) return ENOENT;
     if (!dir->is_dir()) return ENOTDIR;
-    auto child = find_child(*dir, name);
+    auto child = find_child(s, *dir, name);
     if (!child) return ENOENT;
     e = entry_for(s, *child);
     return 0;

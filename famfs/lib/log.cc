@@ -81,7 +81,10 @@ bool LogView::copy_checked_slot(uint64_t i, uint8_t* local) const {
     return omf::check_entry({local, omf::kEntryBytes}, i).ok();
 }
 
-void LogView::replay_entries(Replay& r) const {
+// Device memory is only touched by copy_checked_slot, at the top of each
+// iteration, when no entry is alive in this frame: a SIGBUS there abandons
+// nothing. Without a sink the entries are collected in `r`.
+void LogView::replay_entries(Replay& r, const EntrySink* sink) const {
     uint8_t local[omf::kEntryBytes];
     for (uint64_t i = r.first; i < r.next_index; ++i) {
         std::span<const uint8_t> image(local, sizeof local);
@@ -96,24 +99,36 @@ void LogView::replay_entries(Replay& r) const {
             r.invalid_reason = e.error();
             return;
         }
-        r.entries.push_back(std::move(e.value()));
+        r.valid_end = i + 1;
+        if (sink)
+            (*sink)(std::move(e.value()), i);
+        else
+            r.entries.push_back(std::move(e.value()));
     }
 }
 
 Result<Replay> LogView::replay(uint64_t from) const {
+    return replay_to(from, nullptr);
+}
+
+Result<Replay> LogView::replay(uint64_t from, const EntrySink& sink) const {
+    return replay_to(from, &sink);
+}
+
+Result<Replay> LogView::replay_to(uint64_t from, const EntrySink* sink) const {
     auto h = header();
     if (!h) return h.error();
     Replay r;
-    r.first = from;
+    r.first = r.valid_end = from;
     r.next_index = h->next_index;
     if (r.next_index <= from) return r;
-    r.entries.reserve(r.next_index - from);
+    if (!sink) r.entries.reserve(r.next_index - from);
     auto entries =
         device_.range(log_offset_ + omf::kLogHeaderBytes, r.next_index * omf::kEntryBytes);
     prefault(entries);
     // Poisoned log memory makes the entry it hits invalid: replay stops
     // there and says why, as for any other invalid entry.
-    Status s = memsafe::guarded(entries.data(), entries.size(), [&] { replay_entries(r); });
+    Status s = memsafe::guarded(entries.data(), entries.size(), [&] { replay_entries(r, sink); });
     if (!s) {
         uint64_t index = memsafe::last_fault().offset / omf::kEntryBytes;
         r.invalid_index = index;
@@ -121,6 +136,22 @@ Result<Replay> LogView::replay(uint64_t from) const {
                                                ": memory failure (SIGBUS) while reading it");
     }
     return r;
+}
+
+Result<omf::LogEntry> LogView::entry(uint64_t index) const {
+    if (index >= next_index())
+        return make_error(ENOENT, "log entry " + std::to_string(index) + " is not written yet");
+    auto s = slot(index);
+    uint8_t local[omf::kEntryBytes];
+    bool checked = false;
+    Status read =
+        memsafe::guarded(s.data(), s.size(), [&] { checked = copy_checked_slot(index, local); });
+    if (!read)
+        return make_error(EIO, "log entry " + std::to_string(index) +
+                                   ": memory failure (SIGBUS) while reading it");
+    std::span<const uint8_t> image(local, sizeof local);
+    if (!checked) return omf::check_entry(image, index).error();
+    return omf::parse_entry(image, index);
 }
 
 Status LogView::append(const omf::LogEntry& entry) {

@@ -1,12 +1,20 @@
 #include "famfs/namespace.h"
 
 #include <algorithm>
+#include <bit>
+#include <functional>
 
 namespace famfs {
 namespace {
 
 constexpr uint64_t kRootIno = 1;
 constexpr uint64_t kFirstEntryIno = 2;
+
+// Node chunks grow from 64 nodes to 4096, so a small log costs little
+// and a large one few allocations.
+size_t chunk_capacity(size_t chunk) {
+    return size_t{64} << std::min<size_t>(chunk, 6);
+}
 
 // `kind` and `i` name the extent in messages ("strip 3"); built only on failure.
 Status check_extent(const omf::Extent& x, const omf::Superblock& sb, const char* kind, size_t i) {
@@ -66,12 +74,6 @@ std::pair<std::string_view, std::string_view> split_relpath(std::string_view rel
     return {relpath.substr(0, slash), relpath.substr(slash + 1)};
 }
 
-std::string Node::relpath() const {
-    if (!parent) return "";
-    std::string up = parent->relpath();
-    return up.empty() ? name : up + "/" + name;
-}
-
 Status validate_relpath(std::string_view relpath) {
     auto shown = [&] { return "'" + std::string(relpath) + "': "; };  // only on failure
     auto bad = [&](const std::string& why) { return make_error(EINVAL, shown() + why); };
@@ -100,89 +102,93 @@ Status validate_file_map(const omf::FileEntry& f, const omf::Superblock& sb) {
     return f.ext_type == omf::ExtentType::kSimple ? check_simple(f, sb) : check_interleaved(f, sb);
 }
 
-Namespace::Namespace(const omf::Superblock& sb) : sb_(sb), root_(std::make_unique<Node>()) {
+Namespace::Namespace(const omf::Superblock& sb) : sb_(sb) {
+    root_ = &new_node();
     root_->ino = kRootIno;
     root_->is_dir = true;
     root_->mode = 0755;
 }
 
-Status Namespace::apply(omf::LogEntry entry, uint64_t index) {
-    applied_ = std::max(applied_, index + 1);
-    if (by_index_.size() <= index) by_index_.resize(index + 1, nullptr);
-
-    auto node = std::make_unique<Node>();
-    node->ino = index + kFirstEntryIno;
-    node->log_index = index;
-    std::string dir_relpath;
-    if (auto* f = std::get_if<omf::FileEntry>(&entry.payload)) {
-        node->mode = f->mode;
-        node->uid = f->uid;
-        node->gid = f->gid;
-        node->file = std::move(*f);
-    } else if (auto* d = std::get_if<omf::MkdirEntry>(&entry.payload)) {
-        node->is_dir = true;
-        node->mode = d->mode;
-        node->uid = d->uid;
-        node->gid = d->gid;
-        dir_relpath = std::move(d->relpath);
-    } else {
-        return {};  // ADD_DAXDEV and reserved types allocate nothing
+Node& Namespace::new_node() {
+    if (chunks_.empty() || used_in_chunk_ == chunk_capacity(chunks_.size() - 1)) {
+        chunks_.push_back(std::make_unique<Node[]>(chunk_capacity(chunks_.size())));
+        used_in_chunk_ = 0;
     }
-    std::string_view relpath = node->is_dir ? dir_relpath : node->file.relpath;
-    Status s = validate_relpath(relpath);
-    if (s && !node->is_dir) s = validate_file_map(node->file, sb_);
-    if (s) s = add_node(node, relpath, index);
-    if (!s) problems_.push_back({index, std::string(relpath), s.error().message});
-    return s;
+    return chunks_.back()[used_in_chunk_++];
 }
 
-Status Namespace::add_node(std::unique_ptr<Node>& node, std::string_view relpath, uint64_t index) {
-    auto [parent_path, name] = split_relpath(relpath);
-    Node* parent = find_node(parent_path);
-    if (!parent)
-        return make_error(ENOENT,
-                          "parent directory '" + std::string(parent_path) + "' does not exist");
-    if (!parent->is_dir)
-        return make_error(ENOTDIR, "'" + std::string(parent_path) + "' is not a directory");
-    if (parent->children.find(name) != parent->children.end())
-        return make_error(EEXIST, "'" + std::string(relpath) + "' already exists");
-    node->name = std::string(name);
-    node->parent = parent;
-    (node->is_dir ? dirs_ : files_) += 1;
-    by_index_[index] = node.get();
-    std::string key = node->name;
-    parent->children.emplace(std::move(key), std::move(node));
+void Namespace::reserve(uint64_t more) {
+    by_index_.reserve(applied_ + more);
+    paths_.reserve(more);
+}
+
+Status Namespace::apply(omf::LogEntry entry, uint64_t index) {
+    applied_ = std::max(applied_, index + 1);
+    auto* f = std::get_if<omf::FileEntry>(&entry.payload);
+    auto* d = std::get_if<omf::MkdirEntry>(&entry.payload);
+    if (!f && !d) return {};  // ADD_DAXDEV and reserved types allocate nothing
+    const std::string& relpath = f ? f->relpath : d->relpath;
+    auto place = admit_entry(paths_, relpath, f, sb_);
+    if (!place) {
+        problems_.push_back({index, relpath, place.error().message});
+        return place.error();
+    }
+    Node& n = new_node();
+    n.ino = index + kFirstEntryIno;
+    n.log_index = index;
+    n.is_dir = d != nullptr;
+    n.path_id = paths_.add(*place, n.is_dir, index);  // before the move: place views relpath
+    if (f) {
+        n.mode = f->mode;
+        n.uid = f->uid;
+        n.gid = f->gid;
+        n.file = std::move(*f);
+    } else {
+        n.mode = d->mode;
+        n.uid = d->uid;
+        n.gid = d->gid;
+        n.dir_relpath = std::move(d->relpath);
+    }
+    link(n, node_of(place->parent));
     return {};
 }
 
-const Node* Namespace::lookup(std::string_view relpath) const {
-    return find_node(relpath);
+void Namespace::link(Node& n, Node* parent) {
+    n.name = split_relpath(n.relpath()).second;  // after the move: a view of n's own string
+    n.parent = parent;
+    (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = &n;
+    parent->last_child = &n;
+    ++parent->nchildren;
+    (n.is_dir ? dirs_ : files_) += 1;
+    if (by_index_.size() <= n.log_index) by_index_.resize(n.log_index + 1, nullptr);
+    by_index_[n.log_index] = &n;
 }
 
-Node* Namespace::find_node(std::string_view relpath) const {
-    Node* n = root_.get();
-    size_t start = 0;
-    while (n && start < relpath.size()) {
-        size_t end = relpath.find('/', start);
-        if (end == std::string_view::npos) end = relpath.size();
-        auto it = n->children.find(relpath.substr(start, end - start));
-        n = it == n->children.end() ? nullptr : it->second.get();
-        start = end + 1;
-    }
-    return n;
+Node* Namespace::node_of(PathIndex::Id id) const {
+    if (id == PathIndex::kNone) return nullptr;
+    if (id == PathIndex::kRoot) return root_;
+    return by_index_[paths_.log_index(id)];
+}
+
+const Node* Namespace::child(const Node& dir, std::string_view name) const {
+    return node_of(paths_.child(dir.path_id, name));
+}
+
+const Node* Namespace::lookup(std::string_view relpath) const {
+    return node_of(paths_.find(relpath));
 }
 
 std::vector<const Node*> Namespace::sorted_children(const Node& n) {
     std::vector<const Node*> out;
-    out.reserve(n.children.size());
-    for (const auto& [name, child] : n.children) out.push_back(child.get());
+    out.reserve(n.nchildren);
+    for (const Node* c = n.first_child; c; c = c->next_sibling) out.push_back(c);
     std::sort(out.begin(), out.end(),
               [](const Node* a, const Node* b) { return a->name < b->name; });
     return out;
 }
 
 const Node* Namespace::find_ino(uint64_t ino) const {
-    if (ino == kRootIno) return root_.get();
+    if (ino == kRootIno) return root_;
     if (ino < kFirstEntryIno || ino - kFirstEntryIno >= by_index_.size()) return nullptr;
     return by_index_[ino - kFirstEntryIno];
 }

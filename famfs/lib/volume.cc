@@ -13,13 +13,13 @@ namespace {
 
 constexpr uint64_t kMinDataUnits = 1;
 
-Status check_parent(const Namespace& ns, const std::string& relpath) {
+Status check_parent(const PathIndex& paths, const std::string& relpath) {
     std::string parent(split_relpath(relpath).first);
-    const Node* p = ns.lookup(parent);
-    if (!p)
+    const PathIndex::Id p = paths.find(parent);
+    if (p == PathIndex::kNone)
         return make_error(ENOENT,
                           "'" + relpath + "': parent directory '" + parent + "' does not exist");
-    if (!p->is_dir)
+    if (!paths.is_dir(p))
         return make_error(ENOTDIR, "'" + relpath + "': '" + parent + "' is not a directory");
     return {};
 }
@@ -37,17 +37,37 @@ bool mounted_anywhere_here(const std::string& device_path) {
 
 }  // namespace
 
-void apply_replay(State& st, Replay r) {
-    for (size_t i = 0; i < r.entries.size(); ++i) {
-        uint64_t index = r.first + i;
-        auto& e = r.entries[i];
-        if (auto* f = std::get_if<omf::FileEntry>(&e.payload))
-            if (validate_file_map(*f, st.layout)) st.alloc.claim(*f, index);
-        (void)st.ns.apply(std::move(e), index);  // refusals are kept in ns.problems()
-    }
+namespace {
+
+void apply_entry(State& st, omf::LogEntry&& e, uint64_t index) {
+    if (auto* f = std::get_if<omf::FileEntry>(&e.payload))
+        if (validate_file_map(*f, st.layout)) st.alloc.claim(*f, index);
+    (void)st.ns.apply(std::move(e), index);  // refusals are kept in ns.problems()
+}
+
+void record_end(State& st, const Replay& r) {
     st.next_index = r.next_index;
     st.invalid_index = r.invalid_index;
     st.invalid_reason = r.invalid_reason;
+}
+
+}  // namespace
+
+void apply_replay(State& st, Replay r) {
+    st.ns.reserve(r.entries.size());
+    for (size_t i = 0; i < r.entries.size(); ++i)
+        apply_entry(st, std::move(r.entries[i]), r.first + i);
+    record_end(st, r);
+}
+
+Status catch_up(const LogView& log, State& st) {
+    const uint64_t known = st.ns.applied(), next = log.next_index();
+    if (next > known) st.ns.reserve(std::min(next, log.capacity()) - known);
+    auto r = log.replay(
+        known, [&](omf::LogEntry&& e, uint64_t index) { apply_entry(st, std::move(e), index); });
+    if (!r) return r.error();
+    record_end(st, *r);
+    return {};
 }
 
 // ---- Volume ----
@@ -93,10 +113,9 @@ Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
 }
 
 Result<State> Volume::load() const {
-    auto r = log_.replay(0);
-    if (!r) return make_error(r.error().code, device_->path() + ": " + r.error().message);
     State st(layout_);
-    apply_replay(st, std::move(r.value()));
+    if (auto s = catch_up(log_, st); !s)
+        return make_error(s.error().code, device_->path() + ": " + s.error().message);
     return st;
 }
 
@@ -108,29 +127,73 @@ Status Volume::require_master() const {
                                  omf::uuid_to_string(sb_.system_uuid) + ")");
 }
 
+// The writers' state: which paths exist and which space is taken, caught
+// up with the log under the append lock. It holds no file maps, since a
+// `famfs creat` replays the whole log on every call and must stay cheap;
+// the map of an existing file is read back from its log entry.
+struct Volume::WriterState {
+    explicit WriterState(const omf::Superblock& sb) : layout(sb), alloc(sb) {}
+    omf::Superblock layout;  // the bounds extents are checked against
+    PathIndex paths;
+    Allocator alloc;
+    uint64_t applied = 0;  // the next log index to apply
+    std::optional<uint64_t> invalid_index;
+    std::optional<Error> invalid_reason;
+
+    // `claimed`: a file's extents are already marked (this writer
+    // allocated them), so claiming them again would report a collision.
+    void apply(omf::LogEntry&& e, uint64_t index, bool claimed) {
+        applied = index + 1;
+        auto* f = std::get_if<omf::FileEntry>(&e.payload);
+        auto* d = std::get_if<omf::MkdirEntry>(&e.payload);
+        if (!f && !d) return;
+        if (f && !claimed && validate_file_map(*f, layout)) alloc.claim(*f, index);
+        auto place = admit_entry(paths, f ? f->relpath : d->relpath, f, layout);
+        if (place) paths.add(*place, d != nullptr, index);
+    }
+};
+
+Volume::~Volume() = default;
+
+Status Volume::catch_up_writer(WriterState& w) const {
+    const uint64_t next = log_.next_index();
+    if (next > w.applied) w.paths.reserve(std::min(next, log_.capacity()) - w.applied);
+    auto r = log_.replay(
+        w.applied, [&](omf::LogEntry&& e, uint64_t index) { w.apply(std::move(e), index, false); });
+    if (!r) return r.error();
+    w.applied = r->valid_end;
+    w.invalid_index = r->invalid_index;
+    w.invalid_reason = r->invalid_reason;
+    return {};
+}
+
+Result<omf::FileEntry> Volume::logged_file(uint64_t index) const {
+    auto e = log_.entry(index);
+    if (!e) return e.error();
+    auto* f = std::get_if<omf::FileEntry>(&e->payload);
+    if (!f) return make_error(EBADMSG, "log entry " + std::to_string(index) + " is not a file");
+    return std::move(*f);
+}
+
 // Holds the append lock and the writers' state, caught up with the log.
 class Volume::WriteSession {
   public:
     WriteSession(std::unique_lock<std::mutex> guard, std::optional<DeviceLock> lock, Volume& v)
         : guard_(std::move(guard)), lock_(std::move(lock)), v_(v) {}
-    State& state() { return *v_.cache_; }
+    WriterState& state() { return *v_.cache_; }
 
     // Appends `entry` and applies it to the state. `claimed`: its extents
-    // were allocated (so marked) by this session; a clone's are not, and
-    // claiming them records the deliberate cross-link.
+    // were allocated (so marked) by this session; a clone's are not.
     Status append(omf::LogEntry entry, bool claimed) {
-        uint64_t index = state().ns.applied();
+        const uint64_t index = state().applied;
         if (auto s = v_.log_.append(entry); !s) {
             v_.cache_stale_ = true;  // allocations made for it are void
             return s;
         }
-        auto* f = std::get_if<omf::FileEntry>(&entry.payload);
-        if (f && !claimed) state().alloc.claim(*f, index);
-        (void)state().ns.apply(std::move(entry), index);
-        state().next_index = index + 1;
+        state().apply(std::move(entry), index, claimed);
         return {};
     }
-    uint64_t free_entries() const { return v_.log_.capacity() - v_.cache_->ns.applied(); }
+    uint64_t free_entries() const { return v_.log_.capacity() - v_.cache_->applied; }
     void mark_stale() { v_.cache_stale_ = true; }
 
   private:
@@ -149,16 +212,12 @@ Result<Volume::WriteSession> Volume::begin_write() {
         lock.emplace(std::move(l.value()));
     }
     if (!cache_ || cache_stale_) {
-        auto st = load();
-        if (!st) return st.error();
-        cache_ = std::make_unique<State>(std::move(st.value()));
+        cache_ = std::make_unique<WriterState>(layout_);
         cache_stale_ = false;
-    } else {
-        auto r = log_.replay(cache_->ns.applied());
-        if (!r) return r.error();
-        apply_replay(*cache_, std::move(r.value()));
     }
-    if (!cache_->log_is_clean())
+    if (auto s = catch_up_writer(*cache_); !s)
+        return make_error(s.error().code, device_->path() + ": " + s.error().message);
+    if (cache_->invalid_index)
         return make_error(EBADMSG, device_->path() + ": the log has an invalid entry at index " +
                                        std::to_string(*cache_->invalid_index) + " (" +
                                        cache_->invalid_reason->message +
@@ -169,20 +228,24 @@ Result<Volume::WriteSession> Volume::begin_write() {
 // The file `spec` names: the existing one when it has the same size, else
 // a new allocation (not yet logged). `pending` entries are already promised
 // to the log by the caller.
-Result<Volume::Created> Volume::allocate(State& st, const CreateSpec& spec, uint64_t free_entries) {
+Result<Volume::Created> Volume::allocate(WriterState& st, const CreateSpec& spec,
+                                         uint64_t free_entries) {
     FAMFS_TRY(validate_relpath(spec.relpath));
     if (spec.size == 0)
         return make_error(EINVAL, "'" + spec.relpath + "': file size must be greater than 0");
-    if (const Node* n = st.ns.lookup(spec.relpath)) {
-        if (n->is_dir) return make_error(EISDIR, "'" + spec.relpath + "': is a directory");
-        if (n->file.size != spec.size)
+    if (const PathIndex::Id id = st.paths.find(spec.relpath); id != PathIndex::kNone) {
+        if (st.paths.is_dir(id))
+            return make_error(EISDIR, "'" + spec.relpath + "': is a directory");
+        auto existing = logged_file(st.paths.log_index(id));
+        if (!existing) return existing.error();
+        if (existing->size != spec.size)
             return make_error(EEXIST, "'" + spec.relpath +
                                           "': file exists with a different size (" +
-                                          std::to_string(n->file.size) +
+                                          std::to_string(existing->size) +
                                           " != " + std::to_string(spec.size) + ")");
-        return Created{n->file, false};
+        return Created{std::move(*existing), false};
     }
-    FAMFS_TRY(check_parent(st.ns, spec.relpath));
+    FAMFS_TRY(check_parent(st.paths, spec.relpath));
     if (free_entries == 0) return make_error(ENOSPC, "'" + spec.relpath + "': the log is full");
     auto f = st.alloc.allocate_file(spec.size, spec.interleave);
     if (!f) return make_error(f.error().code, "'" + spec.relpath + "': " + f.error().message);
@@ -212,7 +275,7 @@ Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint3
                         uint32_t uid, uint32_t gid, bool parents, uint64_t free_entries) {
     FAMFS_TRY(validate_relpath(relpath));
     WriteSession* w = &session;
-    State& st = w->state();
+    const PathIndex& paths = w->state().paths;
 
     // Work out every directory to create before appending any, so a full
     // log or a file in the way fails the whole command.
@@ -222,14 +285,16 @@ Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint3
         pos = relpath.find('/', pos + 1);
         std::string prefix = relpath.substr(0, pos);
         bool last = pos == std::string::npos;
-        const Node* n = st.ns.lookup(prefix);
-        if (n && !n->is_dir)
+        const PathIndex::Id id = paths.find(prefix);
+        const bool exists = id != PathIndex::kNone;
+        if (exists && !paths.is_dir(id))
             return make_error(ENOTDIR, "'" + prefix + "': exists and is not a directory");
-        if (n && last && !parents) return make_error(EEXIST, "'" + relpath + "': already exists");
-        if (!n && !last && !parents)
+        if (exists && last && !parents)
+            return make_error(EEXIST, "'" + relpath + "': already exists");
+        if (!exists && !last && !parents)
             return make_error(
                 ENOENT, "'" + relpath + "': parent directory '" + prefix + "' does not exist");
-        if (!n) todo.push_back(prefix);
+        if (!exists) todo.push_back(prefix);
     }
     if (todo.size() > free_entries) return make_error(ENOSPC, "'" + relpath + "': the log is full");
     for (const auto& d : todo)
@@ -241,16 +306,18 @@ Status Volume::clone(const std::string& src, const std::string& dst) {
     FAMFS_TRY(validate_relpath(dst));
     auto w = begin_write();
     if (!w) return w.error();
-    State& st = w->state();
-    const Node* s = st.ns.lookup(src);
-    if (!s) return make_error(ENOENT, "'" + src + "': no such famfs file");
-    if (s->is_dir) return make_error(EISDIR, "'" + src + "': is a directory");
-    if (st.ns.lookup(dst)) return make_error(EEXIST, "'" + dst + "': already exists");
-    FAMFS_TRY(check_parent(st.ns, dst));
+    const PathIndex& paths = w->state().paths;
+    const PathIndex::Id s = paths.find(src);
+    if (s == PathIndex::kNone) return make_error(ENOENT, "'" + src + "': no such famfs file");
+    if (paths.is_dir(s)) return make_error(EISDIR, "'" + src + "': is a directory");
+    if (paths.find(dst) != PathIndex::kNone)
+        return make_error(EEXIST, "'" + dst + "': already exists");
+    FAMFS_TRY(check_parent(paths, dst));
     if (w->free_entries() == 0) return make_error(ENOSPC, "'" + dst + "': the log is full");
-    omf::FileEntry f = s->file;
-    f.relpath = dst;
-    return w->append(omf::LogEntry{0, f}, false);
+    auto f = logged_file(paths.log_index(s));
+    if (!f) return f.error();
+    f->relpath = dst;
+    return w->append(omf::LogEntry{0, std::move(*f)}, false);
 }
 
 // ---- transactions: data first, then the log entry ----

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -16,14 +17,16 @@ namespace famfs {
 
 struct Replay {
     // Valid entries in log order; entries[i] was found at index first + i.
+    // Empty when a sink took the entries instead.
     std::vector<omf::LogEntry> entries;
     uint64_t first = 0;
+    uint64_t valid_end = 0;  // the index after the last valid entry
     // The header's next_index when replay started.
     uint64_t next_index = 0;
     // Set when replay stopped early at an invalid entry (index + reason).
     std::optional<uint64_t> invalid_index;
     std::optional<Error> invalid_reason;
-    uint64_t end() const { return first + entries.size(); }
+    uint64_t end() const { return valid_end; }
 };
 
 class LogView {
@@ -42,6 +45,14 @@ class LogView {
     // format.md: seqnum == index, CRC, one invalidate-and-retry, stop at the
     // first invalid entry. Fails only when the header itself is invalid.
     Result<Replay> replay(uint64_t from = 0) const;
+    // The same, handing each valid entry to `sink` in log order instead of
+    // collecting it: a replay into a namespace builds no second copy of the
+    // log. The sink must not touch device memory.
+    using EntrySink = std::function<void(omf::LogEntry&&, uint64_t index)>;
+    Result<Replay> replay(uint64_t from, const EntrySink& sink) const;
+
+    // The valid entry at `index` (< next_index), read again from memory.
+    Result<omf::LogEntry> entry(uint64_t index) const;
 
     // Appends one entry (its seqnum is assigned here). The caller holds the
     // append lock (see Volume). Fails with ENOSPC when the log is full;
@@ -58,7 +69,8 @@ class LogView {
 
   private:
     bool copy_checked_slot(uint64_t i, uint8_t* local) const;
-    void replay_entries(Replay& r) const;
+    Result<Replay> replay_to(uint64_t from, const EntrySink* sink) const;
+    void replay_entries(Replay& r, const EntrySink* sink) const;
 
     Device& device_;
     uint64_t log_offset_;

@@ -2,43 +2,51 @@
 // It only ever grows (the log has no deletes), so node pointers stay valid
 // for the life of the Namespace; callers that share one across threads
 // serialise apply() against readers themselves.
+//
+// Which paths exist, and which entries are refused, is the PathIndex's;
+// this adds the node of every path. Nodes live in chunks (one allocation
+// per thousands of entries) and never move; a node's name is a view into
+// its own relpath.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "famfs/omf.h"
+#include "famfs/path_index.h"
 #include "famfs/result.h"
 
 namespace famfs {
 
-// Lets children.find() take a string_view without building a string.
-struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 struct Node {
+    Node() = default;
+    Node(const Node&) = delete;  // `name` points into this node's own relpath
+    Node& operator=(const Node&) = delete;
+
     uint64_t ino = 0;  // 1 for the root, log index + 2 otherwise: equal on every host
-    std::string name;
+    PathIndex::Id path_id = PathIndex::kRoot;
+    std::string_view name;  // the last component of relpath()
     Node* parent = nullptr;
     bool is_dir = false;
     uint32_t mode = 0;  // permission bits, as logged
     uint32_t uid = 0, gid = 0;
     uint64_t log_index = 0;
-    omf::FileEntry file;  // files only: size, flags and map
-    // Directories only. Hashed: a directory may hold tens of thousands of
-    // files, and replay does one lookup and one insert per entry.
-    std::unordered_map<std::string, std::unique_ptr<Node>, NameHash, std::equal_to<>> children;
+    omf::FileEntry file;      // files only: relpath, size, flags and map
+    std::string dir_relpath;  // directories only
+
+    // Directories only: children in log order, linked through next_sibling.
+    Node* first_child = nullptr;
+    Node* last_child = nullptr;
+    Node* next_sibling = nullptr;
+    uint64_t nchildren = 0;
 
     uint64_t size() const { return is_dir ? 0 : file.size; }
-    std::string relpath() const;
+    // "" for the root.
+    const std::string& relpath() const { return is_dir ? dir_relpath : file.relpath; }
 };
 
 // Something replay refused to instantiate.
@@ -60,14 +68,18 @@ class Namespace {
   public:
     explicit Namespace(const omf::Superblock& sb);
     Namespace(Namespace&&) = default;
+    Namespace& operator=(Namespace&&) = default;
 
     // Adds the entry logged at `index`. An invalid entry (bad path, missing
     // parent, duplicate, bad map) is recorded in problems() and returned as
     // an error; the tree is unchanged. Non-namespace entries are ignored.
     Status apply(omf::LogEntry entry, uint64_t index);
+    // Makes room for `more` entries, so a replay never rehashes.
+    void reserve(uint64_t more);
 
     const Node& root() const { return *root_; }
     const Node* lookup(std::string_view relpath) const;
+    const Node* child(const Node& dir, std::string_view name) const;
     const Node* find_ino(uint64_t ino) const;
     const std::vector<Problem>& problems() const { return problems_; }
     uint64_t files() const { return files_; }
@@ -80,21 +92,23 @@ class Namespace {
     void for_each(F&& fn) const {
         walk(*root_, fn);
     }
+    static std::vector<const Node*> sorted_children(const Node& n);
 
   private:
     template <class F>
     static void walk(const Node& n, F& fn) {
         fn(n);
-        for (const Node* child : sorted_children(n)) walk(*child, fn);
+        for (const Node* c : sorted_children(n)) walk(*c, fn);
     }
-    static std::vector<const Node*> sorted_children(const Node& n);
-    // Moves `node` into the tree on success; leaves it with the caller on failure.
-    Status add_node(std::unique_ptr<Node>& node, std::string_view relpath, uint64_t index);
-    // The node at relpath, mutable: the tree owns its nodes.
-    Node* find_node(std::string_view relpath) const;
+    Node& new_node();  // from the chunks: never moves, never freed alone
+    void link(Node& node, Node* parent);
+    Node* node_of(PathIndex::Id id) const;  // nullptr for kNone
 
     omf::Superblock sb_;
-    std::unique_ptr<Node> root_;
+    std::vector<std::unique_ptr<Node[]>> chunks_;
+    size_t used_in_chunk_ = 0;
+    Node* root_ = nullptr;
+    PathIndex paths_;
     std::vector<Node*> by_index_;  // log index -> node (nullptr for skipped)
     std::vector<Problem> problems_;
     uint64_t files_ = 0, dirs_ = 0, applied_ = 0;

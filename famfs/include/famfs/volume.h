@@ -55,6 +55,8 @@ struct State {
 // extents of every FILE entry whose map is in bounds to the allocator (even
 // when its path is refused: that space may hold data).
 void apply_replay(State& st, Replay r);
+// Replays the entries after those `st` holds straight into it.
+Status catch_up(const LogView& log, State& st);
 
 class Volume {
   public:
@@ -62,6 +64,7 @@ class Volume {
     static Result<std::unique_ptr<Volume>> open(const std::string& device_path, Access access);
     // Wraps an already opened device (tests use a fault-injecting one).
     static Result<std::unique_ptr<Volume>> open(std::shared_ptr<Device> device);
+    ~Volume();
 
     Device& device() { return *device_; }
     std::shared_ptr<Device> shared_device() const { return device_; }
@@ -110,9 +113,13 @@ class Volume {
 
   private:
     Volume(std::shared_ptr<Device> device, const omf::Superblock& sb, Role role);
+    struct WriterState;
     class WriteSession;
     Result<WriteSession> begin_write();
-    Result<Created> allocate(State& st, const CreateSpec& spec, uint64_t free_entries);
+    Status catch_up_writer(WriterState& w) const;
+    // The map of the file logged at `index`, read back from the log.
+    Result<omf::FileEntry> logged_file(uint64_t index) const;
+    Result<Created> allocate(WriterState& st, const CreateSpec& spec, uint64_t free_entries);
     // `free_entries`: log entries the new directories may use.
     Status mkdir_in(WriteSession& w, const std::string& relpath, uint32_t mode, uint32_t uid,
                     uint32_t gid, bool parents, uint64_t free_entries);
@@ -122,9 +129,9 @@ class Volume {
     omf::Superblock layout_;
     LogView log_;
     Role role_;
-    std::mutex mu_;                 // guards cache_ (threads of this process)
-    std::unique_ptr<State> cache_;  // the writers' state, caught up under the lock
-    bool cache_stale_ = false;      // holds allocations the log never got: reload
+    std::mutex mu_;                       // guards cache_ (threads of this process)
+    std::unique_ptr<WriterState> cache_;  // the writers' state, caught up under the lock
+    bool cache_stale_ = false;            // holds allocations the log never got: reload
 };
 
 class Volume::Transaction {

@@ -1,0 +1,79 @@
+// Which paths exist, and the rules for adding one: the part of the
+// namespace every replay needs, without the per-file payload. A writer
+// (`famfs creat` replays the whole log on every call) keeps only this; the
+// full Namespace builds on it, so both refuse exactly the same entries.
+//
+// Memory is what a replay pays for (a first touch of a page costs
+// microseconds), so a path is ~50 bytes here: a 24-byte record, its name
+// in one shared buffer, and an 8-byte slot of an open-addressing table
+// keyed by (parent, name) that finds a child in any directory in one probe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "famfs/omf.h"
+#include "famfs/result.h"
+
+namespace famfs {
+
+class PathIndex {
+  public:
+    using Id = uint32_t;
+    static constexpr Id kRoot = 0;
+    static constexpr Id kNone = ~Id{0};
+
+    PathIndex();
+
+    // Where a new path goes: its parent directory and name.
+    struct Place {
+        Id parent = kRoot;
+        std::string_view name;  // a view of the relpath given to place()
+        uint64_t hash = 0;
+    };
+    // Where `relpath` (valid by validate_relpath) would go, or why it
+    // cannot: ENOENT (no parent), ENOTDIR (parent is a file), EEXIST.
+    Result<Place> place(std::string_view relpath) const;
+    Id add(const Place& p, bool is_dir, uint64_t log_index);
+    void reserve(size_t more);
+
+    Id find(std::string_view relpath) const;  // kNone when absent
+    Id child(Id dir, std::string_view name) const;
+    bool is_dir(Id id) const { return records_[id].is_dir; }
+    Id parent(Id id) const { return records_[id].parent; }
+    uint64_t log_index(Id id) const { return records_[id].log_index; }
+    std::string_view name(Id id) const {
+        return std::string_view(names_).substr(records_[id].name_offset, records_[id].name_len);
+    }
+    size_t size() const { return records_.size(); }
+
+  private:
+    struct Record {
+        uint64_t log_index = 0;
+        Id parent = kRoot;
+        uint32_t name_offset = 0;
+        uint16_t name_len = 0;  // a relpath is under 80 bytes
+        bool is_dir = false;
+    };
+    struct Slot {
+        uint32_t tag = 0;  // high half of the hash: most mismatches end here
+        Id id = kNone;     // kNone: empty
+    };
+    Id find_child(Id parent, std::string_view name, uint64_t hash) const;
+    void insert(Id id, uint64_t hash);
+    void grow(size_t min_slots);
+
+    std::vector<Record> records_;
+    std::string names_;        // every name, back to back
+    std::vector<Slot> slots_;  // power-of-two size, at most half full
+};
+
+// The replay rules for a namespace entry (format.md): a valid relpath, a
+// valid map for a file, and a free place under an existing directory.
+// `file` is null for a directory.
+Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view relpath,
+                                     const omf::FileEntry* file, const omf::Superblock& sb);
+
+}  // namespace famfs

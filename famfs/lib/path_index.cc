@@ -1,0 +1,106 @@
+#include "famfs/path_index.h"
+
+#include <bit>
+#include <functional>
+
+#include "famfs/namespace.h"
+
+namespace famfs {
+namespace {
+
+constexpr size_t kMinSlots = 64;
+
+uint64_t child_hash(PathIndex::Id parent, std::string_view name) {
+    return std::hash<std::string_view>{}(name) ^ (uint64_t{parent} * 0x9e3779b97f4a7c15ULL);
+}
+
+uint32_t tag_of(uint64_t hash) {
+    return static_cast<uint32_t>(hash >> 32);
+}
+
+}  // namespace
+
+PathIndex::PathIndex() {
+    records_.push_back(Record{~uint64_t{0}, kRoot, 0, 0, true});
+    grow(kMinSlots);
+}
+
+void PathIndex::reserve(size_t more) {
+    records_.reserve(records_.size() + more);
+    names_.reserve(names_.size() + more * 12);  // a guess: short names are the norm
+    grow(2 * (records_.size() + more));
+}
+
+Result<PathIndex::Place> PathIndex::place(std::string_view relpath) const {
+    auto [parent_path, name] = split_relpath(relpath);
+    const Id parent = find(parent_path);
+    if (parent == kNone)
+        return make_error(ENOENT,
+                          "parent directory '" + std::string(parent_path) + "' does not exist");
+    if (!is_dir(parent))
+        return make_error(ENOTDIR, "'" + std::string(parent_path) + "' is not a directory");
+    const uint64_t hash = child_hash(parent, name);
+    if (find_child(parent, name, hash) != kNone)
+        return make_error(EEXIST, "'" + std::string(relpath) + "' already exists");
+    return Place{parent, name, hash};
+}
+
+PathIndex::Id PathIndex::add(const Place& p, bool is_dir, uint64_t log_index) {
+    if (2 * (records_.size() + 1) > slots_.size()) grow(2 * slots_.size());
+    const Id id = static_cast<Id>(records_.size());
+    records_.push_back(Record{log_index, p.parent, static_cast<uint32_t>(names_.size()),
+                              static_cast<uint16_t>(p.name.size()), is_dir});
+    names_.append(p.name);
+    insert(id, p.hash);
+    return id;
+}
+
+PathIndex::Id PathIndex::find(std::string_view relpath) const {
+    Id id = kRoot;
+    size_t start = 0;
+    while (id != kNone && start < relpath.size()) {
+        size_t end = relpath.find('/', start);
+        if (end == std::string_view::npos) end = relpath.size();
+        id = child(id, relpath.substr(start, end - start));
+        start = end + 1;
+    }
+    return id;
+}
+
+PathIndex::Id PathIndex::child(Id dir, std::string_view name) const {
+    return find_child(dir, name, child_hash(dir, name));
+}
+
+PathIndex::Id PathIndex::find_child(Id parent, std::string_view name, uint64_t hash) const {
+    const size_t mask = slots_.size() - 1;
+    const uint32_t tag = tag_of(hash);
+    for (size_t i = hash & mask; slots_[i].id != kNone; i = (i + 1) & mask) {
+        const Slot& s = slots_[i];
+        if (s.tag == tag && records_[s.id].parent == parent && this->name(s.id) == name)
+            return s.id;
+    }
+    return kNone;
+}
+
+void PathIndex::insert(Id id, uint64_t hash) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i].id != kNone) i = (i + 1) & mask;
+    slots_[i] = Slot{tag_of(hash), id};
+}
+
+// Rehashing recomputes each hash from the record: slots stay 8 bytes.
+void PathIndex::grow(size_t min_slots) {
+    if (min_slots <= slots_.size()) return;
+    slots_.assign(std::bit_ceil(min_slots), Slot{});
+    for (Id id = 1; id < records_.size(); ++id) insert(id, child_hash(parent(id), name(id)));
+}
+
+Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view relpath,
+                                     const omf::FileEntry* file, const omf::Superblock& sb) {
+    FAMFS_TRY(validate_relpath(relpath));
+    if (file) FAMFS_TRY(validate_file_map(*file, sb));
+    return paths.place(relpath);
+}
+
+}  // namespace famfs
