@@ -178,6 +178,66 @@ TEST_F(LogFixture, PoisonedLogMemoryStopsReplayAtTheFirstEntryItTouches) {
         << "the same log reads fully once the memory is back";
 }
 
+// A long replay into a sink is split over two threads; the sink must see
+// exactly what one thread would have given it.
+struct LongReplay : LogFixture {
+    static constexpr int kEntries = 6000;  // well over the split threshold
+    void SetUp() override { append_dirs(kEntries); }
+    // Indexes the sink saw, and the replay's verdict.
+    std::pair<std::vector<uint64_t>, Replay> replay_into_sink(uint64_t from = 0) {
+        std::vector<uint64_t> seen;
+        auto r = log.replay(from, [&](omf::LogEntry&& e, uint64_t index) {
+            EXPECT_EQ(std::get<omf::MkdirEntry>(e.payload).relpath, "d" + std::to_string(index));
+            seen.push_back(index);
+        });
+        EXPECT_TRUE(r.ok());
+        return {seen, r.ok() ? *r : Replay{}};
+    }
+    static void expect_in_order(const std::vector<uint64_t>& seen, uint64_t from, uint64_t end) {
+        ASSERT_EQ(seen.size(), end - from);
+        for (uint64_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], from + i);
+    }
+};
+
+TEST_F(LongReplay, SinkSeesEveryEntryInOrder) {
+    auto [seen, r] = replay_into_sink();
+    expect_in_order(seen, 0, kEntries);
+    EXPECT_EQ(r.end(), uint64_t{kEntries});
+    EXPECT_FALSE(r.invalid_index.has_value());
+    auto [tail, r2] = replay_into_sink(1000);
+    expect_in_order(tail, 1000, kEntries);
+}
+
+TEST_F(LongReplay, BadEntryInTheLaterHalfEndsTheReplayThere) {
+    log.slot(5000)[100] ^= 0x40;
+    auto [seen, r] = replay_into_sink();
+    expect_in_order(seen, 0, 5000);
+    EXPECT_EQ(r.end(), 5000u);
+    ASSERT_TRUE(r.invalid_index.has_value());
+    EXPECT_EQ(*r.invalid_index, 5000u);
+}
+
+TEST_F(LongReplay, BadEntryInTheEarlierHalfHidesEverythingAfterIt) {
+    log.slot(100)[100] ^= 0x40;
+    auto [seen, r] = replay_into_sink();
+    expect_in_order(seen, 0, 100);
+    ASSERT_TRUE(r.invalid_index.has_value());
+    EXPECT_EQ(*r.invalid_index, 100u);
+}
+
+TEST_F(LongReplay, PoisonInTheLaterHalfIsAMemoryFailureAtItsEntry) {
+    constexpr uint64_t kPage = 4096;
+    const uint64_t page = 700;  // log bytes 2 867 200.. : inside entry 5270
+    ASSERT_TRUE(dev->poison(omf::kLogOffset + page * kPage, kPage).ok());
+    auto [seen, r] = replay_into_sink();
+    const uint64_t bad = (page * kPage - omf::kLogHeaderBytes) / omf::kEntryBytes;
+    expect_in_order(seen, 0, bad);
+    ASSERT_TRUE(r.invalid_index.has_value());
+    EXPECT_EQ(*r.invalid_index, bad);
+    EXPECT_EQ(r.invalid_reason->code, EIO);
+    dev->unpoison_all();
+}
+
 TEST_F(LogFixture, PoisonedHeaderIsAnErrorNotACrash) {
     append_dirs(2);
     ASSERT_TRUE(dev->poison(omf::kLogOffset, 1).ok());
