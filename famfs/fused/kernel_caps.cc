@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "request_reader.h"
+
 namespace famfs::fused {
 
 namespace {
@@ -23,7 +25,7 @@ void (*g_after_init)() = nullptr;  // likewise
 
 ssize_t caps_read(int fd, void* buf, size_t len, void* userdata) {
     (void)userdata;
-    const ssize_t n = read(fd, buf, len);
+    const ssize_t n = read_request(fd, buf, len);
     if (n < static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in))) return n;
     fuse_in_header in;
     std::memcpy(&in, buf, sizeof(in));

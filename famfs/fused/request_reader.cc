@@ -1,0 +1,96 @@
+#include "request_reader.h"
+
+#include <linux/fuse.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+namespace famfs::fused {
+
+namespace {
+
+// Measured on the project's 2-core VM (bench_fuse): a round trip costs
+// little CPU, but waking a thread whose CPU has gone idle takes ~30 us,
+// more than the work. libfuse's multi-threaded loop parks every thread in
+// read(2) on /dev/fuse and the kernel wakes the longest-waiting one, so an
+// open+close (OPEN, then the asynchronous RELEASE) usually woke two threads.
+std::mutex g_role;                   // held by the reader
+thread_local bool t_reader = false;  // this thread holds g_role
+
+// After serving a request the reader polls /dev/fuse for this long before it
+// blocks: a client doing back-to-back requests sends the next one within a
+// few microseconds, and a polling reader takes it without a wake-up. The
+// spin is bounded and restarts only after a request, so an idle server
+// stops using CPU this long after its last request.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+void spin_until_readable(int fd) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, 0) == 0 && std::chrono::steady_clock::now() < until) {
+    }
+}
+
+// Quick requests: served from memory, without the tree's write lock or
+// copies of file data, in a few microseconds. The reader serves them
+// itself, keeping the role.
+constexpr uint32_t kQuickReadMax = 64 * 1024;
+bool quick(const void* buf, ssize_t n) {
+    if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) return false;
+    fuse_in_header in;
+    std::memcpy(&in, buf, sizeof(in));
+    switch (in.opcode) {
+        case FUSE_OPEN:
+        case FUSE_RELEASE:
+        case FUSE_FLUSH:
+        case FUSE_GETATTR:
+        case FUSE_FORGET:
+        case FUSE_BATCH_FORGET:
+        case FUSE_INTERRUPT:
+            return true;
+        case FUSE_READ: {
+            if (n < static_cast<ssize_t>(sizeof(in) + sizeof(fuse_read_in))) return false;
+            fuse_read_in rd;
+            std::memcpy(&rd, static_cast<const char*>(buf) + sizeof(in), sizeof(rd));
+            return rd.size <= kQuickReadMax;
+        }
+        default:
+            return false;
+    }
+}
+
+// Gives the role up unless dismissed: libfuse cancels its worker threads at
+// exit, inside poll(2) or read(2), and the next thread waiting for the role
+// must then get it (and its own cancellation) instead of waiting forever.
+struct RoleRelease {
+    bool dismissed = false;
+    ~RoleRelease() {
+        if (dismissed) return;
+        t_reader = false;
+        g_role.unlock();
+    }
+};
+
+}  // namespace
+
+ssize_t read_request(int fd, void* buf, size_t len) {
+    // Only a reader that has just served a quick request polls: a thread
+    // taking the role over from one busy with a long request would take CPU
+    // from it (and from other data requests) for nothing.
+    const bool kept = t_reader;
+    if (!kept) {
+        g_role.lock();
+        t_reader = true;
+    }
+    RoleRelease release;
+    if (kept) spin_until_readable(fd);
+    const ssize_t n = read(fd, buf, len);
+    // Errors (the session ending, a signal) give the role up too.
+    release.dismissed = n > 0 && quick(buf, n);
+    return n;
+}
+
+}  // namespace famfs::fused
