@@ -17,6 +17,8 @@ namespace {
 constexpr uint64_t kChunk = 256 * 1024;
 // Sources up to this size are read() into a buffer and stored from there.
 constexpr uint64_t kReadLimit = 1024 * 1024;
+// Big copies map this much of the destination at a time.
+constexpr uint64_t kWindow = 16ull << 20;
 
 // Stores `src` (ordinary memory) at file offset `off` of `m`, whose memory
 // is `dst`, in cache-sized steps, writing each step back before the next.
@@ -54,34 +56,54 @@ Status copy_in_small(Device& dev, int fd, const std::string& src_name, const dax
     });
 }
 
+// Fills the page tables for [p, p + n) in one call: a read population
+// suffices (a shared mapping of memory without dirty tracking is mapped
+// writable) and maps pages many at a time, at about half the cost of a
+// write population and far less than a fault per page.
+void populate(uint8_t* p, uint64_t n) {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t start = reinterpret_cast<uintptr_t>(p) / page * page;
+    (void)::madvise(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(p) + n - start,
+                    MADV_POPULATE_READ);
+}
+
+// Reads [off, off + n) of the source straight into the file's memory `p`
+// and persists it chunk by chunk, while the chunk is still in cache. A
+// failed destination page makes read() stop short and then fail with
+// EFAULT instead of raising SIGBUS.
+Status read_into(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
+                 uint64_t off, uint8_t* p, uint64_t n) {
+    for (uint64_t done = 0; done < n;) {
+        const uint64_t step = std::min(kChunk, n - done);
+        const ssize_t got = ::pread(fd, p + done, step, static_cast<off_t>(off + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno == EFAULT)
+            return make_error(EIO, "'" + m.entry().relpath + "': memory failure at file offset " +
+                                       std::to_string(off + done) + " (cannot be written)");
+        if (got < 0) return make_error(errno, src_name + ": read failed: " + std::strerror(errno));
+        if (got == 0) return make_error(EIO, src_name + ": file shrank while being copied");
+        const uint64_t written = static_cast<uint64_t>(got);
+        FAMFS_TRY(m.guarded(off + done, p + done, written,
+                            [&] { return dev.persist(p + done, written); }));
+        done += written;
+    }
+    return {};
+}
+
 // Big copies: the kernel reads straight into device memory, so neither the
-// source needs a mapping nor the data a second copy. The destination's page
-// tables are filled in one call first: a read population suffices (a shared
-// mapping of memory without dirty tracking is mapped writable) and maps
-// pages many at a time, at about half the cost of a write population. A
-// failed destination page makes read() stop short and then fail with EFAULT
-// instead of raising SIGBUS.
+// source needs a mapping nor the data a second copy. The destination is
+// mapped a window at a time and its page tables dropped behind it, so the
+// copying threads tear them down in parallel instead of the process's
+// single-threaded exit.
 Status copy_in_direct(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
                       uint64_t off, uint64_t len) {
-    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     return m.for_each_piece(off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
-        const uintptr_t start = reinterpret_cast<uintptr_t>(p) / page * page;
-        (void)::madvise(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(p) + n - start,
-                        MADV_POPULATE_READ);
-        for (uint64_t done = 0; done < n;) {
-            const uint64_t step = std::min(kChunk, n - done);
-            const ssize_t got = ::pread(fd, p + done, step, static_cast<off_t>(o + done));
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0 && errno == EFAULT)
-                return make_error(EIO, "'" + m.entry().relpath +
-                                           "': memory failure at file offset " +
-                                           std::to_string(o + done) + " (cannot be written)");
-            if (got < 0)
-                return make_error(errno, src_name + ": read failed: " + std::strerror(errno));
-            if (got == 0) return make_error(EIO, src_name + ": file shrank while being copied");
-            FAMFS_TRY(m.guarded(o + done, p + done, static_cast<uint64_t>(got),
-                                [&] { return dev.persist(p + done, static_cast<uint64_t>(got)); }));
-            done += static_cast<uint64_t>(got);
+        for (uint64_t done = 0; done < n; done += kWindow) {
+            const uint64_t w = std::min(kWindow, n - done);
+            populate(p + done, w);
+            Status s = read_into(dev, fd, src_name, m, o + done, p + done, w);
+            dev.drop_page_tables(p + done, w);
+            FAMFS_TRY(s);
         }
         return Status{};
     });

@@ -2,6 +2,9 @@
 // metadata stays serialised by the append lock).
 #pragma once
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -9,6 +12,13 @@
 #include <vector>
 
 namespace famfs::cli {
+
+// CPUs this process may run on: taskset and cpusets narrow it.
+inline size_t available_cpus() {
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<size_t>(std::max(CPU_COUNT(&set), 1));
+    return static_cast<size_t>(std::max(::sysconf(_SC_NPROCESSORS_ONLN), 1L));
+}
 
 // Calls fn(i) for every i in [0, n) on up to `threads` threads.
 template <class Fn>

@@ -45,6 +45,15 @@ class MappedDevice final : public Device {
     const std::string& path() const override { return path_; }
     DeviceKind kind() const override { return kind_; }
     Access access() const override { return access_; }
+    // The mapping is MAP_SHARED, so dropped pages keep their contents (in
+    // the device, or in the file's page cache). A PCI BAR's mapping refuses
+    // (EINVAL) and simply stays.
+    void drop_page_tables(const void* p, size_t n) override {
+        const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+        const uintptr_t start = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+        const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+        if (end > start) (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    }
 
   private:
     std::string path_;
@@ -203,6 +212,8 @@ Status Device::persist(const void* p, size_t n) {
 void Device::invalidate(const void* p, size_t n) {
     cache::invalidate(p, n);
 }
+
+void Device::drop_page_tables(const void*, size_t) {}
 
 Result<std::unique_ptr<Device>> open_device(const std::string& path, Access access) {
     bool rw = access == Access::kReadWrite;

@@ -140,6 +140,18 @@ TEST_F(CpTest, BigFileOnSeveralThreads) {
     EXPECT_TRUE(read_file("huge") == data);
 }
 
+// Without -t a copy this big is spread over the CPUs in several pieces per
+// thread; an odd size leaves a short last piece.
+TEST_F(CpTest, BigFileWithoutThreadCount) {
+    format("512m");
+    const auto data = pattern_bytes((300u << 20) + 4097, 12);
+    const std::string src = local_file("huge", data);
+    Outcome r = famfs({"cp", src, "huge"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(read_file("huge") == data);
+    EXPECT_EQ(famfs({"fsck"}).status, 0);
+}
+
 TEST_F(CpTest, StripedCopyKeepsTheBytesInOrder) {
     format("4200m");
     const auto data = pattern_bytes(40u << 20, 21);

@@ -306,3 +306,26 @@ TEST_F(DaxPoison, WriteCheckedNamesTheFailingFileOffset) {
 
 }  // namespace
 }  // namespace famfs
+
+namespace famfs {
+namespace {
+
+// Bulk writers drop the page tables behind them (cp does, a window at a
+// time); the bytes must stay, for this mapping and for any other.
+TEST(DeviceMapping, DroppedPageTablesKeepTheContents) {
+    test::ShmFile file(64 * kMiB);
+    auto dev = open_device(file.path(), Access::kReadWrite);
+    ASSERT_TRUE(dev.ok()) << dev.error().message;
+    std::vector<uint8_t> data(5 * kMiB + 123);
+    fill_pattern(7, data);
+    uint8_t* at = (*dev)->base() + 3 * kMiB + 17;  // neither end on a page boundary
+    std::copy(data.begin(), data.end(), at);
+    (*dev)->drop_page_tables(at, data.size());
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), at));
+    auto other = open_device(file.path(), Access::kReadOnly);
+    ASSERT_TRUE(other.ok());
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), (*other)->base() + 3 * kMiB + 17));
+}
+
+}  // namespace
+}  // namespace famfs

@@ -36,6 +36,11 @@ class Device {
     // Drops cached lines for [p, p+n), so the next load reads memory that
     // another host may have written.
     virtual void invalidate(const void* p, size_t n);
+    // Frees the page tables that map the whole pages of [p, p+n); the
+    // memory and its contents stay, and a later touch maps them again. Bulk
+    // writers call it behind themselves: tearing down a big file's page
+    // tables costs about what filling them did. No-op by default.
+    virtual void drop_page_tables(const void* p, size_t n);
 
     std::span<uint8_t> bytes() { return {base(), size()}; }
     std::span<uint8_t> range(uint64_t offset, uint64_t len) { return {base() + offset, len}; }

