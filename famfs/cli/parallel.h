@@ -16,7 +16,8 @@ namespace famfs::cli {
 // CPUs this process may run on: taskset and cpusets narrow it.
 inline size_t available_cpus() {
     cpu_set_t set;
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<size_t>(std::max(CPU_COUNT(&set), 1));
+    if (::sched_getaffinity(0, sizeof set, &set) == 0)
+        return static_cast<size_t>(std::max(CPU_COUNT(&set), 1));
     return static_cast<size_t>(std::max(::sysconf(_SC_NPROCESSORS_ONLN), 1L));
 }
 

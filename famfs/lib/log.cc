@@ -1,10 +1,8 @@
 #include "famfs/log.h"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <system_error>
 #include <thread>
 
 #include "bytes.h"
@@ -15,8 +13,6 @@ namespace {
 
 constexpr size_t kNextSeqnumOffset = 32;
 constexpr size_t kNextIndexOffset = 40;
-// Below this many entries a second thread costs more than it saves.
-constexpr uint64_t kSplitReplayEntries = 2048;
 
 // Loads a header counter from memory, never from a register or a stale line.
 uint64_t load_counter(const uint8_t* p) {
@@ -25,17 +21,6 @@ uint64_t load_counter(const uint8_t* p) {
 
 void store_counter(uint8_t* p, uint64_t v) {
     __atomic_store_n(reinterpret_cast<uint64_t*>(p), v, __ATOMIC_RELEASE);
-}
-
-// Maps the page tables for a range of the log in one call instead of one
-// fault per page: a creat replays the whole log, and 15 000 entries are
-// ~2 000 pages. Best effort (kernels before 5.14 say EINVAL).
-void prefault(std::span<const uint8_t> range) {
-    constexpr int kPopulateRead = 22;  // MADV_POPULATE_READ, newer than some headers
-    auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    auto lo = reinterpret_cast<uintptr_t>(range.data()) & ~(page - 1);
-    auto hi = reinterpret_cast<uintptr_t>(range.data() + range.size());
-    if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, kPopulateRead);
 }
 
 }  // namespace
@@ -69,111 +54,6 @@ uint64_t LogView::next_index() const {
     auto h = header_bytes();
     device_.invalidate(h.data(), h.size());
     return load_counter(h.data() + kNextIndexOffset);
-}
-
-// Copies slot i out of device memory and checks it, once more after an
-// invalidate when the first look fails (a writer on another host may be
-// mid-append). Device memory is only touched by the copies, and no object
-// is alive across them, so a SIGBUS there abandons nothing.
-bool LogView::copy_checked_slot(uint64_t i, uint8_t* local) const {
-    auto s = slot(i);
-    std::memcpy(local, s.data(), omf::kEntryBytes);
-    if (omf::check_entry({local, omf::kEntryBytes}, i).ok()) return true;
-    device_.invalidate(s.data(), s.size());
-    std::memcpy(local, s.data(), omf::kEntryBytes);
-    return omf::check_entry({local, omf::kEntryBytes}, i).ok();
-}
-
-// Device memory is only touched by copy_checked_slot, at the top of each
-// iteration, when no entry is alive in this frame: a SIGBUS there abandons
-// nothing. Without a sink the entries are collected in `r`.
-void LogView::replay_entries(Replay& r, uint64_t end, const EntrySink* sink) const {
-    uint8_t local[omf::kEntryBytes];
-    for (uint64_t i = r.valid_end; i < end; ++i) {
-        std::span<const uint8_t> image(local, sizeof local);
-        if (!copy_checked_slot(i, local)) {
-            r.invalid_index = i;
-            r.invalid_reason = omf::check_entry(image, i).error();
-            return;
-        }
-        auto e = omf::parse_entry(image, i);
-        if (!e) {
-            r.invalid_index = i;
-            r.invalid_reason = e.error();
-            return;
-        }
-        r.valid_end = i + 1;
-        if (sink)
-            (*sink)(std::move(e.value()), i);
-        else
-            r.entries.push_back(std::move(e.value()));
-    }
-}
-
-// Replays [r.valid_end, end) into `r` (or the sink).
-void LogView::replay_part(Replay& r, uint64_t end, const EntrySink* sink) const {
-    const uint64_t begin = r.valid_end;
-    auto part = device_.range(log_offset_ + omf::kLogHeaderBytes + begin * omf::kEntryBytes,
-                              (end - begin) * omf::kEntryBytes);
-    prefault(part);
-    // Poisoned log memory makes the entry it hits invalid: replay stops
-    // there and says why, as for any other invalid entry.
-    Status s = memsafe::guarded(part.data(), part.size(), [&] { replay_entries(r, end, sink); });
-    if (!s) {
-        const uint64_t index = begin + memsafe::last_fault().offset / omf::kEntryBytes;
-        r.invalid_index = index;
-        r.invalid_reason = make_error(EIO, "log entry " + std::to_string(index) +
-                                               ": memory failure (SIGBUS) while reading it");
-    }
-}
-
-// A long replay into a sink uses both halves of a two-core machine: a
-// second thread checks and parses the later half of the entries (copying,
-// CRC and parsing are most of a replay) while this one replays the earlier
-// half into the sink, which then gets the later half from the buffer. The
-// sink still sees every entry in order, on this thread, and the first
-// invalid entry of either half ends the replay there.
-bool LogView::replay_split(Replay& r, const EntrySink& sink) const {
-    const uint64_t mid = r.valid_end + (r.next_index - r.valid_end) / 2;
-    Replay later;
-    later.first = later.valid_end = mid;
-    later.next_index = r.next_index;
-    later.entries.reserve(r.next_index - mid);
-    std::thread worker;
-    try {
-        worker = std::thread([&] { replay_part(later, later.next_index, nullptr); });
-    } catch (const std::system_error&) {
-        return false;  // no thread to be had: replay on this one
-    }
-    replay_part(r, mid, &sink);
-    worker.join();
-    if (r.invalid_index) return true;  // entries past an invalid one do not count
-    for (size_t i = 0; i < later.entries.size(); ++i) sink(std::move(later.entries[i]), mid + i);
-    r.valid_end = later.valid_end;
-    r.invalid_index = later.invalid_index;
-    r.invalid_reason = later.invalid_reason;
-    return true;
-}
-
-Result<Replay> LogView::replay(uint64_t from) const {
-    return replay_to(from, nullptr);
-}
-
-Result<Replay> LogView::replay(uint64_t from, const EntrySink& sink) const {
-    return replay_to(from, &sink);
-}
-
-Result<Replay> LogView::replay_to(uint64_t from, const EntrySink* sink) const {
-    auto h = header();
-    if (!h) return h.error();
-    Replay r;
-    r.first = r.valid_end = from;
-    r.next_index = h->next_index;
-    if (r.next_index <= from) return r;
-    if (sink && r.next_index - from >= kSplitReplayEntries && replay_split(r, *sink)) return r;
-    if (!sink) r.entries.reserve(r.next_index - from);
-    replay_part(r, r.next_index, sink);
-    return r;
 }
 
 Result<omf::LogEntry> LogView::entry(uint64_t index) const {

@@ -178,10 +178,10 @@ TEST_F(LogFixture, PoisonedLogMemoryStopsReplayAtTheFirstEntryItTouches) {
         << "the same log reads fully once the memory is back";
 }
 
-// A long replay into a sink is split over two threads; the sink must see
-// exactly what one thread would have given it.
+// A long replay into a sink (what every writer and mount does): the sink
+// sees every valid entry once, in order, and nothing past an invalid one.
 struct LongReplay : LogFixture {
-    static constexpr int kEntries = 6000;  // well over the split threshold
+    static constexpr int kEntries = 6000;
     void SetUp() override { append_dirs(kEntries); }
     // Indexes the sink saw, and the replay's verdict.
     std::pair<std::vector<uint64_t>, Replay> replay_into_sink(uint64_t from = 0) {
@@ -208,7 +208,7 @@ TEST_F(LongReplay, SinkSeesEveryEntryInOrder) {
     expect_in_order(tail, 1000, kEntries);
 }
 
-TEST_F(LongReplay, BadEntryInTheLaterHalfEndsTheReplayThere) {
+TEST_F(LongReplay, BadEntryLateInTheLogEndsTheReplayThere) {
     log.slot(5000)[100] ^= 0x40;
     auto [seen, r] = replay_into_sink();
     expect_in_order(seen, 0, 5000);
@@ -217,7 +217,7 @@ TEST_F(LongReplay, BadEntryInTheLaterHalfEndsTheReplayThere) {
     EXPECT_EQ(*r.invalid_index, 5000u);
 }
 
-TEST_F(LongReplay, BadEntryInTheEarlierHalfHidesEverythingAfterIt) {
+TEST_F(LongReplay, BadEntryEarlyInTheLogHidesEverythingAfterIt) {
     log.slot(100)[100] ^= 0x40;
     auto [seen, r] = replay_into_sink();
     expect_in_order(seen, 0, 100);
@@ -225,7 +225,7 @@ TEST_F(LongReplay, BadEntryInTheEarlierHalfHidesEverythingAfterIt) {
     EXPECT_EQ(*r.invalid_index, 100u);
 }
 
-TEST_F(LongReplay, PoisonInTheLaterHalfIsAMemoryFailureAtItsEntry) {
+TEST_F(LongReplay, PoisonLateInTheLogIsAMemoryFailureAtItsEntry) {
     constexpr uint64_t kPage = 4096;
     const uint64_t page = 700;  // log bytes 2 867 200.. : inside entry 5270
     ASSERT_TRUE(dev->poison(omf::kLogOffset + page * kPage, kPage).ok());

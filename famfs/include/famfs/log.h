@@ -70,9 +70,7 @@ class LogView {
   private:
     bool copy_checked_slot(uint64_t i, uint8_t* local) const;
     Result<Replay> replay_to(uint64_t from, const EntrySink* sink) const;
-    void replay_entries(Replay& r, uint64_t end, const EntrySink* sink) const;
-    void replay_part(Replay& r, uint64_t end, const EntrySink* sink) const;
-    bool replay_split(Replay& r, const EntrySink& sink) const;
+    void replay_entries(Replay& r, const EntrySink* sink) const;
 
     Device& device_;
     uint64_t log_offset_;
