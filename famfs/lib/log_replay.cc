@@ -37,9 +37,10 @@ bool LogView::copy_checked_slot(uint64_t i, uint8_t* local) const {
 }
 
 // Device memory is only touched by copy_checked_slot, at the top of each
-// iteration, when no entry is alive in this frame: a SIGBUS there abandons
+// iteration; `scratch`, the one entry parsed into again and again (its
+// storage reused), lives in the caller's frame, so a SIGBUS there abandons
 // nothing. Without a sink the entries are collected in `r`.
-void LogView::replay_entries(Replay& r, const EntrySink* sink) const {
+void LogView::replay_entries(Replay& r, const EntrySink* sink, omf::LogEntry& scratch) const {
     uint8_t local[omf::kEntryBytes];
     const std::span<const uint8_t> image(local, sizeof local);
     for (uint64_t i = r.valid_end; i < r.next_index; ++i) {
@@ -48,17 +49,16 @@ void LogView::replay_entries(Replay& r, const EntrySink* sink) const {
             r.invalid_reason = omf::check_entry(image, i).error();
             return;
         }
-        auto e = omf::parse_entry(image, i);
-        if (!e) {
+        if (auto s = omf::parse_entry_into(image, i, scratch); !s) {
             r.invalid_index = i;
-            r.invalid_reason = e.error();
+            r.invalid_reason = s.error();
             return;
         }
         r.valid_end = i + 1;
         if (sink)
-            (*sink)(std::move(e.value()), i);
+            (*sink)(scratch, i);
         else
-            r.entries.push_back(std::move(e.value()));
+            r.entries.push_back(std::move(scratch));
     }
 }
 
@@ -83,7 +83,9 @@ Result<Replay> LogView::replay_to(uint64_t from, const EntrySink* sink) const {
     prefault(part);
     // Poisoned log memory makes the entry it hits invalid: replay stops
     // there and says why, as for any other invalid entry.
-    Status s = memsafe::guarded(part.data(), part.size(), [&] { replay_entries(r, sink); });
+    omf::LogEntry scratch;
+    Status s =
+        memsafe::guarded(part.data(), part.size(), [&] { replay_entries(r, sink, scratch); });
     if (!s) {
         const uint64_t index = from + memsafe::last_fault().offset / omf::kEntryBytes;
         r.invalid_index = index;

@@ -116,22 +116,28 @@ Status encode_file(const FileEntry& f, std::span<uint8_t> b) {
     return {};
 }
 
-Result<FileEntry> decode_file(std::span<const uint8_t> b) {
-    FileEntry f;
+// Decodes into `f`, reusing its strings' and vectors' storage: replay
+// decodes one entry after another into the same object.
+Status decode_file_into(std::span<const uint8_t> b, FileEntry& f) {
     f.size = get<uint64_t>(b, eo::kSize);
     f.flags = get<uint32_t>(b, eo::kFlags);
     f.uid = get<uint32_t>(b, eo::kUid);
     f.gid = get<uint32_t>(b, eo::kGid);
     f.mode = get<uint32_t>(b, eo::kMode);
-    f.relpath = get_cstr(b, eo::kRelpath, kRelpathBytes);
+    const char* path = reinterpret_cast<const char*>(b.data() + eo::kRelpath);
+    f.relpath.assign(path, strnlen(path, kRelpathBytes));
+    f.extents.clear();
+    f.interleave.nstrips = f.interleave.chunk_size = 0;
+    f.interleave.strips.clear();
     uint32_t ext_type = get<uint32_t>(b, eo::kExtType);
     uint32_t n = get<uint32_t>(b, eo::kNextents);
     if (ext_type == static_cast<uint32_t>(ExtentType::kSimple)) {
+        f.ext_type = ExtentType::kSimple;
         if (n == 0 || n > kMaxExtents)
             return make_error(EINVAL, "'" + f.relpath + "': bad extent count " + std::to_string(n));
         for (uint32_t i = 0; i < n; ++i)
             f.extents.push_back(get_extent(b, eo::kExtents + i * eo::kExtentBytes));
-        return f;
+        return {};
     }
     if (ext_type != static_cast<uint32_t>(ExtentType::kInterleaved))
         return make_error(EINVAL,
@@ -147,7 +153,7 @@ Result<FileEntry> decode_file(std::span<const uint8_t> b) {
             EINVAL, "'" + f.relpath + "': bad strip count " + std::to_string(f.interleave.nstrips));
     for (uint64_t i = 0; i < f.interleave.nstrips; ++i)
         f.interleave.strips.push_back(get_extent(b, eo::kStrips + i * eo::kExtentBytes));
-    return f;
+    return {};
 }
 
 }  // namespace
@@ -340,15 +346,20 @@ Result<LogEntry> decode_entry(std::span<const uint8_t> b, uint64_t index) {
 
 Result<LogEntry> parse_entry(std::span<const uint8_t> b, uint64_t index) {
     LogEntry e;
+    FAMFS_TRY(parse_entry_into(b, index, e));
+    return e;
+}
+
+Status parse_entry_into(std::span<const uint8_t> b, uint64_t index, LogEntry& e) {
     e.seqnum = get<uint64_t>(b, eo::kSeqnum);
     uint32_t type = get<uint32_t>(b, eo::kType);
     switch (static_cast<EntryType>(type)) {
         case EntryType::kFile: {
-            auto f = decode_file(b);
-            if (!f)
+            auto* f = std::get_if<FileEntry>(&e.payload);
+            if (!f) f = &e.payload.emplace<FileEntry>();
+            if (auto s = decode_file_into(b, *f); !s)
                 return make_error(EBADMSG,
-                                  "log entry " + std::to_string(index) + ": " + f.error().message);
-            e.payload = std::move(f.value());
+                                  "log entry " + std::to_string(index) + ": " + s.error().message);
             break;
         }
         case EntryType::kMkdir:
@@ -364,7 +375,7 @@ Result<LogEntry> parse_entry(std::span<const uint8_t> b, uint64_t index) {
             e.payload = OtherEntry{type};
             break;
     }
-    return e;
+    return {};
 }
 
 }  // namespace famfs::omf

@@ -10,6 +10,11 @@ namespace {
 
 constexpr size_t kMinSlots = 64;
 
+// Slots needed to hold n paths at most three quarters full.
+size_t slots_for(size_t n) {
+    return n + n / 3 + 1;
+}
+
 uint64_t child_hash(PathIndex::Id parent, std::string_view name) {
     return std::hash<std::string_view>{}(name) ^ (uint64_t{parent} * 0x9e3779b97f4a7c15ULL);
 }
@@ -21,14 +26,14 @@ uint32_t tag_of(uint64_t hash) {
 }  // namespace
 
 PathIndex::PathIndex() {
-    records_.push_back(Record{~uint64_t{0}, kRoot, 0, 0, true});
+    records_.push_back(Record{~uint32_t{0}, kRoot, 0, 0, true});
     grow(kMinSlots);
 }
 
 void PathIndex::reserve(size_t more) {
     records_.reserve(records_.size() + more);
     names_.reserve(names_.size() + more * 12);  // a guess: short names are the norm
-    grow(2 * (records_.size() + more));
+    grow(slots_for(records_.size() + more));
 }
 
 Result<PathIndex::Place> PathIndex::place(std::string_view relpath) const {
@@ -46,9 +51,10 @@ Result<PathIndex::Place> PathIndex::place(std::string_view relpath) const {
 }
 
 PathIndex::Id PathIndex::add(const Place& p, bool is_dir, uint64_t log_index) {
-    if (2 * (records_.size() + 1) > slots_.size()) grow(2 * slots_.size());
+    if (slots_for(records_.size() + 1) > slots_.size()) grow(2 * slots_.size());
     const Id id = static_cast<Id>(records_.size());
-    records_.push_back(Record{log_index, p.parent, static_cast<uint32_t>(names_.size()),
+    records_.push_back(Record{static_cast<uint32_t>(log_index), p.parent,
+                              static_cast<uint32_t>(names_.size()),
                               static_cast<uint16_t>(p.name.size()), is_dir});
     names_.append(p.name);
     insert(id, p.hash);

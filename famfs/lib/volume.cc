@@ -64,7 +64,7 @@ Status catch_up(const LogView& log, State& st) {
     const uint64_t known = st.ns.applied(), next = log.next_index();
     if (next > known) st.ns.reserve(std::min(next, log.capacity()) - known);
     auto r = log.replay(
-        known, [&](omf::LogEntry&& e, uint64_t index) { apply_entry(st, std::move(e), index); });
+        known, [&](omf::LogEntry& e, uint64_t index) { apply_entry(st, std::move(e), index); });
     if (!r) return r.error();
     record_end(st, *r);
     return {};
@@ -142,7 +142,7 @@ struct Volume::WriterState {
 
     // `claimed`: a file's extents are already marked (this writer
     // allocated them), so claiming them again would report a collision.
-    void apply(omf::LogEntry&& e, uint64_t index, bool claimed) {
+    void apply(const omf::LogEntry& e, uint64_t index, bool claimed) {
         applied = index + 1;
         auto* f = std::get_if<omf::FileEntry>(&e.payload);
         auto* d = std::get_if<omf::MkdirEntry>(&e.payload);
@@ -158,8 +158,8 @@ Volume::~Volume() = default;
 Status Volume::catch_up_writer(WriterState& w) const {
     const uint64_t next = log_.next_index();
     if (next > w.applied) w.paths.reserve(std::min(next, log_.capacity()) - w.applied);
-    auto r = log_.replay(
-        w.applied, [&](omf::LogEntry&& e, uint64_t index) { w.apply(std::move(e), index, false); });
+    auto r =
+        log_.replay(w.applied, [&](omf::LogEntry& e, uint64_t index) { w.apply(e, index, false); });
     if (!r) return r.error();
     w.applied = r->valid_end;
     w.invalid_index = r->invalid_index;
@@ -190,7 +190,7 @@ class Volume::WriteSession {
             v_.cache_stale_ = true;  // allocations made for it are void
             return s;
         }
-        state().apply(std::move(entry), index, claimed);
+        state().apply(entry, index, claimed);
         return {};
     }
     uint64_t free_entries() const { return v_.log_.capacity() - v_.cache_->applied; }

@@ -186,7 +186,7 @@ struct LongReplay : LogFixture {
     // Indexes the sink saw, and the replay's verdict.
     std::pair<std::vector<uint64_t>, Replay> replay_into_sink(uint64_t from = 0) {
         std::vector<uint64_t> seen;
-        auto r = log.replay(from, [&](omf::LogEntry&& e, uint64_t index) {
+        auto r = log.replay(from, [&](omf::LogEntry& e, uint64_t index) {
             EXPECT_EQ(std::get<omf::MkdirEntry>(e.payload).relpath, "d" + std::to_string(index));
             seen.push_back(index);
         });

@@ -47,8 +47,9 @@ class LogView {
     Result<Replay> replay(uint64_t from = 0) const;
     // The same, handing each valid entry to `sink` in log order instead of
     // collecting it: a replay into a namespace builds no second copy of the
-    // log. The sink must not touch device memory.
-    using EntrySink = std::function<void(omf::LogEntry&&, uint64_t index)>;
+    // log. The sink may move from the entry (else its storage is reused for
+    // the next one) and must not touch device memory.
+    using EntrySink = std::function<void(omf::LogEntry& entry, uint64_t index)>;
     Result<Replay> replay(uint64_t from, const EntrySink& sink) const;
 
     // The valid entry at `index` (< next_index), read again from memory.
@@ -70,7 +71,7 @@ class LogView {
   private:
     bool copy_checked_slot(uint64_t i, uint8_t* local) const;
     Result<Replay> replay_to(uint64_t from, const EntrySink* sink) const;
-    void replay_entries(Replay& r, const EntrySink* sink) const;
+    void replay_entries(Replay& r, const EntrySink* sink, omf::LogEntry& scratch) const;
 
     Device& device_;
     uint64_t log_offset_;

@@ -162,5 +162,7 @@ Result<LogEntry> decode_entry(std::span<const uint8_t> in, uint64_t index);
 Status check_entry(std::span<const uint8_t> in, uint64_t index);
 // Decodes the fields of a slot already checked (index names it in errors).
 Result<LogEntry> parse_entry(std::span<const uint8_t> in, uint64_t index);
+// The same into `out`, reusing its storage (replay parses entry after entry).
+Status parse_entry_into(std::span<const uint8_t> in, uint64_t index, LogEntry& out);
 
 }  // namespace famfs::omf

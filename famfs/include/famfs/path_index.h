@@ -4,9 +4,10 @@
 // full Namespace builds on it, so both refuse exactly the same entries.
 //
 // Memory is what a replay pays for (a first touch of a page costs
-// microseconds), so a path is ~50 bytes here: a 24-byte record, its name
-// in one shared buffer, and an 8-byte slot of an open-addressing table
-// keyed by (parent, name) that finds a child in any directory in one probe.
+// microseconds), so a path is ~40 bytes here: a 16-byte record, its name
+// in one shared buffer, and 8-byte slots of an open-addressing table (at
+// most three quarters full) keyed by (parent, name) that finds a child in
+// any directory in a probe or two.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +52,7 @@ class PathIndex {
 
   private:
     struct Record {
-        uint64_t log_index = 0;
+        uint32_t log_index = 0;  // 2^32 entries would be a 2 TiB log
         Id parent = kRoot;
         uint32_t name_offset = 0;
         uint16_t name_len = 0;  // a relpath is under 80 bytes
@@ -67,7 +68,7 @@ class PathIndex {
 
     std::vector<Record> records_;
     std::string names_;        // every name, back to back
-    std::vector<Slot> slots_;  // power-of-two size, at most half full
+    std::vector<Slot> slots_;  // power-of-two size, at most three quarters full
 };
 
 // The replay rules for a namespace entry (format.md): a valid relpath, a
