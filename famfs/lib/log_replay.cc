@@ -1,27 +1,10 @@
 // Replay: the reader rules of format.md over entries [from, next_index).
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstring>
 
 #include "famfs/log.h"
 #include "famfs/memsafe.h"
 
 namespace famfs {
-namespace {
-
-// Maps the page tables for a range of the log in one call instead of one
-// fault per page: a creat replays the whole log, and 15 000 entries are
-// ~2 000 pages. Best effort (kernels before 5.14 say EINVAL).
-void prefault(std::span<const uint8_t> range) {
-    constexpr int kPopulateRead = 22;  // MADV_POPULATE_READ, newer than some headers
-    auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    auto lo = reinterpret_cast<uintptr_t>(range.data()) & ~(page - 1);
-    auto hi = reinterpret_cast<uintptr_t>(range.data() + range.size());
-    if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, kPopulateRead);
-}
-
-}  // namespace
 
 // Copies slot i out of device memory and checks it, once more after an
 // invalidate when the first look fails (a writer on another host may be
@@ -80,7 +63,6 @@ Result<Replay> LogView::replay_to(uint64_t from, const EntrySink* sink) const {
     if (!sink) r.entries.reserve(r.next_index - from);
     auto part = device_.range(log_offset_ + omf::kLogHeaderBytes + from * omf::kEntryBytes,
                               (r.next_index - from) * omf::kEntryBytes);
-    prefault(part);
     // Poisoned log memory makes the entry it hits invalid: replay stops
     // there and says why, as for any other invalid entry.
     omf::LogEntry scratch;
