@@ -109,11 +109,13 @@ std::optional<Status> parse_interleave_option(int c, const char* arg, Interleave
     }
 }
 
-std::optional<int> parse_verbose_only(int argc, char** argv, void (*usage)(FILE*), bool& verbose) {
+std::optional<int> parse_flag_only(int argc, char** argv, void (*usage)(FILE*), char flag,
+                                   bool& set) {
+    const char options[] = {flag, 'h', '?', '\0'};
     reset_getopt();
-    for (int c; (c = getopt(argc, argv, "vh?")) != -1;) {
-        if (c == 'v') {
-            verbose = true;
+    for (int c; (c = getopt(argc, argv, options)) != -1;) {
+        if (c == flag) {
+            set = true;
             continue;
         }
         usage(help_requested(c, argv) ? stdout : stderr);

@@ -37,9 +37,10 @@ Result<FileSpecArg> parse_file_spec(const std::string& text);  // NAME,SIZE[,SEE
 // one of them, else how parsing its argument went.
 std::optional<Status> parse_interleave_option(int c, const char* arg, InterleaveParams& ip);
 
-// Commands whose only option is -v: parses it (and -h/-?); returns the exit
-// status to stop with, if the command should not go on.
-std::optional<int> parse_verbose_only(int argc, char** argv, void (*usage)(FILE*), bool& verbose);
+// Commands whose only option is one flag (-v, -q): parses it (and -h/-?);
+// returns the exit status to stop with, if the command should not go on.
+std::optional<int> parse_flag_only(int argc, char** argv, void (*usage)(FILE*), char flag,
+                                   bool& set);
 
 // The process umask, read without changing it for longer than needed.
 uint32_t current_umask();

@@ -34,7 +34,7 @@ Status flush_file(const OpenFile& f) {
 
 int cmd_flush(const GlobalOptions& g, int argc, char** argv) {
     bool verbose = false;
-    if (auto stop = parse_verbose_only(argc, argv, usage, verbose)) return *stop;
+    if (auto stop = parse_flag_only(argc, argv, usage, 'v', verbose)) return *stop;
     if (optind == argc) return usage(stderr), kExitUsage;
     Volumes volumes(Access::kReadWrite);
     int failed = 0;

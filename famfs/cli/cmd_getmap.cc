@@ -65,15 +65,7 @@ std::optional<int> local_kind(const std::string& path) {
 
 int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
     bool quiet = false;
-    reset_getopt();
-    for (int c; (c = getopt(argc, argv, "qh?")) != -1;) {
-        if (c == 'q') {
-            quiet = true;
-            continue;
-        }
-        usage(help_requested(c, argv) ? stdout : stderr);
-        return help_requested(c, argv) ? 0 : kExitUsage;
-    }
+    if (auto stop = parse_flag_only(argc, argv, usage, 'q', quiet)) return *stop;
     if (argc - optind != 1) return usage(stderr), kExitUsage;
     const std::string arg = argv[optind];
     if (g.device.empty()) {
