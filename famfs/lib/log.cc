@@ -64,9 +64,7 @@ Result<omf::LogEntry> LogView::entry(uint64_t index) const {
     bool checked = false;
     Status read =
         memsafe::guarded(s.data(), s.size(), [&] { checked = copy_checked_slot(index, local); });
-    if (!read)
-        return make_error(EIO, "log entry " + std::to_string(index) +
-                                   ": memory failure (SIGBUS) while reading it");
+    if (!read) return memory_failure(index);
     std::span<const uint8_t> image(local, sizeof local);
     if (!checked) return omf::check_entry(image, index).error();
     return omf::parse_entry(image, index);

@@ -19,6 +19,11 @@ bool LogView::copy_checked_slot(uint64_t i, uint8_t* local) const {
     return omf::check_entry({local, omf::kEntryBytes}, i).ok();
 }
 
+Error LogView::memory_failure(uint64_t index) {
+    return make_error(
+        EIO, "log entry " + std::to_string(index) + ": memory failure (SIGBUS) while reading it");
+}
+
 // Device memory is only touched by copy_checked_slot, at the top of each
 // iteration; `scratch`, the one entry parsed into again and again (its
 // storage reused), lives in the caller's frame, so a SIGBUS there abandons
@@ -69,10 +74,8 @@ Result<Replay> LogView::replay_to(uint64_t from, const EntrySink* sink) const {
     Status s =
         memsafe::guarded(part.data(), part.size(), [&] { replay_entries(r, sink, scratch); });
     if (!s) {
-        const uint64_t index = from + memsafe::last_fault().offset / omf::kEntryBytes;
-        r.invalid_index = index;
-        r.invalid_reason = make_error(EIO, "log entry " + std::to_string(index) +
-                                               ": memory failure (SIGBUS) while reading it");
+        r.invalid_index = from + memsafe::last_fault().offset / omf::kEntryBytes;
+        r.invalid_reason = memory_failure(*r.invalid_index);
     }
     return r;
 }

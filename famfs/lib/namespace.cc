@@ -1,8 +1,6 @@
 #include "famfs/namespace.h"
 
 #include <algorithm>
-#include <bit>
-#include <functional>
 
 namespace famfs {
 namespace {
@@ -123,12 +121,18 @@ void Namespace::reserve(uint64_t more) {
 }
 
 Status Namespace::apply(omf::LogEntry entry, uint64_t index) {
+    const auto* f = std::get_if<omf::FileEntry>(&entry.payload);
+    const Status map = f ? validate_file_map(*f, sb_) : Status{};
+    return apply(std::move(entry), index, map);
+}
+
+Status Namespace::apply(omf::LogEntry entry, uint64_t index, const Status& map) {
     applied_ = std::max(applied_, index + 1);
     auto* f = std::get_if<omf::FileEntry>(&entry.payload);
     auto* d = std::get_if<omf::MkdirEntry>(&entry.payload);
     if (!f && !d) return {};  // ADD_DAXDEV and reserved types allocate nothing
     const std::string& relpath = f ? f->relpath : d->relpath;
-    auto place = admit_entry(paths_, relpath, f, sb_);
+    auto place = admit_entry(paths_, relpath, map);
     if (!place) {
         problems_.push_back({index, relpath, place.error().message});
         return place.error();

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
@@ -60,9 +59,13 @@ void put_uuid(std::span<uint8_t> b, size_t off, const Uuid& u) {
 }
 
 // A NUL-terminated string in a fixed field; unterminated fields are cut.
-std::string get_cstr(std::span<const uint8_t> b, size_t off, size_t len) {
+std::string_view cstr_view(std::span<const uint8_t> b, size_t off, size_t len) {
     const char* p = reinterpret_cast<const char*>(b.data() + off);
-    return std::string(p, strnlen(p, len));
+    return std::string_view(p, strnlen(p, len));
+}
+
+std::string get_cstr(std::span<const uint8_t> b, size_t off, size_t len) {
+    return std::string(cstr_view(b, off, len));
 }
 
 void put_cstr(std::span<uint8_t> b, size_t off, size_t len, const std::string& s) {
@@ -124,8 +127,7 @@ Status decode_file_into(std::span<const uint8_t> b, FileEntry& f) {
     f.uid = get<uint32_t>(b, eo::kUid);
     f.gid = get<uint32_t>(b, eo::kGid);
     f.mode = get<uint32_t>(b, eo::kMode);
-    const char* path = reinterpret_cast<const char*>(b.data() + eo::kRelpath);
-    f.relpath.assign(path, strnlen(path, kRelpathBytes));
+    f.relpath.assign(cstr_view(b, eo::kRelpath, kRelpathBytes));
     f.extents.clear();
     f.interleave.nstrips = f.interleave.chunk_size = 0;
     f.interleave.strips.clear();

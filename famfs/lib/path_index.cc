@@ -103,9 +103,9 @@ void PathIndex::grow(size_t min_slots) {
 }
 
 Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view relpath,
-                                     const omf::FileEntry* file, const omf::Superblock& sb) {
+                                     const Status& map) {
     FAMFS_TRY(validate_relpath(relpath));
-    if (file) FAMFS_TRY(validate_file_map(*file, sb));
+    if (!map) return map.error();
     return paths.place(relpath);
 }
 

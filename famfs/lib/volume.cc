@@ -35,14 +35,13 @@ bool mounted_anywhere_here(const std::string& device_path) {
     return false;
 }
 
-}  // namespace
-
-namespace {
-
+// A file's extents are claimed when its map is in bounds, even if its path
+// is refused: that space may hold data.
 void apply_entry(State& st, omf::LogEntry&& e, uint64_t index) {
-    if (auto* f = std::get_if<omf::FileEntry>(&e.payload))
-        if (validate_file_map(*f, st.layout)) st.alloc.claim(*f, index);
-    (void)st.ns.apply(std::move(e), index);  // refusals are kept in ns.problems()
+    const auto* f = std::get_if<omf::FileEntry>(&e.payload);
+    const Status map = f ? validate_file_map(*f, st.layout) : Status{};
+    if (f && map) st.alloc.claim(*f, index);
+    (void)st.ns.apply(std::move(e), index, map);  // refusals are kept in ns.problems()
 }
 
 void record_end(State& st, const Replay& r) {
@@ -147,8 +146,9 @@ struct Volume::WriterState {
         auto* f = std::get_if<omf::FileEntry>(&e.payload);
         auto* d = std::get_if<omf::MkdirEntry>(&e.payload);
         if (!f && !d) return;
-        if (f && !claimed && validate_file_map(*f, layout)) alloc.claim(*f, index);
-        auto place = admit_entry(paths, f ? f->relpath : d->relpath, f, layout);
+        const Status map = f ? validate_file_map(*f, layout) : Status{};
+        if (f && map && !claimed) alloc.claim(*f, index);
+        auto place = admit_entry(paths, f ? f->relpath : d->relpath, map);
         if (place) paths.add(*place, d != nullptr, index);
     }
 };
@@ -226,8 +226,8 @@ Result<Volume::WriteSession> Volume::begin_write() {
 }
 
 // The file `spec` names: the existing one when it has the same size, else
-// a new allocation (not yet logged). `pending` entries are already promised
-// to the log by the caller.
+// a new allocation (not yet logged). `free_entries`: log entries the new
+// file may use (a transaction's reserved files have promises on the rest).
 Result<Volume::Created> Volume::allocate(WriterState& st, const CreateSpec& spec,
                                          uint64_t free_entries) {
     FAMFS_TRY(validate_relpath(spec.relpath));
@@ -274,8 +274,7 @@ Status Volume::mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, ui
 Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint32_t mode,
                         uint32_t uid, uint32_t gid, bool parents, uint64_t free_entries) {
     FAMFS_TRY(validate_relpath(relpath));
-    WriteSession* w = &session;
-    const PathIndex& paths = w->state().paths;
+    const PathIndex& paths = session.state().paths;
 
     // Work out every directory to create before appending any, so a full
     // log or a file in the way fails the whole command.
@@ -298,7 +297,8 @@ Status Volume::mkdir_in(WriteSession& session, const std::string& relpath, uint3
     }
     if (todo.size() > free_entries) return make_error(ENOSPC, "'" + relpath + "': the log is full");
     for (const auto& d : todo)
-        FAMFS_TRY(w->append(omf::LogEntry{0, omf::MkdirEntry{uid, gid, mode & 07777, d}}, false));
+        FAMFS_TRY(
+            session.append(omf::LogEntry{0, omf::MkdirEntry{uid, gid, mode & 07777, d}}, false));
     return {};
 }
 

@@ -70,6 +70,7 @@ class LogView {
 
   private:
     bool copy_checked_slot(uint64_t i, uint8_t* local) const;
+    static Error memory_failure(uint64_t index);
     Result<Replay> replay_to(uint64_t from, const EntrySink* sink) const;
     void replay_entries(Replay& r, const EntrySink* sink, omf::LogEntry& scratch) const;
 

@@ -74,6 +74,8 @@ class Namespace {
     // parent, duplicate, bad map) is recorded in problems() and returned as
     // an error; the tree is unchanged. Non-namespace entries are ignored.
     Status apply(omf::LogEntry entry, uint64_t index);
+    // The same with the file map's validate_file_map verdict already known.
+    Status apply(omf::LogEntry entry, uint64_t index, const Status& map);
     // Makes room for `more` entries, so a replay never rehashes.
     void reserve(uint64_t more);
 

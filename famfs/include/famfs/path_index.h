@@ -73,8 +73,10 @@ class PathIndex {
 
 // The replay rules for a namespace entry (format.md): a valid relpath, a
 // valid map for a file, and a free place under an existing directory.
-// `file` is null for a directory.
+// `map` is the file's validate_file_map verdict (ok for a directory): the
+// caller needs it anyway, to decide whether the allocator claims the
+// extents, so it is computed once.
 Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view relpath,
-                                     const omf::FileEntry* file, const omf::Superblock& sb);
+                                     const Status& map);
 
 }  // namespace famfs
