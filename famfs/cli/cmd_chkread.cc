@@ -42,7 +42,7 @@ Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const O
         Status s = f.map.for_each_piece(
             pos, static_cast<uint64_t>(n), [&](uint64_t off, uint8_t* p, uint64_t len) {
                 return f.map.guarded(off, p, len, [&] {
-                    f.vol->device().invalidate(p, len);
+                    f.vol->device().invalidate_data(p, len);
                     auto d = first_difference(p, buf.data() + (off - pos), len);
                     if (d && !differs) differs = off + *d;
                     return Status{};

@@ -28,7 +28,7 @@ Status store_and_persist(Device& dev, const dax::FileMapping& m, uint64_t off, u
         const uint64_t step = std::min(kChunk, n - done);
         FAMFS_TRY(m.guarded(off + done, dst + done, step, [&] {
             std::memcpy(dst + done, src + done, step);
-            return dev.persist(dst + done, step);
+            return dev.persist_data(dst + done, step);
         }));
         done += step;
     }
@@ -84,7 +84,7 @@ Status read_into(Device& dev, int fd, const std::string& src_name, const dax::Fi
         if (got == 0) return make_error(EIO, src_name + ": file shrank while being copied");
         const uint64_t written = static_cast<uint64_t>(got);
         FAMFS_TRY(m.guarded(off + done, p + done, written,
-                            [&] { return dev.persist(p + done, written); }));
+                            [&] { return dev.persist_data(p + done, written); }));
         done += written;
     }
     return {};
@@ -135,7 +135,7 @@ Result<std::optional<uint64_t>> find_pattern_mismatch(Device& dev, const dax::Fi
             const uint64_t step = std::min(kChunk, n - done);
             stream.generate({buf.data(), step});
             FAMFS_TRY(m.guarded(off + done, p + done, step, [&] {
-                dev.invalidate(p + done, step);
+                dev.invalidate_data(p + done, step);
                 if (auto d = first_difference(p + done, buf.data(), step))
                     mismatch = off + done + *d;
                 return Status{};
@@ -156,7 +156,7 @@ Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::File
 
 Status persist_file(Device& dev, const dax::FileMapping& m) {
     return m.for_each_piece(0, m.size(), [&](uint64_t off, uint8_t* p, uint64_t n) {
-        return m.guarded(off, p, n, [&] { return dev.persist(p, n); });
+        return m.guarded(off, p, n, [&] { return dev.persist_data(p, n); });
     });
 }
 

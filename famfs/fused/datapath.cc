@@ -62,6 +62,18 @@ namespace {
 bool reply_needs_bounce(DeviceKind kind) {
     return kind == DeviceKind::kDevdax || kind == DeviceKind::kPciBar;
 }
+
+// Loads a byte of every page of [p, p + n), under the caller's guard, so a
+// failed page is found here and answered with EIO, not left to the
+// kernel's reply copy (where it is a bare EFAULT). Memory fails a page at a
+// time as far as a mapping can tell.
+void probe_pages(const uint8_t* p, uint64_t n) {
+    constexpr uint64_t kPage = 4096;
+    const auto first = reinterpret_cast<uintptr_t>(p) / kPage * kPage;
+    for (uintptr_t a = first; a < reinterpret_cast<uintptr_t>(p) + n; a += kPage)
+        (void)*static_cast<const volatile uint8_t*>(
+            reinterpret_cast<const uint8_t*>(std::max(a, reinterpret_cast<uintptr_t>(p))));
+}
 }  // namespace
 
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
@@ -74,11 +86,13 @@ int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::v
     }
     const bool ok = guarded([&] {
         for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
-            s.device().invalidate(p, n);
-            if (bounce)
+            s.device().invalidate_data(p, n);
+            if (bounce) {
                 buffer.insert(buffer.end(), p, p + n);
-            else
+            } else {
+                probe_pages(p, n);
                 iov.push_back({p, n});
+            }
         });
     });
     if (ok && bounce) iov.push_back({buffer.data(), buffer.size()});
@@ -96,7 +110,7 @@ int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf,
         for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
             if (err) return;
             std::memcpy(p, buf + done, n);
-            if (auto st = s.device().persist(p, n); !st) err = st.error().code;
+            if (auto st = s.device().persist_data(p, n); !st) err = st.error().code;
             done += static_cast<int64_t>(n);
         });
     });
@@ -109,7 +123,7 @@ int persist_all(Server& s, const OpenFile& f) {
     int err = 0;
     const bool ok = guarded([&] {
         for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
-            if (auto st = s.device().persist(p, n); !st && !err) err = st.error().code;
+            if (auto st = s.device().persist_data(p, n); !st && !err) err = st.error().code;
         });
     });
     return ok ? -err : -EIO;

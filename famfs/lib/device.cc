@@ -3,8 +3,10 @@
 #include <daxctl/libdaxctl.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -33,9 +35,15 @@ Error sys_error(const std::string& object, const std::string& what) {
 // Any device: a file descriptor and a MAP_SHARED mapping of the whole device.
 class MappedDevice final : public Device {
   public:
-    MappedDevice(std::string path, DeviceKind kind, Access access, int fd, uint8_t* base,
-                 uint64_t size)
-        : path_(std::move(path)), kind_(kind), access_(access), fd_(fd), base_(base), size_(size) {}
+    MappedDevice(std::string path, DeviceKind kind, bool host_local, Access access, int fd,
+                 uint8_t* base, uint64_t size)
+        : path_(std::move(path)),
+          kind_(kind),
+          host_local_(host_local),
+          access_(access),
+          fd_(fd),
+          base_(base),
+          size_(size) {}
     ~MappedDevice() override {
         munmap(base_, size_);
         close(fd_);
@@ -45,6 +53,7 @@ class MappedDevice final : public Device {
     const std::string& path() const override { return path_; }
     DeviceKind kind() const override { return kind_; }
     Access access() const override { return access_; }
+    bool host_local_memory() const override { return host_local_; }
     // The mapping is MAP_SHARED, so dropped pages keep their contents (in
     // the device, or in the file's page cache). A PCI BAR's mapping refuses
     // (EINVAL) and simply stays.
@@ -58,6 +67,7 @@ class MappedDevice final : public Device {
   private:
     std::string path_;
     DeviceKind kind_;
+    bool host_local_;
     Access access_;
     int fd_;
     uint8_t* base_;
@@ -144,7 +154,15 @@ bool is_pci_resource(const std::string& path) {
 struct Probe {
     DeviceKind kind;
     uint64_t size;
+    bool host_local = false;
 };
+
+// A file whose page cache is its only storage: the memory itself.
+bool in_ram_file_system(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) < 0) return false;
+    return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC;
+}
 
 Result<Probe> probe(const std::string& path, int fd) {
     struct stat st;
@@ -159,8 +177,8 @@ Result<Probe> probe(const std::string& path, int fd) {
                                       ": not a memory device (need a devdax device, a PCI BAR "
                                       "resource file or a regular file)");
     // sysfs reports a PCI BAR resource's size as the file size.
-    DeviceKind kind = is_pci_resource(path) ? DeviceKind::kPciBar : DeviceKind::kFile;
-    return Probe{kind, static_cast<uint64_t>(st.st_size)};
+    if (is_pci_resource(path)) return Probe{DeviceKind::kPciBar, static_cast<uint64_t>(st.st_size)};
+    return Probe{DeviceKind::kFile, static_cast<uint64_t>(st.st_size), in_ram_file_system(fd)};
 }
 
 // Test seam: FAMFS_TEST_POISON="OFFSET:LEN[,OFFSET:LEN...]" (device offsets,
@@ -234,8 +252,8 @@ Result<std::unique_ptr<Device>> open_device(const std::string& path, Access acce
         close(fd);
         return e;
     }
-    std::unique_ptr<Device> dev(
-        new MappedDevice(path, p->kind, access, fd, static_cast<uint8_t*>(base), p->size));
+    std::unique_ptr<Device> dev(new MappedDevice(path, p->kind, p->host_local, access, fd,
+                                                 static_cast<uint8_t*>(base), p->size));
     FAMFS_TRY(apply_test_poison(dev->base(), dev->size()));
     return dev;
 }

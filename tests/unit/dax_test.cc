@@ -1,6 +1,7 @@
 // Direct access: the segments of simple, multi-extent and striped files
 // follow format.md's mapping, and read/write go to exactly those bytes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <numeric>
 #include <vector>
@@ -325,6 +326,61 @@ TEST(DeviceMapping, DroppedPageTablesKeepTheContents) {
     auto other = open_device(file.path(), Access::kReadOnly);
     ASSERT_TRUE(other.ok());
     EXPECT_TRUE(std::equal(data.begin(), data.end(), (*other)->base() + 3 * kMiB + 17));
+}
+
+}  // namespace
+}  // namespace famfs
+
+namespace famfs {
+namespace {
+
+// A file in /dev/shm is memory that only this host maps; a file on a disk
+// file system is not (its pages may be written back, or mapped as DAX).
+TEST(DeviceMapping, OnlyAFileInRamIsHostLocalMemory) {
+    test::ShmFile shm(4 * kMiB);
+    auto in_ram = open_device(shm.path(), Access::kReadOnly);
+    ASSERT_TRUE(in_ram.ok()) << in_ram.error().message;
+    EXPECT_TRUE((*in_ram)->host_local_memory());
+
+    const std::string on_disk = "device-on-disk.img";  // the build tree: a disk file system
+    ASSERT_TRUE(create_device_file(on_disk, 4 * kMiB).ok());
+    auto disk = open_device(on_disk, Access::kReadOnly);
+    ::unlink(on_disk.c_str());
+    ASSERT_TRUE(disk.ok()) << disk.error().message;
+    EXPECT_FALSE((*disk)->host_local_memory());
+}
+
+// Records the cache maintenance that reaches the device.
+class CountingDevice final : public Device {
+  public:
+    explicit CountingDevice(bool host_local) : host_local_(host_local) {}
+    uint8_t* base() override { return bytes_.data(); }
+    uint64_t size() const override { return bytes_.size(); }
+    const std::string& path() const override { return path_; }
+    DeviceKind kind() const override { return DeviceKind::kMemory; }
+    Access access() const override { return Access::kReadWrite; }
+    bool host_local_memory() const override { return host_local_; }
+    Status persist(const void*, size_t) override {
+        ++persists;
+        return {};
+    }
+    void invalidate(const void*, size_t) override { ++invalidates; }
+    int persists = 0, invalidates = 0;
+
+  private:
+    bool host_local_;
+    std::vector<uint8_t> bytes_ = std::vector<uint8_t>(4096);
+    std::string path_ = "counting";
+};
+
+TEST(DeviceMapping, DataCacheMaintenanceIsSkippedOnlyOnHostLocalMemory) {
+    for (bool host_local : {false, true}) {
+        CountingDevice dev(host_local);
+        ASSERT_TRUE(dev.persist_data(dev.base(), 64).ok());
+        dev.invalidate_data(dev.base(), 64);
+        EXPECT_EQ(dev.persists, host_local ? 0 : 1) << host_local;
+        EXPECT_EQ(dev.invalidates, host_local ? 0 : 1) << host_local;
+    }
 }
 
 }  // namespace
