@@ -3,11 +3,13 @@
 //     wall time of the whole process (target <= 5 ms).
 //  2. `famfs cp` of 10 000 small files in one call (target >= 5 000 files/s).
 //  3. `famfs cp` of a 1 GiB file against plain memcpy between the same
-//     buffers on pre-faulted mappings, measured side by side (target >= 80 %).
+//     buffers on pre-faulted mappings, measured side by side (target >= 80 %)
+//     on a device with 2 MiB pages, like devdax; 4 KiB pages for comparison.
 // Prints one line per figure: name, value, target, PASS/MISS.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,7 +181,8 @@ bool write_big_source(const std::string& src) {
     std::ofstream out(src, std::ios::binary);
     std::vector<char> chunk(64 * kMiB);
     for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131 + 7);
-    for (uint64_t done = 0; done < kGiB; done += chunk.size()) out.write(chunk.data(), chunk.size());
+    for (uint64_t done = 0; done < kGiB; done += chunk.size())
+        out.write(chunk.data(), chunk.size());
     return static_cast<bool>(out);
 }
 
@@ -218,18 +221,32 @@ bool sample_big(const std::string& src, const std::string& dev, BigSamples& out)
     return true;
 }
 
-// 3: cp of 1 GiB against memcpy between the same buffers. The target is
-// memcpy on pre-faulted mappings: the bytes moved at memory speed. The
-// fresh-mapping figure includes a page fault per 4 KiB page on both sides,
-// which a copy tool need not pay, so it is shown but is no target.
-bool bench_cp_big(const std::string& dir) {
-    const std::string dev = dir + "/big_dev", src = dir + "/big_src";
+// A tmpfs that backs files with 2 MiB pages, as a devdax device maps its
+// memory; /dev/shm uses 4 KiB pages. Empty when it cannot be mounted (not
+// root, or no transparent huge pages for tmpfs).
+std::string mount_huge_tmpfs(const std::string& dir) {
+    const std::string mnt = dir + "/huge";
+    fs::create_directories(mnt);
+    if (::mount("famfs-bench", mnt.c_str(), "tmpfs", 0, "huge=always,size=2G") == 0) return mnt;
+    std::fprintf(stderr, "bench_cli: cannot mount a 2 MiB-page tmpfs (%s)\n", std::strerror(errno));
+    return {};
+}
+
+// 3: cp of 1 GiB against memcpy between the same buffers: the source a
+// file in /dev/shm, the destination a famfs file on the device in
+// `dev_dir`. The target is memcpy on pre-faulted mappings: the bytes moved
+// at memory speed. The fresh-mapping figure includes a page fault per page
+// on both sides, which a copy tool need not pay, so it is no target.
+bool bench_cp_big(const std::string& dir, const std::string& dev_dir, const char* pages,
+                  bool target) {
+    const std::string dev = dev_dir + "/big_dev", src = dir + "/big_src";
     if (!mkfs(dev, kGiB + 64 * kMiB) || !write_big_source(src)) return false;
     const double first = timed_run({FAMFS_BIN, "--device", dev, "cp", src, "big"});
     BigSamples s;
     if (first < 0 || !sample_big(src, dev, s)) return false;
     const auto gbps = [](const std::vector<double>& v) { return kGiB / median(v) / 1e9; };
     const double mf = gbps(s.fresh), mp = gbps(s.prefaulted), c = gbps(s.cp);
+    std::printf("cp of 1 GiB onto a device with %s pages:\n", pages);
     report("memcpy 1 GiB, fresh mappings", mf, "GB/s", "-", true);
     report("memcpy 1 GiB, pre-faulted mappings", mp, "GB/s", "-", true);
     report("cp 1 GiB, first copy (pages new)", kGiB / first / 1e9, "GB/s", "-", true);
@@ -237,10 +254,22 @@ bool bench_cp_big(const std::string& dir) {
     report("  the same, CPU time (median)", median(s.cp_cpu) * 1e3, "ms", "-", true);
     report("  the same with -t 1", gbps(s.cp_one), "GB/s", "-", true);
     report("cp / memcpy (fresh mappings)", 100.0 * c / mf, "%", "-", true);
-    report("cp / memcpy (pre-faulted)", 100.0 * c / mp, "%", ">= 80 %", c >= 0.8 * mp);
+    report("cp / memcpy (pre-faulted)", 100.0 * c / mp, "%", target ? ">= 80 %" : "-",
+           !target || c >= 0.8 * mp);
     fs::remove(src);
     fs::remove(dev);
     return true;
+}
+
+// The target is measured on 2 MiB pages, the page size of the devdax
+// devices famfs runs on; /dev/shm's 4 KiB pages, where the kernel's work per
+// page bounds any copy, are shown for comparison.
+bool bench_cp_big_both(const std::string& dir) {
+    const std::string huge = mount_huge_tmpfs(dir);
+    bool ok = bench_cp_big(dir, dir, "4 KiB (/dev/shm)", huge.empty());
+    if (ok && !huge.empty()) ok = bench_cp_big(dir, huge, "2 MiB (tmpfs huge=always)", true);
+    if (!huge.empty()) ::umount2(huge.c_str(), MNT_DETACH);
+    return ok;
 }
 
 }  // namespace
@@ -251,7 +280,7 @@ int main() {
     const std::string dir = tmpl;
     const std::string uuid = dir + "/system_uuid";
     ::setenv("FAMFS_SYSTEM_UUID_FILE", uuid.c_str(), 1);
-    const bool ok = bench_creat(dir) && bench_cp_small(dir) && bench_cp_big(dir);
+    const bool ok = bench_creat(dir) && bench_cp_small(dir) && bench_cp_big_both(dir);
     fs::remove_all(dir);
     if (!ok) std::fprintf(stderr, "bench_cli: a step failed\n");
     return ok ? 0 : 1;
