@@ -35,11 +35,29 @@ void spin_until_readable(int fd) {
 }
 
 // Quick requests: served from memory, without the tree's write lock or
-// copies of file data, in a few microseconds. The reader serves them
+// copies of much file data, in a few microseconds. The reader serves them
 // itself, keeping the role.
 constexpr uint32_t kQuickReadMax = 64 * 1024;
-bool quick(const void* buf, ssize_t n) {
-    if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) return false;
+// Data requests (a read or write of up to 1 MiB, one copy between the
+// request and device memory) take ~100 us. The reader serves one itself
+// when no other request is waiting: a client streaming data then gets each
+// next request taken at once by a polling reader, instead of waking a
+// thread per request (~25 % of 1 MiB read throughput on the 2-core VM).
+// When requests are queued, it passes the role on first, so several
+// clients' data requests still run in parallel.
+constexpr uint32_t kDataMax = 1024 * 1024;
+
+enum class Kind { kQuick, kData, kOther };
+
+template <class T>
+T argument(const void* buf) {
+    T arg;
+    std::memcpy(&arg, static_cast<const char*>(buf) + sizeof(fuse_in_header), sizeof(arg));
+    return arg;
+}
+
+Kind classify(const void* buf, ssize_t n) {
+    if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) return Kind::kOther;
     fuse_in_header in;
     std::memcpy(&in, buf, sizeof(in));
     switch (in.opcode) {
@@ -50,16 +68,39 @@ bool quick(const void* buf, ssize_t n) {
         case FUSE_FORGET:
         case FUSE_BATCH_FORGET:
         case FUSE_INTERRUPT:
-            return true;
+            return Kind::kQuick;
         case FUSE_READ: {
-            if (n < static_cast<ssize_t>(sizeof(in) + sizeof(fuse_read_in))) return false;
-            fuse_read_in rd;
-            std::memcpy(&rd, static_cast<const char*>(buf) + sizeof(in), sizeof(rd));
-            return rd.size <= kQuickReadMax;
+            if (n < static_cast<ssize_t>(sizeof(in) + sizeof(fuse_read_in))) return Kind::kOther;
+            const uint32_t size = argument<fuse_read_in>(buf).size;
+            return size <= kQuickReadMax ? Kind::kQuick
+                   : size <= kDataMax    ? Kind::kData
+                                         : Kind::kOther;
         }
+        case FUSE_WRITE:
+            if (n < static_cast<ssize_t>(sizeof(in) + sizeof(fuse_write_in))) return Kind::kOther;
+            return argument<fuse_write_in>(buf).size <= kDataMax ? Kind::kData : Kind::kOther;
         default:
+            return Kind::kOther;
+    }
+}
+
+bool request_waiting(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) > 0;
+}
+
+// Whether the reader serves this request itself and keeps the role.
+bool keeps_role(int fd, const void* buf, ssize_t n) {
+    if (n <= 0) return false;
+    switch (classify(buf, n)) {
+        case Kind::kQuick:
+            return true;
+        case Kind::kData:
+            return !request_waiting(fd);
+        case Kind::kOther:
             return false;
     }
+    return false;
 }
 
 // Gives the role up unless dismissed: libfuse cancels its worker threads at
@@ -77,7 +118,7 @@ struct RoleRelease {
 }  // namespace
 
 ssize_t read_request(int fd, void* buf, size_t len) {
-    // Only a reader that has just served a quick request polls: a thread
+    // Only a reader that has just served a request itself polls: a thread
     // taking the role over from one busy with a long request would take CPU
     // from it (and from other data requests) for nothing.
     const bool kept = t_reader;
@@ -89,7 +130,7 @@ ssize_t read_request(int fd, void* buf, size_t len) {
     if (kept) spin_until_readable(fd);
     const ssize_t n = read(fd, buf, len);
     // Errors (the session ending, a signal) give the role up too.
-    release.dismissed = n > 0 && quick(buf, n);
+    release.dismissed = keeps_role(fd, buf, n);
     return n;
 }
 

@@ -1,10 +1,12 @@
 // How the server's threads take requests from /dev/fuse (README-datapath.md,
 // "Running the server"). One thread at a time, the reader, waits on
 // /dev/fuse; the others wait for the reader role. The reader keeps the role
-// while it serves a quick request, so back-to-back quick requests (open,
-// close, getattr) are served by one thread without waking another; before a
-// request that may take long (data, directory and log work) it passes the
-// role on, so other requests are served meanwhile.
+// while it serves a quick request (open, close, getattr, small reads), or a
+// data request of up to 1 MiB when no other request is waiting, so
+// back-to-back requests from one client are served by one thread without
+// waking another. Before any other request (directory and log work, or data
+// while requests are queued) it passes the role on, so other requests are
+// served meanwhile.
 #pragma once
 
 #include <sys/types.h>
