@@ -251,6 +251,72 @@ TEST_F(VolumeFixture, RefusesToAppendAfterAnInvalidEntry) {
     EXPECT_TRUE(log_bytes(*vol) == before);
 }
 
+// What create_file must answer for `path`, from the namespace a full
+// replay builds: 0 (created), -1 (exists with this size), else the errno.
+int expected_create(const State& st, const std::string& path, uint64_t size) {
+    if (const Node* n = st.ns.lookup(path)) {
+        if (n->is_dir) return EISDIR;
+        return n->file.size == size ? -1 : EEXIST;
+    }
+    const std::string parent(split_relpath(path).first);
+    const Node* p = parent.empty() ? &st.ns.root() : st.ns.lookup(parent);
+    if (!p) return ENOENT;
+    return p->is_dir ? 0 : ENOTDIR;
+}
+
+// A volume's first write indexes only the paths it names (and their
+// ancestors). Its answers must be those of a full replay, on a log whose
+// refused entries (duplicates, missing or non-directory parents) make the
+// order of entries matter.
+TEST_F(VolumeFixture, AWriteThatIndexesOnlyItsOwnPathsAnswersAsAFullReplay) {
+    uint64_t unit = 0;
+    auto forged_file = [&](const std::string& path) {
+        const uint64_t off = 512 * kMiB + (unit++) * 2 * kMiB;
+        return vol->log().append(test::file_entry(path, 4096, {{off, 2 * kMiB}}));
+    };
+    ASSERT_TRUE(vol->log().append(test::dir_entry("a")).ok());
+    ASSERT_TRUE(forged_file("a").ok());    // refused: a is a directory
+    ASSERT_TRUE(forged_file("b/c").ok());  // refused: no b yet
+    ASSERT_TRUE(vol->log().append(test::dir_entry("b")).ok());
+    ASSERT_TRUE(forged_file("f").ok());
+    ASSERT_TRUE(vol->log().append(test::dir_entry("f/g")).ok());  // refused: f is a file
+    ASSERT_TRUE(vol->log().append(test::dir_entry("d/e")).ok());  // refused: no d yet
+    ASSERT_TRUE(vol->log().append(test::dir_entry("d")).ok());
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(forged_file("other" + std::to_string(i)).ok());
+
+    for (const std::string path : {"a", "a/x", "b/c", "b/c", "b", "f", "f/g", "f/g/h", "d/e",
+                                   "d/e/x", "new", "a/y/z", "other7"}) {
+        const int want = expected_create(load(), path, 4096);
+        auto fresh = Volume::open(vol->shared_device());
+        ASSERT_TRUE(fresh.ok());
+        auto got = (*fresh)->create_file(spec(path, 4096));
+        const int code = got.ok() ? (got->created ? 0 : -1) : got.error().code;
+        EXPECT_EQ(code, want) << path << (got.ok() ? "" : ": " + got.error().message);
+    }
+    const State st = load();
+    EXPECT_TRUE(st.alloc.collisions().empty());
+    EXPECT_TRUE(st.log_is_clean());
+}
+
+// A later write outside the first write's paths rebuilds the index of
+// every path once; nothing is allocated twice on the way.
+TEST_F(VolumeFixture, AWriteOutsideTheIndexedPathsSeesEveryPath) {
+    ASSERT_TRUE(vol->create_file(spec("one", 3 * kMiB)).ok());
+    {
+        auto other = Volume::open(vol->shared_device());
+        ASSERT_TRUE(other.ok());
+        ASSERT_TRUE((*other)->mkdir("dir", 0755, 0, 0, false).ok());
+        ASSERT_TRUE((*other)->create_file(spec("dir/two", 1)).ok());
+    }
+    expect_refused([&] { return create_error(spec("dir/two", 5)); }, EEXIST, "dir/two resized");
+    expect_refused([&] { return create_error(spec("dir", 1)); }, EISDIR, "dir as a file");
+    expect_refused([&] { return mkdir_error("one", false); }, ENOTDIR, "one as a directory");
+    ASSERT_TRUE(vol->create_file(spec("dir/three", 1)).ok());
+    const State st = load();
+    EXPECT_EQ(st.ns.files(), 3u);
+    EXPECT_TRUE(st.alloc.collisions().empty());
+}
+
 TEST(Mkfs, FormatsAFileDeviceAndRefusesToOverwrite) {
     test::ShmFile file(5 * kGiB);
     MkfsOptions opt;

@@ -113,9 +113,12 @@ class Volume {
 
   private:
     Volume(std::shared_ptr<Device> device, const omf::Superblock& sb, Role role);
+    class PathScope;
     struct WriterState;
     class WriteSession;
-    Result<WriteSession> begin_write();
+    // Takes the append lock and catches the writers' state up; `names`: the
+    // paths the write will look up.
+    Result<WriteSession> begin_write(const PathScope& names);
     Status catch_up_writer(WriterState& w) const;
     // The map of the file logged at `index`, read back from the log.
     Result<omf::FileEntry> logged_file(uint64_t index) const;
