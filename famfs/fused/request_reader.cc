@@ -27,10 +27,16 @@ thread_local bool t_reader = false;  // this thread holds g_role
 // stops using CPU this long after its last request.
 constexpr auto kSpin = std::chrono::microseconds(50);
 
+// A request is waiting, or the descriptor has failed: either way read(2)
+// will not block.
+bool request_waiting(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) != 0;
+}
+
 void spin_until_readable(int fd) {
     const auto until = std::chrono::steady_clock::now() + kSpin;
-    pollfd p{fd, POLLIN, 0};
-    while (poll(&p, 1, 0) == 0 && std::chrono::steady_clock::now() < until) {
+    while (!request_waiting(fd) && std::chrono::steady_clock::now() < until) {
     }
 }
 
@@ -82,11 +88,6 @@ Kind classify(const void* buf, ssize_t n) {
         default:
             return Kind::kOther;
     }
-}
-
-bool request_waiting(int fd) {
-    pollfd p{fd, POLLIN, 0};
-    return poll(&p, 1, 0) > 0;
 }
 
 // Whether the reader serves this request itself and keeps the role.

@@ -126,10 +126,6 @@ Status Volume::require_master() const {
                                  omf::uuid_to_string(sb_.system_uuid) + ")");
 }
 
-// The writers' state: which paths exist and which space is taken, caught
-// up with the log under the append lock. It holds no file maps, since a
-// `famfs creat` replays the whole log on every call and must stay cheap;
-// the map of an existing file is read back from its log entry.
 // Which paths a writer's PathIndex holds. Replay admits an entry or not
 // by earlier entries for the same path and for its ancestors only (the
 // parent must be a directory, the name must be free), so an index of a few
@@ -163,6 +159,10 @@ class Volume::PathScope {
     std::vector<std::string> paths_;
 };
 
+// The writers' state: which paths exist and which space is taken, caught
+// up with the log under the append lock. It holds no file maps, since a
+// `famfs creat` replays the whole log on every call and must stay cheap;
+// the map of an existing file is read back from its log entry.
 struct Volume::WriterState {
     WriterState(const omf::Superblock& sb, PathScope s)
         : layout(sb), scope(std::move(s)), alloc(sb) {}
@@ -249,12 +249,11 @@ Result<Volume::WriteSession> Volume::begin_write(const PathScope& names) {
         if (!l) return l.error();
         lock.emplace(std::move(l.value()));
     }
-    if (!cache_ || cache_stale_ || !cache_->scope.covers(names)) {
+    const bool covered = cache_ && cache_->scope.covers(names);
+    if (!covered || cache_stale_) {
         // The first write keeps to the paths it names; a later one outside
         // them takes every path for good, so many writes rebuild once.
-        PathScope scope = !cache_                       ? names
-                          : cache_->scope.covers(names) ? cache_->scope
-                                                        : PathScope::every_path();
+        PathScope scope = covered ? cache_->scope : cache_ ? PathScope::every_path() : names;
         cache_ = std::make_unique<WriterState>(layout_, std::move(scope));
         cache_stale_ = false;
     }

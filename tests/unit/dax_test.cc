@@ -328,12 +328,6 @@ TEST(DeviceMapping, DroppedPageTablesKeepTheContents) {
     EXPECT_TRUE(std::equal(data.begin(), data.end(), (*other)->base() + 3 * kMiB + 17));
 }
 
-}  // namespace
-}  // namespace famfs
-
-namespace famfs {
-namespace {
-
 // A file in /dev/shm is memory that only this host maps; a file on a disk
 // file system is not (its pages may be written back, or mapped as DAX).
 TEST(DeviceMapping, OnlyAFileInRamIsHostLocalMemory) {
