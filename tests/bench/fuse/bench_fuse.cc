@@ -49,10 +49,16 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
-double median_seconds(int runs, const std::function<void()>& fn) {
-    std::vector<double> t;
-    for (int i = 0; i < runs; ++i) t.push_back(seconds_of(fn));
-    return median(t);
+// Runs the ways in turn, round after round, and returns each one's median
+// time in seconds: the machine's speed drifts within a run, and a drift
+// should hit a figure and its memcpy baseline alike.
+std::vector<double> alternate(const std::vector<std::function<void()>>& ways, int rounds = 5) {
+    std::vector<std::vector<double>> t(ways.size());
+    for (int r = 0; r < rounds; ++r)
+        for (size_t w = 0; w < ways.size(); ++w) t[w].push_back(seconds_of(ways[w]));
+    std::vector<double> medians;
+    for (auto& v : t) medians.push_back(median(v));
+    return medians;
 }
 
 int misses = 0;
@@ -135,10 +141,6 @@ void bench_sequential(BenchDevice& d, Host& m, const std::string& mode) {
     std::span<uint8_t> buf(aligned, kMiB);
     const double gb = double(kSeqSize) / 1e9;
 
-    const double t_cpy_r = median_seconds(5, [&] {
-        for (uint64_t off = 0; off < kSeqSize; off += kMiB)
-            std::memcpy(buf.data(), mem.data() + off, kMiB);
-    });
     auto read_all = [&](int flags, uint8_t* into) {
         const int fd = open(m.path("seq").c_str(), O_RDONLY | flags);
         if (fd < 0) die("open seq: " + std::string(strerror(errno)));
@@ -147,16 +149,6 @@ void bench_sequential(BenchDevice& d, Host& m, const std::string& mode) {
         }
         close(fd);
     };
-    // Every open drops the host's cached pages (keep_cache = 0): cold reads.
-    const double t_mnt_r = median_seconds(5, [&] { read_all(0, buf.data()); });
-    const double t_dio_r = median_seconds(5, [&] { read_all(O_DIRECT, aligned); });
-    report_bw(("seq read 1 MiB, read() " + mode).c_str(), gb / t_mnt_r, gb / t_cpy_r, 0.25);
-    report_bw(("seq read 1 MiB, O_DIRECT " + mode).c_str(), gb / t_dio_r, gb / t_cpy_r, 0.25);
-
-    const double t_cpy_w = median_seconds(5, [&] {
-        for (uint64_t off = 0; off < kSeqSize; off += kMiB)
-            std::memcpy(mem.data() + off, buf.data(), kMiB);
-    });
     auto write_all = [&](int flags, const uint8_t* from) {
         const int fd = open(m.path("seq").c_str(), O_WRONLY | flags);
         if (fd < 0) die("open seq for write: " + std::string(strerror(errno)));
@@ -165,10 +157,27 @@ void bench_sequential(BenchDevice& d, Host& m, const std::string& mode) {
         }
         close(fd);
     };
-    const double t_mnt_w = median_seconds(5, [&] { write_all(0, buf.data()); });
-    const double t_dio_w = median_seconds(5, [&] { write_all(O_DIRECT, aligned); });
-    report_bw(("seq write 1 MiB, write() " + mode).c_str(), gb / t_mnt_w, gb / t_cpy_w, 0.25);
-    report_bw(("seq write 1 MiB, O_DIRECT " + mode).c_str(), gb / t_dio_w, gb / t_cpy_w, 0.25);
+    // Every open drops the host's cached pages (keep_cache = 0): cold reads.
+    const auto reads = alternate({
+        [&] {
+            for (uint64_t off = 0; off < kSeqSize; off += kMiB)
+                std::memcpy(buf.data(), mem.data() + off, kMiB);
+        },
+        [&] { read_all(0, buf.data()); },
+        [&] { read_all(O_DIRECT, aligned); },
+    });
+    report_bw(("seq read 1 MiB, read() " + mode).c_str(), gb / reads[1], gb / reads[0], 0.25);
+    report_bw(("seq read 1 MiB, O_DIRECT " + mode).c_str(), gb / reads[2], gb / reads[0], 0.25);
+    const auto writes = alternate({
+        [&] {
+            for (uint64_t off = 0; off < kSeqSize; off += kMiB)
+                std::memcpy(mem.data() + off, buf.data(), kMiB);
+        },
+        [&] { write_all(0, buf.data()); },
+        [&] { write_all(O_DIRECT, aligned); },
+    });
+    report_bw(("seq write 1 MiB, write() " + mode).c_str(), gb / writes[1], gb / writes[0], 0.25);
+    report_bw(("seq write 1 MiB, O_DIRECT " + mode).c_str(), gb / writes[2], gb / writes[0], 0.25);
 
     // 4 KiB random reads.
     std::mt19937_64 rng(42);
