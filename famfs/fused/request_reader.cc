@@ -40,9 +40,13 @@ void spin_until_readable(int fd) {
     }
 }
 
-// Quick requests: served from memory, without the tree's write lock or
-// copies of much file data, in a few microseconds. The reader serves them
-// itself, keeping the role.
+// Quick requests: served from memory, without copies of much file data,
+// in a few microseconds. The reader serves them itself, keeping the role.
+// A lookup is one of them although a miss catches up with the log first:
+// that takes the tree's write lock, but no lock held across a wait for the
+// kernel, and a follower keeps the backlog to a few entries. Handing every
+// lookup to another thread cost two wake-ups, half of a `stat` with `-t 0`
+// (bench_fuse: 350 us before, 150 us after).
 constexpr uint32_t kQuickReadMax = 64 * 1024;
 // Data requests (a read or write of up to 1 MiB, one copy between the
 // request and device memory) take ~100 us. The reader serves one itself
@@ -67,6 +71,7 @@ Kind classify(const void* buf, ssize_t n) {
     fuse_in_header in;
     std::memcpy(&in, buf, sizeof(in));
     switch (in.opcode) {
+        case FUSE_LOOKUP:
         case FUSE_OPEN:
         case FUSE_RELEASE:
         case FUSE_FLUSH:
