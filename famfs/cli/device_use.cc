@@ -6,7 +6,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "famfs/device.h"
 #include "famfs/mounts.h"
 
 namespace famfs::cli {
@@ -20,11 +19,8 @@ std::string canonical(const std::string& path) {
 }  // namespace
 
 bool device_in_use(const std::string& device) {
-    if (DeviceLock::in_use(device)) return true;
+    if (served_here(device)) return true;
     const std::string want = canonical(device);
-    for (const MountInfo& m : famfs_mounts()) {
-        if (canonical(m.device) == want) return true;
-    }
     std::ifstream mounts("/proc/self/mounts");
     for (std::string line; std::getline(mounts, line);) {
         std::istringstream fields(line);

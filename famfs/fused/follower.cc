@@ -7,8 +7,9 @@
 namespace famfs::fused {
 
 namespace {
-// How long one wait may last before the thread re-checks stop_.
-constexpr std::chrono::milliseconds kWakeInterval{100};
+// How long one wait may last before the thread re-checks stop_: this
+// bounds how long an unmounted server takes to stop.
+constexpr std::chrono::milliseconds kWakeInterval{10};
 }  // namespace
 
 void Server::start_following() {

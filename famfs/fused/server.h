@@ -80,6 +80,9 @@ class Server {
 
     void start_following();
     void stop_following();
+    // Once the mount is gone: mkfs and fsck of the device may go ahead
+    // without waiting for this process to tear down and exit.
+    void release_mount_lock() { mount_lock_.reset(); }
 
     // Marks the device failed (memory failure): every later open, read and
     // write returns EIO.

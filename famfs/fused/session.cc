@@ -89,6 +89,7 @@ int run_server(const ServerOptions& opt) {
             rc = serve(se, opt) == 0 ? 0 : 1;
             s.stop_following();
             fuse_session_unmount(se);
+            s.release_mount_lock();
         } else {
             std::fprintf(stderr, "famfs_fused: cannot mount %s on %s\n", opt.device.c_str(),
                          opt.mountpoint.c_str());

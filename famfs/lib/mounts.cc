@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include "famfs/device.h"
 
 namespace famfs {
 namespace {
@@ -134,6 +137,33 @@ std::vector<MountInfo> famfs_mounts() {
     std::stringstream table;
     table << in.rdbuf();
     return parse_famfs_mounts(table.str());
+}
+
+namespace {
+
+std::string canonical_or_same(const std::string& path) {
+    char buf[PATH_MAX];
+    return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+bool listed_as_mount(const std::string& device_path) {
+    const std::string want = canonical_or_same(device_path);
+    for (const MountInfo& m : famfs_mounts())
+        if (canonical_or_same(m.device) == want) return true;
+    return false;
+}
+
+}  // namespace
+
+bool served_here(const std::string& device_path, std::chrono::milliseconds grace) {
+    constexpr auto kStep = std::chrono::milliseconds(10);
+    const auto until = std::chrono::steady_clock::now() + grace;
+    while (!listed_as_mount(device_path)) {
+        if (!DeviceLock::in_use(device_path)) return false;
+        if (std::chrono::steady_clock::now() >= until) return true;
+        std::this_thread::sleep_for(kStep);
+    }
+    return true;
 }
 
 Result<ResolvedPath> resolve_in_mount(const std::string& path,

@@ -29,12 +29,6 @@ Role role_for(const omf::Superblock& sb) {
     return me && *me == sb.system_uuid ? Role::kMaster : Role::kClient;
 }
 
-bool mounted_anywhere_here(const std::string& device_path) {
-    for (const auto& m : famfs_mounts())
-        if (m.device == device_path) return true;
-    return false;
-}
-
 // A file's extents are claimed when its map is in bounds, even if its path
 // is refused: that space may hold data.
 void apply_entry(State& st, omf::LogEntry&& e, uint64_t index) {
@@ -434,8 +428,7 @@ Status check_mkfs(const std::string& path, const MkfsOptions& opt) {
         return make_error(EINVAL, "log length " + std::to_string(opt.log_len) +
                                       " must be a power of two of at least 8 MiB");
     if (opt.kill && !opt.force) return make_error(EINVAL, path + ": -k needs -f");
-    if (DeviceLock::in_use(path) || mounted_anywhere_here(path))
-        return make_error(EBUSY, path + ": device is in use (mounted by famfs)");
+    if (served_here(path)) return make_error(EBUSY, path + ": device is in use (mounted by famfs)");
     bool exists = access(path.c_str(), F_OK) == 0;
     if (!exists && !opt.create_size)
         return make_error(ENOENT, path + ": no such device (give a size to create a file)");

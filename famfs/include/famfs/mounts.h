@@ -3,6 +3,7 @@
 // (famfs_fused mounts with fsname = device path and subtype famfs).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,14 @@ struct MountInfo {
 inline constexpr const char* kFuseType = "fuse.famfs";
 
 std::vector<MountInfo> famfs_mounts();
+
+// Whether a famfs server on this host serves the device: it is listed as a
+// famfs mount, or a server holds the device's mount lock. After a plain
+// `umount` the mount is gone at once but its server holds the lock until it
+// has exited, so a lock without a mount is given `grace` to go; a mount
+// that is still starting (lock taken, not yet listed) stays busy.
+bool served_here(const std::string& device_path,
+                 std::chrono::milliseconds grace = std::chrono::seconds(2));
 // The famfs mounts listed in a mount table in /proc/self/mounts syntax
 // (fields separated by blanks, octal escapes such as \040 in names).
 std::vector<MountInfo> parse_famfs_mounts(std::string_view table);
