@@ -1,11 +1,14 @@
 // famfs chkread: compares what read() through the mount returns with the
-// file's memory read directly. "Read and mmap match", or exit 1.
+// file's memory read directly. "Read and mmap match", or exit 1. As in the
+// reference tool, -s and -l say the file is the superblock or the log
+// (.meta/.superblock, .meta/.log) and print its header both ways first.
 #include <fcntl.h>
 #include <getopt.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "args.h"
@@ -20,18 +23,55 @@ namespace {
 
 constexpr const char* kCmd = "chkread";
 
+constexpr uint64_t kStep = 1 << 20;  // bytes per read()
+
 void usage(FILE* out) {
     std::fprintf(out,
                  "usage: famfs chkread [-s|-l] FILE\n"
-                 "  -s  small (4 KiB) reads\n"
-                 "  -l  one large read of the whole file\n"
-                 "  default: 1 MiB reads\n");
+                 "  -s  FILE is the superblock (.meta/.superblock): print it\n"
+                 "  -l  FILE is the log (.meta/.log): print its header\n");
+}
+
+enum class Header { kNone, kSuperblock, kLog };
+
+void print_header(Header h, const char* how, std::span<const uint8_t> bytes) {
+    if (h == Header::kSuperblock && bytes.size() >= omf::kSuperblockBytes) {
+        const omf::Superblock sb = omf::decode_superblock(bytes);
+        std::printf(
+            "superblock by %s: magic %#llx version %llu log_offset %#llx log_len %llu "
+            "dev_size %llu crc %#llx\n",
+            how, static_cast<unsigned long long>(sb.magic),
+            static_cast<unsigned long long>(sb.version),
+            static_cast<unsigned long long>(sb.log_offset),
+            static_cast<unsigned long long>(sb.log_len),
+            static_cast<unsigned long long>(sb.dev_size), static_cast<unsigned long long>(sb.crc));
+    } else if (h == Header::kLog && bytes.size() >= omf::kLogHeaderBytes) {
+        const omf::LogHeader lh = omf::decode_log_header(bytes);
+        std::printf("log by %s: magic %#llx log_len %llu last_index %llu next_index %llu\n", how,
+                    static_cast<unsigned long long>(lh.magic),
+                    static_cast<unsigned long long>(lh.log_len),
+                    static_cast<unsigned long long>(lh.last_index),
+                    static_cast<unsigned long long>(lh.next_index));
+    }
+}
+
+// The header through read() and through the memory (-s, -l).
+Status print_headers(int fd, Header h, const OpenFile& f) {
+    if (h == Header::kNone) return {};
+    std::vector<uint8_t> by_read(std::min<uint64_t>(4096, f.map.size()));
+    const ssize_t n = ::pread(fd, by_read.data(), by_read.size(), 0);
+    if (n < 0) return make_error(errno, std::string("read failed: ") + std::strerror(errno));
+    by_read.resize(static_cast<size_t>(n));
+    std::vector<uint8_t> by_memory(by_read.size());
+    FAMFS_TRY(f.map.read_checked(0, by_memory));
+    print_header(h, "mmap", by_memory);
+    print_header(h, "read", by_read);
+    return {};
 }
 
 // First offset where read() and memory differ (or a read error).
-Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const OpenFile& f,
-                                        uint64_t step) {
-    std::vector<uint8_t> buf(std::min<uint64_t>(step, std::max<uint64_t>(f.map.size(), 1)));
+Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const OpenFile& f) {
+    std::vector<uint8_t> buf(std::min<uint64_t>(kStep, std::max<uint64_t>(f.map.size(), 1)));
     std::optional<uint64_t> differs;
     uint64_t pos = 0;
     while (pos < f.map.size() && !differs) {
@@ -57,11 +97,11 @@ Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const O
 }  // namespace
 
 int cmd_chkread(const GlobalOptions& g, int argc, char** argv) {
-    uint64_t step = 1 << 20;
+    Header header = Header::kNone;
     reset_getopt();
     for (int c; (c = getopt(argc, argv, "slh?")) != -1;) {
         if (c == 's' || c == 'l') {
-            step = c == 's' ? 4096 : UINT64_MAX;
+            header = c == 's' ? Header::kSuperblock : Header::kLog;
             continue;
         }
         usage(help_requested(c, argv) ? stdout : stderr);
@@ -79,7 +119,8 @@ int cmd_chkread(const GlobalOptions& g, int argc, char** argv) {
     if (!f) return report_error(kCmd, arg, f.error(), t ? t->relpath : ""), 1;
     const int fd = ::open(arg.c_str(), O_RDONLY);
     if (fd < 0) return report_error(kCmd, arg, std::strerror(errno)), 1;
-    auto differs = compare(fd, arg, *f, step);
+    Status shown = print_headers(fd, header, *f);
+    auto differs = shown ? compare(fd, arg, *f) : Result<std::optional<uint64_t>>(shown.error());
     ::close(fd);
     if (!differs) return report_error(kCmd, arg, differs.error()), 1;
     if (*differs) {

@@ -12,6 +12,10 @@ void report_problem(std::string_view cmd, std::string_view reason) {
 }
 
 void report_error(std::string_view cmd, std::string_view object, std::string_view reason) {
+    // Library messages often start with the path they are about, which is
+    // the object already printed.
+    const std::string named = std::string(object) + ": ";
+    if (!object.empty() && reason.starts_with(named)) reason.remove_prefix(named.size());
     std::fprintf(stderr, "famfs %.*s: %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
                  static_cast<int>(object.size()), object.data(), static_cast<int>(reason.size()),
                  reason.data());

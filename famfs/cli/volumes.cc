@@ -2,7 +2,33 @@
 
 #include "lifetime.h"
 
+#include <optional>
+
 namespace famfs::cli {
+namespace {
+
+// A mount's .meta files that lie in device memory, as file entries over
+// their device ranges (the layout of format.md).
+std::optional<omf::FileEntry> meta_entry(const omf::Superblock& sb, const std::string& relpath) {
+    omf::FileEntry f;
+    f.relpath = relpath;
+    if (relpath == ".meta/.superblock") {
+        f.size = omf::kSuperblockRegion;
+        f.extents.push_back({.offset = 0, .len = f.size});
+    } else if (relpath == ".meta/.log") {
+        f.size = sb.log_len;
+        f.extents.push_back({.offset = sb.log_offset, .len = f.size});
+    } else {
+        return std::nullopt;
+    }
+    return f;
+}
+
+bool server_meta_file(const std::string& relpath) {
+    return relpath == ".meta/.status" || relpath == ".meta/.control";
+}
+
+}  // namespace
 
 Result<Volumes::Loaded> Volumes::load(const std::string& device) {
     auto it = open_.find(device);
@@ -28,6 +54,18 @@ Result<const Node*> Volumes::lookup(const Target& t) {
 }
 
 Result<OpenFile> Volumes::open_file(const Target& t) {
+    if (t.mounted()) {
+        if (server_meta_file(t.relpath))
+            return make_error(kNotDeviceMemory,
+                              "a file the famfs server writes, not device memory");
+        auto loaded = load(t.device);
+        if (!loaded) return loaded.error();
+        if (auto meta = meta_entry(loaded->vol->superblock(), t.relpath)) {
+            auto map = dax::FileMapping::from_entry(loaded->vol->shared_device(), *meta);
+            if (!map) return map.error();
+            return OpenFile{loaded->vol, nullptr, std::move(*map)};
+        }
+    }
     auto n = lookup(t);
     if (!n) return n.error();
     if ((*n)->is_dir) return make_error(EISDIR, "is a directory");

@@ -2,6 +2,7 @@
 // its log replayed once, however many of its files are named.
 #pragma once
 
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,9 +15,13 @@ namespace famfs::cli {
 
 struct OpenFile {
     Volume* vol = nullptr;
-    const Node* node = nullptr;
+    const Node* node = nullptr;  // null for .meta/.superblock and .meta/.log
     dax::FileMapping map;
 };
+
+// The error open_file gives for the server's own files in a mount's .meta
+// (.status, .control): text the server makes up, not device memory.
+inline constexpr int kNotDeviceMemory = ENODATA;
 
 class Volumes {
   public:
@@ -29,7 +34,9 @@ class Volumes {
     Result<Loaded> load(const std::string& device);
     // The node at the target (ENOENT when the log has no such path).
     Result<const Node*> lookup(const Target& t);
-    // A regular famfs file, mapped (EISDIR for a directory).
+    // A regular famfs file, mapped (EISDIR for a directory). In a mount,
+    // .meta/.superblock and .meta/.log are mapped too: they are device
+    // memory, and scripts flush and chkread them like files.
     Result<OpenFile> open_file(const Target& t);
 
   private:
