@@ -75,7 +75,7 @@ Result<FileSpecArg> parse_file_spec(const std::string& text) {
     spec.name = text.substr(0, c1);
     auto size =
         parse_size(text.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1));
-    if (!size || *size == 0) return bad("size must be a number > 0");
+    if (!size) return bad("size must be a number (0: the existing file's size)");
     spec.size = *size;
     if (c2 != std::string::npos) {
         auto seed = parse_number(text.substr(c2 + 1), "seed");
@@ -109,11 +109,26 @@ std::optional<Status> parse_interleave_option(int c, const char* arg, Interleave
     }
 }
 
+void default_interleave_chunk(InterleaveParams& ip) {
+    if ((ip.nstrips != 0 || ip.nbuckets != 0) && ip.chunk_size == 0) {
+        ip.chunk_size = kDefaultChunkSize;
+    }
+}
+
 std::optional<int> parse_flag_only(int argc, char** argv, void (*usage)(FILE*), char flag,
                                    bool& set) {
+    return parse_flag_only(argc, argv, usage, flag, nullptr, set);
+}
+
+std::optional<int> parse_flag_only(int argc, char** argv, void (*usage)(FILE*), char flag,
+                                   const char* long_name, bool& set) {
     const char options[] = {flag, 'h', '?', '\0'};
+    const option longopts[] = {{long_name != nullptr ? long_name : "", no_argument, nullptr, flag},
+                               {"help", no_argument, nullptr, 'h'},
+                               {nullptr, 0, nullptr, 0}};
     reset_getopt();
-    for (int c; (c = getopt(argc, argv, options)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, options,
+                                 long_name != nullptr ? longopts : longopts + 1, nullptr)) != -1;) {
         if (c == flag) {
             set = true;
             continue;
@@ -122,6 +137,23 @@ std::optional<int> parse_flag_only(int argc, char** argv, void (*usage)(FILE*), 
         return help_requested(c, argv) ? 0 : kExitUsage;
     }
     return std::nullopt;
+}
+
+bool LogAccessFlags::take(int c) {
+    if (c == 'm') {
+        mmap_ = true;
+    } else if (c == 'r') {
+        read_ = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool LogAccessFlags::check(const char* cmd) const {
+    if (!(mmap_ && read_)) return true;
+    report_problem(cmd, "-m/--mmap and -r/--read are mutually exclusive");
+    return false;
 }
 
 uint32_t current_umask() {

@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kCmd = "check";
 
 void usage(FILE* out) {
-    std::fprintf(out, "usage: famfs check [-v] MOUNTPOINT\n");
+    std::fprintf(out, "usage: famfs check [-v|--verbose] MOUNTPOINT\n");
 }
 
 struct Checker {
@@ -72,7 +72,7 @@ void check_logged(Checker& c) {
 
 int cmd_check(const GlobalOptions& g, int argc, char** argv) {
     bool verbose = false;
-    if (auto stop = parse_flag_only(argc, argv, usage, 'v', verbose)) return *stop;
+    if (auto stop = parse_flag_only(argc, argv, usage, 'v', "verbose", verbose)) return *stop;
     const int args = argc - optind;
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;
     const std::string arg = args == 1 ? argv[optind] : "";

@@ -48,13 +48,18 @@ void usage(FILE* out) {
                  "                [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DEST\n"
                  "Copies regular files (with -r, directory trees) into famfs. DEST must not\n"
                  "exist unless it already has the source's size (an interrupted copy).\n"
-                 "Without -t, copies of 64 MiB or more use a thread per CPU (at most 4).\n");
+                 "Without -t, copies of 64 MiB or more use a thread per CPU (at most 4).\n"
+                 "  -m, --mode       permission bits in octal, masked with the umask\n"
+                 "                   (default, or 0: the source's)\n"
+                 "  -t, --threadct   copy threads\n"
+                 "  -N -B -C         interleave: strips, buckets, chunk size (default 2m)\n");
 }
 
 struct Options {
     bool recursive = false, verbose = false;
     std::optional<size_t> threads;  // -t; else chosen from the copy's size
-    std::optional<uint32_t> mode, uid, gid;
+    std::optional<uint32_t> mode;   // -m, masked with the umask; else the source's
+    std::optional<uint32_t> uid, gid;
     InterleaveParams interleave;
     std::vector<std::string> sources;
     std::string dest;
@@ -62,6 +67,7 @@ struct Options {
 
 std::optional<int> parse(int argc, char** argv, Options& o) {
     static const option longopts[] = {{"recursive", no_argument, nullptr, 'r'},
+                                      {"threadct", required_argument, nullptr, 't'},
                                       {"threads", required_argument, nullptr, 't'},
                                       {"mode", required_argument, nullptr, 'm'},
                                       {"uid", required_argument, nullptr, 'u'},
@@ -112,6 +118,11 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
         if (!s) return report_problem(kCmd, s.error().message), kExitUsage;
     }
     if (argc - optind < 2) return usage(stderr), kExitUsage;
+    // As in the reference tool: the mode is masked with the umask, and mode
+    // 0 means "as the source".
+    if (o.mode) *o.mode &= ~current_umask();
+    if (o.mode == 0u) o.mode.reset();
+    default_interleave_chunk(o.interleave);
     o.sources.assign(argv + optind, argv + argc - 1);
     o.dest = argv[argc - 1];
     return std::nullopt;
@@ -151,7 +162,7 @@ int reserve_items(Volume::Transaction& txn, const Options& o, const CopyPlan& pl
         if (s.error().code == ENOSPC) {
             report_problem(kCmd, "copy aborted: famfs ran out of space or log entries after " +
                                      std::to_string(out.size()) + " files");
-            return failed + 1;
+            return failed;
         }
     }
     return failed;

@@ -30,10 +30,12 @@ void usage(FILE* out) {
                  "                   [-t THREADS] [-N NSTRIPS -B NBUCKETS -C CHUNK] [-v] FILE\n"
                  "       famfs creat -M NAME,SIZE[,SEED] [-M ...] [options]\n"
                  "Allocates and logs famfs files (master only). SIZE takes k/m/g suffixes.\n"
-                 "  -r        fill with the test pattern of SEED (-S)\n"
-                 "  -M        one more file: NAME,SIZE and optionally a pattern SEED\n"
-                 "  -t        threads filling files with the pattern\n"
-                 "  -N -B -C  interleave: strips, buckets, chunk size\n");
+                 "  -s, --size       the file's size; with -r, an existing file may omit it\n"
+                 "  -r, --randomize  fill with the test pattern of SEED (-S, --seed)\n"
+                 "  -M, --multi      one more file: NAME,SIZE and optionally a pattern SEED\n"
+                 "                   (SIZE 0: an existing file at its size; not with -S)\n"
+                 "  -t, --threadct   threads filling files with the pattern\n"
+                 "  -N -B -C         interleave: strips, buckets, chunk size (default 2m)\n");
 }
 
 struct Options {
@@ -44,6 +46,10 @@ struct Options {
     size_t threads = 1;
     InterleaveParams interleave;
     bool verbose = false;
+    bool single = false;  // files[0] is the FILE argument (not a -M file)
+    // files[0] (the FILE argument) is filled with a seed chosen here, which
+    // is printed once the file is there.
+    bool random_seed = false;
 };
 
 // The command line as given, before the single FILE joins the -M list.
@@ -61,6 +67,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
                                       {"randomize", no_argument, nullptr, 'r'},
                                       {"seed", required_argument, nullptr, 'S'},
                                       {"multi", required_argument, nullptr, 'M'},
+                                      {"threadct", required_argument, nullptr, 't'},
                                       {"threads", required_argument, nullptr, 't'},
                                       {"nstrips", required_argument, nullptr, 'N'},
                                       {"nbuckets", required_argument, nullptr, 'B'},
@@ -123,14 +130,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
 }
 
 // The seed FILE is filled with: -S, or with -r alone a random one, which
-// is printed so the file can be verified later.
-uint64_t seed_for(const std::string& file, const Given& given) {
+// is printed (once the file exists) so the file can be verified later.
+uint64_t seed_for(const Given& given, Options& o) {
     if (!given.randomize) return 0;
     if (given.seed) return *given.seed;
-    const uint64_t seed = std::random_device{}() | 1u;
-    std::printf("famfs creat: %s: filled with seed %llu\n", file.c_str(),
-                static_cast<unsigned long long>(seed));
-    return seed;
+    o.random_seed = true;
+    return std::random_device{}() | 1u;
 }
 
 // Parses argv; returns an exit status when the command should stop here.
@@ -141,15 +146,23 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
         report_problem(kCmd, why);
         return std::optional<int>(kExitUsage);
     };
+    if (given.seed && !o.files.empty()) {
+        return bad("-S SEED does not apply to -M files; give each its seed as -M NAME,SIZE,SEED");
+    }
     if (given.seed && !given.randomize) return bad("-S SEED needs -r");
     if (argc - optind > 1)
         return bad(std::string("unexpected argument '") + argv[optind + 1] + "'");
     if (optind == argc && o.files.empty()) return usage(stderr), kExitUsage;
     if (optind < argc) {
         const std::string file = argv[optind];
-        if (!given.size || *given.size == 0) return bad(file + ": -s SIZE (> 0) is required");
-        o.files.insert(o.files.begin(), FileSpecArg{file, *given.size, seed_for(file, given)});
+        // Re-randomising an existing file may leave its size out (size 0:
+        // the file's own size, checked once the device is open).
+        const uint64_t size = given.size.value_or(0);
+        if (size == 0 && !given.randomize) return bad(file + ": -s SIZE (> 0) is required");
+        o.files.insert(o.files.begin(), FileSpecArg{file, size, seed_for(given, o)});
+        o.single = true;
     }
+    default_interleave_chunk(o.interleave);
     o.mode &= ~current_umask();
     if (o.threads == 0) o.threads = 1;
     return std::nullopt;
@@ -184,13 +197,32 @@ class Writers {
     std::map<std::string, Volume*> open_;
 };
 
+// Size 0 (no -s, or NAME,0 in -M): the size of the existing famfs file, to
+// re-randomise it in place; a file that does not exist needs a size.
+Result<uint64_t> existing_size(const Volume& vol, const std::string& relpath, bool single) {
+    auto st = vol.load();
+    if (!st) return st.error();
+    const Node* n = st->ns.lookup(relpath);
+    if (n == nullptr) {
+        return make_error(EINVAL, single ? "-s SIZE (> 0) is required to create a new file"
+                                         : "size must be > 0 to create a new file");
+    }
+    if (n->is_dir) return make_error(EISDIR, "is a directory");
+    return n->file.size;
+}
+
 // Logs one file; returns the fill job when it needs the pattern written.
-Result<std::optional<Fill>> create_one(const GlobalOptions& g, const Options& o,
-                                       const FileSpecArg& f, Writers& writers) {
+Result<std::optional<Fill>> create_one(const GlobalOptions& g, const Options& o, FileSpecArg f,
+                                       bool single, Writers& writers) {
     auto t = resolve_target(g, f.name);
     if (!t) return t.error();
     auto vol = writers.get(t->device);
     if (!vol) return make_error(vol.error().code, master_only_reason(vol.error()));
+    if (f.size == 0) {
+        auto size = existing_size(**vol, t->relpath, single);
+        if (!size) return size.error();
+        f.size = *size;
+    }
     if (g.dryrun) {
         FAMFS_TRY(validate_relpath(t->relpath));
         std::printf("famfs creat: %s: dry run, nothing logged\n", f.name.c_str());
@@ -206,6 +238,10 @@ Result<std::optional<Fill>> create_one(const GlobalOptions& g, const Options& o,
                     static_cast<unsigned long long>(f.size));
     }
     if (f.seed == 0) return std::optional<Fill>{};
+    if (single && o.random_seed) {
+        std::printf("famfs creat: %s: filled with seed %llu\n", f.name.c_str(),
+                    static_cast<unsigned long long>(f.seed));
+    }
     return std::optional<Fill>{Fill{*vol, *t, std::move(created->file), f.seed}};
 }
 
@@ -218,8 +254,9 @@ int cmd_creat(const GlobalOptions& g, int argc, char** argv) {
     int failed = 0;
     Writers writers;
     std::vector<Fill> fills;
-    for (const FileSpecArg& f : o.files) {
-        auto fill = create_one(g, o, f, writers);
+    for (size_t i = 0; i < o.files.size(); ++i) {
+        const FileSpecArg& f = o.files[i];
+        auto fill = create_one(g, o, f, i == 0 && o.single, writers);
         if (!fill) {
             report_error(kCmd, f.name, fill.error());
             ++failed;

@@ -26,7 +26,7 @@ constexpr int kNotFamfs = 1;
 constexpr int kNotMapped = 2;
 
 void usage(FILE* out) {
-    std::fprintf(out, "usage: famfs getmap [-q] FILE\n");
+    std::fprintf(out, "usage: famfs getmap [-q|--quiet] FILE\n");
 }
 
 void print_extents(const std::vector<omf::Extent>& list, const char* indent) {
@@ -65,7 +65,7 @@ std::optional<int> local_kind(const std::string& path) {
 
 int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
     bool quiet = false;
-    if (auto stop = parse_flag_only(argc, argv, usage, 'q', quiet)) return *stop;
+    if (auto stop = parse_flag_only(argc, argv, usage, 'q', "quiet", quiet)) return *stop;
     if (argc - optind != 1) return usage(stderr), kExitUsage;
     const std::string arg = argv[optind];
     if (g.device.empty()) {

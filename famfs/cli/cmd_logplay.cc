@@ -1,9 +1,11 @@
 // famfs logplay: makes a mount catch up with the log now and reports what it
 // added. The servers follow the log by themselves; this is the explicit
 // "play it now" of the reference tools, and a way to see what was new.
+#include <getopt.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "args.h"
@@ -20,10 +22,13 @@ constexpr const char* kCmd = "logplay";
 
 void logplay_usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs logplay [-n] [-v] [-c] MOUNTPOINT\n"
-                 "  -n  dry run: list the log entries the mount has not played yet\n"
-                 "  -v  list every entry played\n"
-                 "  -c  play as a client (the server never writes metadata in either role)\n");
+                 "usage: famfs logplay [-n] [-v] [-c] MOUNTPOINT | PATH-IN-MOUNT\n"
+                 "  -n, --dryrun   list the log entries the mount has not played yet\n"
+                 "  -v, --verbose  list every entry played\n"
+                 "  -c, --client   play as a client (the server never writes metadata in\n"
+                 "                 either role)\n"
+                 "  -m, --mmap, -r, --read\n"
+                 "                 accepted for compatibility (they exclude each other)\n");
 }
 
 struct Tally {
@@ -58,31 +63,50 @@ Result<Tally> describe(const std::string& device, uint64_t from, uint64_t to, bo
     return t;
 }
 
+// The famfs mount `arg` is the mount point of, or lies inside.
+std::optional<MountInfo> containing_mount(const std::string& arg) {
+    // A mount point is found without touching it (its server may be dead).
+    if (auto m = famfs_mount_at(absolute_lexical(arg))) return m;
+    auto in = resolve_in_mount(arg);
+    if (!in) return std::nullopt;
+    return in->mount;
+}
+
 }  // namespace
 
 int cmd_logplay(const GlobalOptions& g, int argc, char** argv) {
+    static const option longopts[] = {{"dryrun", no_argument, nullptr, 'n'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"client", no_argument, nullptr, 'c'},
+                                      {"mmap", no_argument, nullptr, 'm'},
+                                      {"read", no_argument, nullptr, 'r'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    LogAccessFlags access;
     reset_getopt();
     bool dry = g.dryrun, verbose = false;
-    for (int c; (c = getopt(argc, argv, "+nvch?")) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "+nvcmrh?", longopts, nullptr)) != -1;) {
+        if (access.take(c)) continue;
         if (c == 'n') {
             dry = true;
         } else if (c == 'v') {
             verbose = true;
         } else if (c != 'c') {
-            logplay_usage(help_requested(c) ? stdout : stderr);
-            return help_requested(c) ? 0 : kExitUsage;
+            logplay_usage(help_requested(c, argv) ? stdout : stderr);
+            return help_requested(c, argv) ? 0 : kExitUsage;
         }
     }
-    if (argc - optind != 1) {
+    if (!access.check(kCmd) || argc - optind != 1) {
         logplay_usage(stderr);
         return kExitUsage;
     }
-    const std::string mnt = absolute_lexical(argv[optind]);
-    auto m = famfs_mount_at(mnt);
+    const std::string arg = argv[optind];
+    auto m = containing_mount(arg);
     if (!m) {
-        report_error(kCmd, mnt, "not a famfs mount point");
+        report_error(kCmd, arg, "not in a famfs mount");
         return EINVAL;
     }
+    const std::string mnt = m->mountpoint;
     auto before = read_server_status(mnt);
     if (!before) {
         report_error(kCmd, mnt, before.error());

@@ -27,13 +27,15 @@ constexpr const char* kCmd = "mount";
 void mount_usage(FILE* out) {
     std::fprintf(out,
                  "usage: famfs mount [-t SECS] [-d] [-v] [-u] [-p] DEVICE MOUNTPOINT\n"
-                 "  -t SECS      attribute and entry cache timeout (default 1)\n"
-                 "  -d           run the server in the foreground, single-threaded, debug\n"
-                 "  -v           verbose\n"
-                 "  -u           no allow_other\n"
-                 "  -p           no default_permissions\n"
-                 "  -f, --fuse   use the FUSE server (the default)\n"
-                 "  -F, --nofuse use the standalone famfs kernel module\n");
+                 "  -t, --timeout SECS   attribute and entry cache timeout (default 1)\n"
+                 "  -d, --debug          run the server in the foreground, single-threaded, debug\n"
+                 "  -v, --verbose        verbose\n"
+                 "  -u, --nouseraccess   no allow_other\n"
+                 "  -p, --nodefaultperm  no default_permissions\n"
+                 "  -f, --fuse           use the FUSE server (the default)\n"
+                 "  -F, --nofuse         use the standalone famfs kernel module\n"
+                 "  -m, --mmap, -r, --read\n"
+                 "                       accepted for compatibility (they exclude each other)\n");
 }
 
 struct MountArgs {
@@ -46,13 +48,22 @@ struct MountArgs {
 
 // 0 when parsed, else the exit status to stop with (-1: help, exit 0).
 int parse_mount_args(int argc, char** argv, MountArgs& a) {
-    static const option kLong[] = {{"fuse", no_argument, nullptr, 'f'},
+    static const option kLong[] = {{"timeout", required_argument, nullptr, 't'},
+                                   {"debug", no_argument, nullptr, 'd'},
+                                   {"verbose", no_argument, nullptr, 'v'},
+                                   {"nouseraccess", no_argument, nullptr, 'u'},
+                                   {"nodefaultperm", no_argument, nullptr, 'p'},
+                                   {"fuse", no_argument, nullptr, 'f'},
                                    {"nofuse", no_argument, nullptr, 'F'},
+                                   {"mmap", no_argument, nullptr, 'm'},
+                                   {"read", no_argument, nullptr, 'r'},
                                    {"help", no_argument, nullptr, 'h'},
                                    {nullptr, 0, nullptr, 0}};
+    LogAccessFlags access;
     reset_getopt();
     int c;
-    while ((c = getopt_long(argc, argv, "+t:dvupfFh?", kLong, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "+t:dvupfFmrh?", kLong, nullptr)) != -1) {
+        if (access.take(c)) continue;
         switch (c) {
             case 't':
                 a.server_flags.insert(a.server_flags.end(), {"-t", optarg});
@@ -78,11 +89,11 @@ int parse_mount_args(int argc, char** argv, MountArgs& a) {
                 a.nofuse = true;
                 break;
             default:
-                mount_usage(help_requested(c) ? stdout : stderr);
-                return help_requested(c) ? -1 : kExitUsage;
+                mount_usage(help_requested(c, argv) ? stdout : stderr);
+                return help_requested(c, argv) ? -1 : kExitUsage;
         }
     }
-    if (argc - optind != 2) {
+    if (!access.check(kCmd) || argc - optind != 2) {
         mount_usage(stderr);
         return kExitUsage;
     }

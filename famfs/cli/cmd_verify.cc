@@ -21,17 +21,18 @@ constexpr const char* kCmd = "verify";
 
 void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs verify -S SEED -f FILE [-t THREADS] [-q]\n"
-                 "       famfs verify -m FILE,SEED [-m ...] [-t THREADS] [-q]\n"
-                 "Checks files against the famfs test pattern of SEED.\n");
+                 "usage: famfs verify -S SEED -f FILE [-t THREADS] [-q] [-v]\n"
+                 "       famfs verify -m FILE,SEED [-m ...] [-t THREADS] [-q] [-v]\n"
+                 "Checks files against the famfs test pattern of SEED (not 0).\n"
+                 "  -S, --seed  -f, --filename  -m, --multi  -t, --threadct  -q, --quiet\n"
+                 "  -v, --verbose  accepted for compatibility\n");
 }
 
 struct Job {
     std::string file;
     uint64_t seed = 0;
-    std::string outcome;  // the line to print
+    std::string outcome;  // the line to print: stdout when ok, else stderr
     bool ok = false;
-    bool error = true;  // could not be checked at all (reported on stderr)
 };
 
 Result<Job> parse_file_seed(const std::string& text) {
@@ -50,6 +51,13 @@ void run(const GlobalOptions& g, std::vector<Job>& jobs, size_t threads) {
     Volumes volumes(Access::kReadOnly);
     std::vector<std::optional<OpenFile>> files(jobs.size());
     for (size_t i = 0; i < jobs.size(); ++i) {
+        if (jobs[i].seed == 0) {
+            // Seed 0 fills nothing (creat leaves the file as it is): there is
+            // no pattern to compare with.
+            jobs[i].outcome = "famfs verify: " + jobs[i].file +
+                              ": seed 0 means no pattern; give the seed the file was created with";
+            continue;
+        }
         auto t = resolve_target(g, jobs[i].file);
         auto f = t ? volumes.open_file(*t) : Result<OpenFile>(t.error());
         if (!f) {
@@ -67,12 +75,10 @@ void run(const GlobalOptions& g, std::vector<Job>& jobs, size_t threads) {
         if (!bad) {
             j.outcome = "famfs verify: " + j.file + ": " + explain(bad.error());
         } else if (*bad) {
-            j.error = false;
             j.outcome = "Verify fail: " + j.file + " at offset " + std::to_string(**bad) + " of " +
                         size + " bytes";
         } else {
             j.ok = true;
-            j.error = false;
             j.outcome = "Success: verified " + size + " bytes in file " + j.file;
         }
     });
@@ -89,12 +95,14 @@ int cmd_verify(const GlobalOptions& g, int argc, char** argv) {
     static const option longopts[] = {{"seed", required_argument, nullptr, 'S'},
                                       {"filename", required_argument, nullptr, 'f'},
                                       {"multi", required_argument, nullptr, 'm'},
+                                      {"threadct", required_argument, nullptr, 't'},
                                       {"threads", required_argument, nullptr, 't'},
                                       {"quiet", no_argument, nullptr, 'q'},
+                                      {"verbose", no_argument, nullptr, 'v'},
                                       {"help", no_argument, nullptr, 'h'},
                                       {nullptr, 0, nullptr, 0}};
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "S:f:m:t:qh?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "S:f:m:t:qvh?", longopts, nullptr)) != -1;) {
         const std::string arg = optarg ? optarg : "";
         Status s;
         if (c == 'S') {
@@ -119,6 +127,8 @@ int cmd_verify(const GlobalOptions& g, int argc, char** argv) {
                 s = v.error();
         } else if (c == 'q') {
             quiet = true;
+        } else if (c == 'v') {
+            // The reference tool's scripts pass -v; there is nothing more to say.
         } else {
             usage(help_requested(c, argv) ? stdout : stderr);
             return help_requested(c, argv) ? 0 : kExitUsage;
@@ -138,7 +148,8 @@ int cmd_verify(const GlobalOptions& g, int argc, char** argv) {
     int failed = 0;
     for (const Job& j : jobs) {
         if (!j.ok) ++failed;
-        if (!j.ok || !quiet) std::fprintf(j.error ? stderr : stdout, "%s\n", j.outcome.c_str());
+        // As in the reference tool, "Verify fail" goes to stderr with the errors.
+        if (!j.ok || !quiet) std::fprintf(j.ok ? stdout : stderr, "%s\n", j.outcome.c_str());
     }
     return exit_status(failed);
 }

@@ -16,7 +16,7 @@ TEST_F(VerifyTest, ReportsSuccessAndTheFirstBadOffset) {
 
     Outcome wrong = famfs({"verify", "-S", "10", "-f", "f"});
     EXPECT_EQ(wrong.status, 1);
-    EXPECT_TRUE(contains(wrong.out, "Verify fail: f at offset 0 of 3145728 bytes")) << wrong.out;
+    EXPECT_TRUE(contains(wrong.err, "Verify fail: f at offset 0 of 3145728 bytes")) << wrong.err;
 
     // Corrupt one byte in the second allocation unit.
     const State st = load();
@@ -26,9 +26,9 @@ TEST_F(VerifyTest, ReportsSuccessAndTheFirstBadOffset) {
     poke(n->file.extents[0].offset + at, {static_cast<uint8_t>(~read_file("f")[at])});
     Outcome bad = famfs({"verify", "-S", "9", "-f", "f"});
     EXPECT_EQ(bad.status, 1);
-    EXPECT_TRUE(contains(bad.out, "Verify fail: f at offset " + std::to_string(at) +
+    EXPECT_TRUE(contains(bad.err, "Verify fail: f at offset " + std::to_string(at) +
                                       " of 3145728 bytes"))
-        << bad.out;
+        << bad.err;
 }
 
 TEST_F(VerifyTest, SeveralFilesOnThreadsAndQuiet) {
@@ -37,7 +37,7 @@ TEST_F(VerifyTest, SeveralFilesOnThreadsAndQuiet) {
     Outcome r = famfs({"verify", "-m", "a,1", "-m", "b,2", "-m", "c,4", "-t", "3", "-q"});
     EXPECT_EQ(r.status, 1);
     EXPECT_FALSE(contains(r.out, "Success")) << r.out;
-    EXPECT_TRUE(contains(r.out, "Verify fail: c at offset 0 of 9000 bytes")) << r.out;
+    EXPECT_TRUE(contains(r.err, "Verify fail: c at offset 0 of 9000 bytes")) << r.err;
 }
 
 TEST_F(VerifyTest, MissingFileAndUsage) {
