@@ -10,6 +10,7 @@
 #include "famfs/fsck.h"
 #include "famfs/mounts.h"
 #include "famfs/volume.h"
+#include "mount_snapshot.h"
 #include "report.h"
 
 namespace famfs::cli {
@@ -20,34 +21,56 @@ constexpr const char* kCmd = "fsck";
 void usage(FILE* out) {
     std::fprintf(out,
                  "usage: famfs fsck [-h|--human] [-v] [-B NBUCKETS] DEVICE | PATH-IN-MOUNT\n"
-                 "  -h, --human  human-readable sizes\n"
-                 "  -B           stripe buckets to report (default 4)\n");
+                 "  -h, --human     human-readable sizes\n"
+                 "  -v, --verbose   more detail\n"
+                 "  -B, --nbuckets  stripe buckets to report (default 4)\n"
+                 "  -f, --force, -m, --mmap, -r, --read\n"
+                 "                  accepted for compatibility (-m and -r exclude each other)\n");
 }
+
+struct ToCheck {
+    std::string device;
+    std::string mountpoint;  // when given by a path in its mount
+};
 
 // The device to check: from the mount containing `arg`, else `arg` itself
 // as a device, which must not be mounted.
-Result<std::string> device_to_check(const GlobalOptions& g, const std::string& arg) {
+Result<ToCheck> device_to_check(const GlobalOptions& g, const std::string& arg) {
     std::string device = g.device.empty() ? arg : g.device;
     if (g.device.empty()) {
-        if (auto in_mount = resolve_in_mount(arg)) return in_mount->mount.device;
+        if (auto in_mount = resolve_in_mount(arg))
+            return ToCheck{in_mount->mount.device, in_mount->mount.mountpoint};
     }
     if (device_in_use(device)) {
         return make_error(EBUSY, "device is mounted; check it through a path in its mount");
     }
-    return device;
+    return ToCheck{device, ""};
+}
+
+// Only root may open a device, but anyone may read a mount's .meta files,
+// which hold all that fsck reads.
+Result<std::unique_ptr<Volume>> open_to_check(const ToCheck& c) {
+    auto vol = Volume::open(c.device, Access::kReadOnly);
+    const bool denied = !vol && (vol.error().code == EACCES || vol.error().code == EPERM);
+    if (!denied || c.mountpoint.empty()) return vol;
+    auto copy = metadata_snapshot(c.mountpoint);
+    if (!copy) return copy.error();
+    return Volume::open(*copy, Access::kReadOnly);
 }
 
 }  // namespace
 
 int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
     FsckOptions opt;
-    static const option longopts[] = {{"human", no_argument, nullptr, 'h'},
-                                      {"verbose", no_argument, nullptr, 'v'},
-                                      {"nbuckets", required_argument, nullptr, 'B'},
-                                      {"help", no_argument, nullptr, '?'},
-                                      {nullptr, 0, nullptr, 0}};
+    static const option longopts[] = {
+        {"human", no_argument, nullptr, 'h'},          {"verbose", no_argument, nullptr, 'v'},
+        {"nbuckets", required_argument, nullptr, 'B'}, {"force", no_argument, nullptr, 'f'},
+        {"mmap", no_argument, nullptr, 'm'},           {"read", no_argument, nullptr, 'r'},
+        {"help", no_argument, nullptr, '?'},           {nullptr, 0, nullptr, 0}};
+    LogAccessFlags access;
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "hvB:?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "hvB:fmr?", longopts, nullptr)) != -1;) {
+        if (access.take(c)) continue;
         if (c == 'h') {
             opt.human = true;
         } else if (c == 'v') {
@@ -59,18 +82,22 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
                 return kExitUsage;
             }
             opt.nbuckets = *n;
+        } else if (c == 'f') {
+            // The reference tool's -f maps a device that is mounted; a
+            // mounted device is checked through its mount here.
         } else {
             usage(help_requested(c, argv) ? stdout : stderr);
             return help_requested(c, argv) ? 0 : kExitUsage;
         }
     }
+    if (!access.check(kCmd)) return usage(stderr), kExitUsage;
     const int args = argc - optind;
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;
     const std::string arg = args == 1 ? argv[optind] : g.device;
 
-    auto device = device_to_check(g, arg);
-    if (!device) return report_error(kCmd, arg, device.error()), exit_status(device.error().code);
-    auto vol = Volume::open(*device, Access::kReadOnly);
+    auto target = device_to_check(g, arg);
+    if (!target) return report_error(kCmd, arg, target.error()), exit_status(target.error().code);
+    auto vol = open_to_check(*target);
     if (!vol) return report_error(kCmd, arg, vol.error()), exit_status(vol.error().code);
     auto report = fsck(**vol, opt);
     if (!report) return report_error(kCmd, arg, report.error()), exit_status(report.error().code);

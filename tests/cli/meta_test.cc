@@ -1,6 +1,7 @@
 // What reference famfs scripts do with a mount's .meta files and with a
 // device right after a plain umount.
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
@@ -73,6 +74,29 @@ TEST_F(MetaFilesTest, DeviceIsFreeRightAfterAPlainUmount) {
     mnt_.clear();
     Outcome kill = mkfs({"-f", "-k"});
     EXPECT_EQ(kill.status, 0) << kill.err;
+}
+
+// Only root may open the device, but fsck of a mount path works for anyone:
+// the mount's .meta files hold the superblock and the log.
+TEST_F(MetaFilesTest, FsckThroughTheMountWithoutRoot) {
+    format();
+    mount();
+    ASSERT_EQ(famfs_plain({"creat", "-s", "1m", mnt_ + "/f"}).status, 0);
+    ASSERT_EQ(famfs_plain({"mkdir", mnt_ + "/d"}).status, 0);
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);  // let the other user reach the mount
+    const std::vector<std::string> as_nobody{"setpriv", "--reuid=65534", "--regid=65534",
+                                             "--clear-groups"};
+    struct stat dev {};
+    ASSERT_EQ(::stat(dev_.c_str(), &dev), 0);
+    ASSERT_EQ(dev.st_mode & 0007, 0u) << "the device itself is root's alone";
+
+    auto fsck = as_nobody;
+    fsck.insert(fsck.end(), {FAMFS_BIN, "fsck", mnt_});
+    Outcome r = run(fsck);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "# of log entries in use: 2 of 15420")) << r.out;
+    EXPECT_TRUE(contains(r.out, "No allocation errors found")) << r.out;
+    EXPECT_TRUE(contains(r.out, "primary: " + dev_)) << r.out;
 }
 
 TEST_F(MetaFilesTest, ErrorsNameTheObjectOnce) {
