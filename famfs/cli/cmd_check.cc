@@ -76,11 +76,12 @@ int cmd_check(const GlobalOptions& g, int argc, char** argv) {
     const int args = argc - optind;
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;
     const std::string arg = args == 1 ? argv[optind] : "";
+    const std::string shown = args == 1 ? arg : g.device;  // what errors name
     auto t = resolve_target(g, arg);
-    if (!t) return report_error(kCmd, arg, t.error()), 1;
+    if (!t) return report_error(kCmd, shown, t.error()), 1;
     Volumes volumes(Access::kReadOnly);
     auto loaded = volumes.load(t->device);
-    if (!loaded) return report_error(kCmd, arg, loaded.error()), 1;
+    if (!loaded) return report_error(kCmd, shown, loaded.error()), 1;
     Checker checker{*loaded->state, loaded->vol->superblock(), verbose};
     if (t->mounted()) {
         check_mounted(checker, *t);

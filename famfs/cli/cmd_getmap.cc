@@ -75,6 +75,13 @@ int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
     if (!t) return report_error(kCmd, arg, "not in a famfs file system"), kNotFamfs;
     Volumes volumes(Access::kReadOnly);
     auto node = volumes.lookup(*t);
+    if (!node && t->mounted()) {
+        // .meta/.superblock and .meta/.log: device memory at fixed places.
+        if (auto meta = volumes.open_file(*t)) {
+            if (!quiet) print_map(arg, meta->map.entry());
+            return 0;
+        }
+    }
     if (!node) {
         const bool missing = node.error().code == ENOENT;
         report_error(kCmd, arg, node.error(), t->relpath);

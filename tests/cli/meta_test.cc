@@ -111,6 +111,10 @@ TEST_F(MetaFilesTest, ErrorsNameTheObjectOnce) {
     EXPECT_NE(f.status, 0);
     EXPECT_TRUE(contains(f.err, garbage + ": ")) << f.err;
     EXPECT_FALSE(contains(f.err, garbage + ": " + garbage)) << f.err;
+    // `check` with --device and no path checks the root: the device is named.
+    Outcome c = famfs_plain({"--device", garbage, "check"});
+    EXPECT_EQ(c.status, 1);
+    EXPECT_TRUE(contains(c.err, "famfs check: " + garbage + ": ")) << c.err;
 }
 
 }  // namespace
