@@ -104,7 +104,7 @@ TEST_F(FuseTest, StatusAndLogplayReportTheServersState) {
     ASSERT_EQ(a.run(cli_bin() + " logplay " + a.mountpoint(), &out), 0) << out;
     EXPECT_NE(out.find("played 0 new entries"), std::string::npos) << out;
     EXPECT_NE(a.run(cli_bin() + " logplay " + scratch_.dir(), &out), 0);
-    EXPECT_NE(out.find("not a famfs mount point"), std::string::npos) << out;
+    EXPECT_NE(out.find("not in a famfs mount"), std::string::npos) << out;
 }
 
 }  // namespace
