@@ -41,6 +41,15 @@ Result<uint64_t> parse_number(const std::string& text, const char* what) {
     return static_cast<uint64_t>(v);
 }
 
+Result<uint64_t> parse_thread_count(const std::string& text) {
+    constexpr uint64_t kMaxThreads = 256;
+    auto n = parse_number(text, "thread count");
+    if (n && *n > kMaxThreads)
+        return make_error(EINVAL, "thread count " + text + " is out of range (0.." +
+                                      std::to_string(kMaxThreads) + ")");
+    return n;
+}
+
 Result<uint32_t> parse_id(const std::string& text, const char* what) {
     auto v = parse_number(text, what);
     if (!v) return v.error();

@@ -22,6 +22,8 @@ bool help_requested(int c, char** argv);
 bool help_requested(int c);
 
 Result<uint64_t> parse_number(const std::string& text, const char* what);
+// -t: 0..256 threads, the reference tool's range.
+Result<uint64_t> parse_thread_count(const std::string& text);
 Result<uint32_t> parse_id(const std::string& text, const char* what);  // uid/gid
 Result<uint32_t> parse_mode(const std::string& text);                  // octal permission bits
 Result<uint64_t> parse_size_arg(const std::string& text, const char* what);

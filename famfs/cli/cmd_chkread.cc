@@ -23,8 +23,6 @@ namespace {
 
 constexpr const char* kCmd = "chkread";
 
-constexpr uint64_t kStep = 1 << 20;  // bytes per read()
-
 void usage(FILE* out) {
     std::fprintf(out,
                  "usage: famfs chkread [-s|-l] FILE\n"
@@ -69,31 +67,6 @@ Status print_headers(int fd, Header h, const OpenFile& f) {
     return {};
 }
 
-// First offset where read() and memory differ (or a read error).
-Result<std::optional<uint64_t>> compare(int fd, const std::string& name, const OpenFile& f) {
-    std::vector<uint8_t> buf(std::min<uint64_t>(kStep, std::max<uint64_t>(f.map.size(), 1)));
-    std::optional<uint64_t> differs;
-    uint64_t pos = 0;
-    while (pos < f.map.size() && !differs) {
-        const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(errno, std::string("read failed: ") + std::strerror(errno));
-        if (n == 0) return make_error(EIO, name + ": read() ended at " + std::to_string(pos));
-        Status s = f.map.for_each_piece(
-            pos, static_cast<uint64_t>(n), [&](uint64_t off, uint8_t* p, uint64_t len) {
-                return f.map.guarded(off, p, len, [&] {
-                    f.vol->device().invalidate_data(p, len);
-                    auto d = first_difference(p, buf.data() + (off - pos), len);
-                    if (d && !differs) differs = off + *d;
-                    return Status{};
-                });
-            });
-        if (!s) return s.error();
-        pos += static_cast<uint64_t>(n);
-    }
-    return differs;
-}
-
 }  // namespace
 
 int cmd_chkread(const GlobalOptions& g, int argc, char** argv) {
@@ -120,7 +93,8 @@ int cmd_chkread(const GlobalOptions& g, int argc, char** argv) {
     const int fd = ::open(arg.c_str(), O_RDONLY);
     if (fd < 0) return report_error(kCmd, arg, std::strerror(errno)), 1;
     Status shown = print_headers(fd, header, *f);
-    auto differs = shown ? compare(fd, arg, *f) : Result<std::optional<uint64_t>>(shown.error());
+    auto differs = shown ? first_difference_from_file(f->vol->device(), fd, arg, f->map)
+                         : Result<std::optional<uint64_t>>(shown.error());
     ::close(fd);
     if (!differs) return report_error(kCmd, arg, differs.error()), 1;
     if (*differs) {

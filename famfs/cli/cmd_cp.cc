@@ -44,7 +44,7 @@ constexpr size_t kMaxDefaultThreads = 4;
 
 void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs cp [-r] [-t THREADS] [-m MODE] [-u UID] [-g GID] [-v]\n"
+                 "usage: famfs cp [-r] [-t THREADS] [-m MODE] [-u UID] [-g GID] [-v] [-c]\n"
                  "                [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DEST\n"
                  "Copies regular files (with -r, directory trees) into famfs. DEST must not\n"
                  "exist unless it already has the source's size (an interrupted copy).\n"
@@ -52,11 +52,16 @@ void usage(FILE* out) {
                  "  -m, --mode       permission bits in octal, masked with the umask\n"
                  "                   (default, or 0: the source's)\n"
                  "  -t, --threadct   copy threads\n"
+                 "  -c, --compare    compare each copy with its source; an existing DEST of\n"
+                 "                   the right size is compared, not copied again\n"
                  "  -N -B -C         interleave: strips, buckets, chunk size (default 2m)\n");
 }
 
 struct Options {
     bool recursive = false, verbose = false;
+    // -c: compare every copy with its source; a destination that already
+    // has the source's size is compared, not copied again.
+    bool compare = false;
     std::optional<size_t> threads;  // -t; else chosen from the copy's size
     std::optional<uint32_t> mode;   // -m, masked with the umask; else the source's
     std::optional<uint32_t> uid, gid;
@@ -73,13 +78,14 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
                                       {"uid", required_argument, nullptr, 'u'},
                                       {"gid", required_argument, nullptr, 'g'},
                                       {"verbose", no_argument, nullptr, 'v'},
+                                      {"compare", no_argument, nullptr, 'c'},
                                       {"nstrips", required_argument, nullptr, 'N'},
                                       {"nbuckets", required_argument, nullptr, 'B'},
                                       {"chunksize", required_argument, nullptr, 'C'},
                                       {"help", no_argument, nullptr, 'h'},
                                       {nullptr, 0, nullptr, 0}};
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "rt:m:u:g:vN:B:C:h?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "rt:m:u:g:vcN:B:C:h?", longopts, nullptr)) != -1;) {
         const std::string arg = optarg ? optarg : "";
         Status s;
         const auto take = [&s](auto r, auto& into) {
@@ -99,8 +105,11 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
             case 'v':
                 o.verbose = true;
                 break;
+            case 'c':
+                o.compare = true;
+                break;
             case 't':
-                take(parse_number(arg, "thread count"), o.threads);
+                take(parse_thread_count(arg), o.threads);
                 break;
             case 'm':
                 take(parse_mode(arg), o.mode);
@@ -132,7 +141,8 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
 struct Reserved {
     const CopyItem* item;
     omf::FileEntry file;
-    bool created;  // false: an existing file of the right size, rewritten in place
+    bool created;         // false: an existing file of the right size, rewritten in place
+    bool broken = false;  // its copy failed (reported)
 };
 
 // Reserves every item in order (directories are logged at once). Running
@@ -180,10 +190,17 @@ size_t copy_threads(const Options& o, const std::vector<Reserved>& files) {
     return bytes >= kParallelBytes ? std::min(available_cpus(), kMaxDefaultThreads) : 1;
 }
 
-std::vector<Piece> split(const std::vector<Reserved>& files, size_t threads) {
+// Whether the file's bytes are copied (with -c an existing file of the
+// right size is only compared).
+bool copied(const Options& o, const Reserved& f) {
+    return f.created || !o.compare;
+}
+
+std::vector<Piece> split(const Options& o, const std::vector<Reserved>& files, size_t threads) {
     std::vector<Piece> pieces;
     const uint64_t max_pieces = threads > 1 ? threads * kPiecesPerThread : 1;
     for (size_t i = 0; i < files.size(); ++i) {
+        if (!copied(o, files[i])) continue;
         const uint64_t size = files[i].file.size;
         const uint64_t n = std::clamp<uint64_t>(size / kMinPiece, 1, max_pieces);
         // Pieces start on allocation-unit boundaries so no two share a cache line.
@@ -211,9 +228,9 @@ Status copy_piece(Device& dev, const std::shared_ptr<Device>& shared, const Rese
 // file's last piece logs it (if it is new), so each file appears on other
 // hosts only once its bytes are all in place.
 int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
-              const std::vector<Reserved>& files) {
+              std::vector<Reserved>& files) {
     const size_t threads = copy_threads(o, files);
-    const std::vector<Piece> pieces = split(files, threads);
+    const std::vector<Piece> pieces = split(o, files, threads);
     std::vector<std::atomic<size_t>> left(files.size());
     std::vector<std::atomic<bool>> broken(files.size());
     for (const Piece& p : pieces) ++left[p.file];
@@ -233,11 +250,42 @@ int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
             ++failed;
         }
     });
+    for (size_t i = 0; i < files.size(); ++i) files[i].broken = broken[i];
     if (o.verbose) {
         for (const Reserved& f : files) {
-            std::printf("famfs cp: %s -> %s\n", f.item->src.c_str(), f.item->dest.arg.c_str());
+            if (copied(o, f) && !f.broken)
+                std::printf("famfs cp: %s -> %s\n", f.item->src.c_str(), f.item->dest.arg.c_str());
         }
     }
+    return failed;
+}
+
+// cp -c: each destination against its source, as it is in memory now.
+int compare_data(Volume& vol, const Options& o, const std::vector<Reserved>& files) {
+    std::atomic<int> failed{0};
+    run_parallel(copy_threads(o, files), files.size(), [&](size_t i) {
+        const Reserved& f = files[i];
+        if (f.broken) return;
+        auto map = dax::FileMapping::from_entry(vol.shared_device(), f.file);
+        const int fd = ::open(f.item->src.c_str(), O_RDONLY | O_CLOEXEC);
+        Result<std::optional<uint64_t>> d =
+            !map     ? Result<std::optional<uint64_t>>(map.error())
+            : fd < 0 ? Result<std::optional<uint64_t>>(make_error(errno, std::strerror(errno)))
+                     : first_difference_from_file(vol.device(), fd, f.item->src, *map);
+        if (fd >= 0) ::close(fd);
+        if (!d) {
+            report_error(kCmd, f.item->src, d.error(), f.item->src);
+        } else if (*d) {
+            report_error(kCmd, f.item->dest.arg,
+                         "differs from " + f.item->src + " at offset " + std::to_string(**d));
+        } else {
+            if (o.verbose)
+                std::printf("famfs cp: %s matches %s\n", f.item->dest.arg.c_str(),
+                            f.item->src.c_str());
+            return;
+        }
+        ++failed;
+    });
     return failed;
 }
 
@@ -274,6 +322,7 @@ int cmd_cp(const GlobalOptions& g, int argc, char** argv) {
     std::vector<Reserved> files;
     int failed = plan->skipped + reserve_items(**txn, o, *plan, files);
     failed += copy_data(*vol, **txn, o, files);
+    if (o.compare) failed += compare_data(*vol, o, files);
     txn->reset();  // ends the transaction: frees what was never logged, drops the lock
     reveal_in_mount(*dest);
     return exit_status(failed);

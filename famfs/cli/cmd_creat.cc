@@ -115,7 +115,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
                 if (s) o.files.push_back(spec);
                 break;
             case 't':
-                take(parse_number(arg, "thread count"), o.threads);
+                take(parse_thread_count(arg), o.threads);
                 break;
             case 'v':
                 o.verbose = true;

@@ -24,8 +24,9 @@ void usage(FILE* out) {
                  "  -h, --human     human-readable sizes\n"
                  "  -v, --verbose   more detail\n"
                  "  -B, --nbuckets  stripe buckets to report (default 4)\n"
-                 "  -f, --force, -m, --mmap, -r, --read\n"
-                 "                  accepted for compatibility (-m and -r exclude each other)\n");
+                 "  -f, --force     check a mounted device directly (read-only)\n"
+                 "  -m, --mmap, -r, --read\n"
+                 "                  accepted for compatibility (they exclude each other)\n");
 }
 
 struct ToCheck {
@@ -34,14 +35,14 @@ struct ToCheck {
 };
 
 // The device to check: from the mount containing `arg`, else `arg` itself
-// as a device, which must not be mounted.
-Result<ToCheck> device_to_check(const GlobalOptions& g, const std::string& arg) {
+// as a device, which must not be mounted unless forced (fsck only reads).
+Result<ToCheck> device_to_check(const GlobalOptions& g, const std::string& arg, bool force) {
     std::string device = g.device.empty() ? arg : g.device;
     if (g.device.empty()) {
         if (auto in_mount = resolve_in_mount(arg))
             return ToCheck{in_mount->mount.device, in_mount->mount.mountpoint};
     }
-    if (device_in_use(device)) {
+    if (!force && device_in_use(device)) {
         return make_error(EBUSY, "device is mounted; check it through a path in its mount");
     }
     return ToCheck{device, ""};
@@ -68,6 +69,7 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
         {"mmap", no_argument, nullptr, 'm'},           {"read", no_argument, nullptr, 'r'},
         {"help", no_argument, nullptr, '?'},           {nullptr, 0, nullptr, 0}};
     LogAccessFlags access;
+    bool force = false;
     reset_getopt();
     for (int c; (c = getopt_long(argc, argv, "hvB:fmr?", longopts, nullptr)) != -1;) {
         if (access.take(c)) continue;
@@ -83,8 +85,7 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
             }
             opt.nbuckets = *n;
         } else if (c == 'f') {
-            // The reference tool's -f maps a device that is mounted; a
-            // mounted device is checked through its mount here.
+            force = true;
         } else {
             usage(help_requested(c, argv) ? stdout : stderr);
             return help_requested(c, argv) ? 0 : kExitUsage;
@@ -95,7 +96,7 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;
     const std::string arg = args == 1 ? argv[optind] : g.device;
 
-    auto target = device_to_check(g, arg);
+    auto target = device_to_check(g, arg, force);
     if (!target) return report_error(kCmd, arg, target.error()), exit_status(target.error().code);
     auto vol = open_to_check(*target);
     if (!vol) return report_error(kCmd, arg, vol.error()), exit_status(vol.error().code);

@@ -26,12 +26,14 @@ constexpr const char* kCmd = "mount";
 
 void mount_usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs mount [-t SECS] [-d] [-v] [-u] [-p] DEVICE MOUNTPOINT\n"
+                 "usage: famfs mount [-t SECS] [-d] [-v] [-u] [-p] [-b] DEVICE MOUNTPOINT\n"
                  "  -t, --timeout SECS   attribute and entry cache timeout (default 1)\n"
                  "  -d, --debug          run the server in the foreground, single-threaded, debug\n"
                  "  -v, --verbose        verbose\n"
                  "  -u, --nouseraccess   no allow_other\n"
                  "  -p, --nodefaultperm  no default_permissions\n"
+                 "  -b, --bouncedax      the server copies read replies through a buffer\n"
+                 "                       (always so on devdax and PCI BAR devices)\n"
                  "  -f, --fuse           use the FUSE server (the default)\n"
                  "  -F, --nofuse         use the standalone famfs kernel module\n"
                  "  -m, --mmap, -r, --read\n"
@@ -48,21 +50,17 @@ struct MountArgs {
 
 // 0 when parsed, else the exit status to stop with (-1: help, exit 0).
 int parse_mount_args(int argc, char** argv, MountArgs& a) {
-    static const option kLong[] = {{"timeout", required_argument, nullptr, 't'},
-                                   {"debug", no_argument, nullptr, 'd'},
-                                   {"verbose", no_argument, nullptr, 'v'},
-                                   {"nouseraccess", no_argument, nullptr, 'u'},
-                                   {"nodefaultperm", no_argument, nullptr, 'p'},
-                                   {"fuse", no_argument, nullptr, 'f'},
-                                   {"nofuse", no_argument, nullptr, 'F'},
-                                   {"mmap", no_argument, nullptr, 'm'},
-                                   {"read", no_argument, nullptr, 'r'},
-                                   {"help", no_argument, nullptr, 'h'},
-                                   {nullptr, 0, nullptr, 0}};
+    static const option kLong[] = {
+        {"timeout", required_argument, nullptr, 't'}, {"debug", no_argument, nullptr, 'd'},
+        {"verbose", no_argument, nullptr, 'v'},       {"nouseraccess", no_argument, nullptr, 'u'},
+        {"nodefaultperm", no_argument, nullptr, 'p'}, {"bouncedax", no_argument, nullptr, 'b'},
+        {"fuse", no_argument, nullptr, 'f'},          {"nofuse", no_argument, nullptr, 'F'},
+        {"mmap", no_argument, nullptr, 'm'},          {"read", no_argument, nullptr, 'r'},
+        {"help", no_argument, nullptr, 'h'},          {nullptr, 0, nullptr, 0}};
     LogAccessFlags access;
     reset_getopt();
     int c;
-    while ((c = getopt_long(argc, argv, "+t:dvupfFmrh?", kLong, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "+t:dvupbfFmrh?", kLong, nullptr)) != -1) {
         if (access.take(c)) continue;
         switch (c) {
             case 't':
@@ -81,6 +79,9 @@ int parse_mount_args(int argc, char** argv, MountArgs& a) {
                 break;
             case 'p':
                 a.server_flags.push_back("-p");
+                break;
+            case 'b':
+                a.server_flags.push_back("-b");
                 break;
             case 'f':
                 a.nofuse = false;

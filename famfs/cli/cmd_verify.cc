@@ -120,7 +120,7 @@ int cmd_verify(const GlobalOptions& g, int argc, char** argv) {
             else
                 s = j.error();
         } else if (c == 't') {
-            auto v = parse_number(arg, "thread count");
+            auto v = parse_thread_count(arg);
             if (v)
                 threads = *v;
             else

@@ -74,6 +74,19 @@ std::string name_in_dest(const std::string& src) {
     return ::realpath(src.c_str(), buf) ? base_name(buf) : base;
 }
 
+// "" (the root) for a top-level path.
+std::string parent_relpath(const std::string& relpath) {
+    const size_t slash = relpath.rfind('/');
+    return slash == std::string::npos ? std::string() : relpath.substr(0, slash);
+}
+
+bool any_directory(const std::vector<std::string>& paths) {
+    struct stat st;
+    return std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
+        return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    });
+}
+
 bool has_wildcard(const std::string& s) {
     return s.find_first_of("*?[") != std::string::npos;
 }
@@ -103,6 +116,15 @@ Result<CopyPlan> plan_copy(const std::vector<std::string>& sources, const Target
     if (sources.size() > 1 && !into_dir) {
         return make_error(ENOTDIR, existing ? "not a directory (several sources need one)"
                                             : "no such directory (several sources need one)");
+    }
+    if (!existing) {
+        // As cp(1): a new DEST goes into a directory that exists already.
+        const std::string parent = parent_relpath(dest.relpath);
+        const Node* p = ns.lookup(parent);
+        if (p == nullptr) return make_error(ENOENT, "parent directory does not exist");
+        if (!p->is_dir) return make_error(ENOTDIR, "parent is not a directory");
+    } else if (!into_dir && recursive && any_directory(sources)) {
+        return make_error(ENOTDIR, "not a directory (a directory source needs one)");
     }
     CopyPlan plan;
     Planner planner(recursive, plan);

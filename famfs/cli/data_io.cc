@@ -154,6 +154,30 @@ Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::File
     return copy_in_direct(dev, fd, src_name, m, off, len);
 }
 
+Result<std::optional<uint64_t>> first_difference_from_file(Device& dev, int fd,
+                                                           const std::string& fd_name,
+                                                           const dax::FileMapping& m) {
+    std::vector<uint8_t> buf(std::min<uint64_t>(kReadLimit, std::max<uint64_t>(m.size(), 1)));
+    std::optional<uint64_t> differs;
+    for (uint64_t pos = 0; pos < m.size() && !differs;) {
+        const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(errno, fd_name + ": read failed: " + std::strerror(errno));
+        if (n == 0) return make_error(EIO, fd_name + ": read() ended at " + std::to_string(pos));
+        FAMFS_TRY(m.for_each_piece(
+            pos, static_cast<uint64_t>(n), [&](uint64_t off, uint8_t* p, uint64_t len) {
+                return m.guarded(off, p, len, [&] {
+                    dev.invalidate_data(p, len);
+                    auto d = first_difference(p, buf.data() + (off - pos), len);
+                    if (d && !differs) differs = off + *d;
+                    return Status{};
+                });
+            }));
+        pos += static_cast<uint64_t>(n);
+    }
+    return differs;
+}
+
 Status persist_file(Device& dev, const dax::FileMapping& m) {
     return m.for_each_piece(0, m.size(), [&](uint64_t off, uint8_t* p, uint64_t n) {
         return m.guarded(off, p, n, [&] { return dev.persist_data(p, n); });

@@ -27,6 +27,13 @@ Result<std::optional<uint64_t>> find_pattern_mismatch(Device& dev, const dax::Fi
 Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
                uint64_t off, uint64_t len);
 
+// The first offset where the famfs file differs from what read() of the
+// open file `fd` returns (a read error, or `fd` ending early, is an error
+// naming `fd_name`). The famfs file's cache lines are dropped first.
+Result<std::optional<uint64_t>> first_difference_from_file(Device& dev, int fd,
+                                                           const std::string& fd_name,
+                                                           const dax::FileMapping& m);
+
 // Writes CPU caches back over the whole file.
 Status persist_file(Device& dev, const dax::FileMapping& m);
 

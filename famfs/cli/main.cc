@@ -24,6 +24,7 @@ const Command kCommands[] = {
     {"clone", cmd_clone, "log a file with another file's extents (test only)"},
     {"flush", cmd_flush, "write back and invalidate the CPU cache for files"},
     {"chkread", cmd_chkread, "compare read() with the memory mapping of a file"},
+    {"mkmeta", cmd_mkmeta, "legacy: check a device (famfs mount serves the .meta files)"},
 };
 
 void usage(FILE* out) {

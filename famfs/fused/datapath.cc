@@ -76,9 +76,13 @@ void probe_pages(const uint8_t* p, uint64_t n) {
 }
 }  // namespace
 
+bool reads_bounce(const Server& s) {
+    return s.options().bounce_reads || reply_needs_bounce(s.device().kind());
+}
+
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
     if (s.failed()) return -EIO;
-    const bool bounce = reply_needs_bounce(s.device().kind());
+    const bool bounce = reads_bounce(s);
     thread_local std::vector<uint8_t> buffer;
     if (bounce) {
         buffer.clear();

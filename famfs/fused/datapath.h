@@ -40,7 +40,10 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
 // into the mapping (the kernel copies the reply from there); on devdax and
 // PCI BAR devices the server copies the bytes under its memory guard into a
 // per-thread buffer first, so failed memory is an EIO, never a kernel fault.
+// (or everywhere, with famfs_fused -b).
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov);
+// Whether read replies are copied through the server's buffer (see above).
+bool reads_bounce(const Server& s);
 // Stores into the file; returns bytes written or a negative errno (EFBIG
 // at or past the end: files never grow).
 int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len);

@@ -8,7 +8,8 @@
 namespace famfs::fused {
 
 const char* usage() {
-    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] [-n] DEVICE MOUNTPOINT\n"
+    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] [-n] [-b] DEVICE "
+           "MOUNTPOINT\n"
            "  -f  stay in the foreground\n"
            "  -d  foreground, single-threaded, libfuse debug output\n"
            "  -v  verbose\n"
@@ -16,14 +17,15 @@ const char* usage() {
            "  -u  no allow_other\n"
            "  -p  no default_permissions\n"
            "  -c  cached I/O only: never open files with direct I/O\n"
-           "  -n  do not follow the log (new entries appear on lookup misses only)\n";
+           "  -n  do not follow the log (new entries appear on lookup misses only)\n"
+           "  -b  copy read replies through a buffer on every kind of device\n";
 }
 
 Result<ServerOptions> parse_options(int argc, char** argv) {
     ServerOptions opt;
     optind = 1;
     int c;
-    while ((c = getopt(argc, argv, "+fdvt:uphcn")) != -1) {
+    while ((c = getopt(argc, argv, "+fdvt:uphcnb")) != -1) {
         switch (c) {
             case 'f':
                 opt.foreground = true;
@@ -54,6 +56,9 @@ Result<ServerOptions> parse_options(int argc, char** argv) {
                 break;
             case 'n':
                 opt.follow = false;
+                break;
+            case 'b':
+                opt.bounce_reads = true;
                 break;
             default:
                 return make_error(EINVAL, usage());

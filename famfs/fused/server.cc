@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "datapath.h"
 #include "famfs/cache.h"
 #include "famfs/omf.h"
 #include "kernel_caps.h"
@@ -119,6 +120,9 @@ std::string Server::status_text() const {
             << "data_path: "
             << (direct_io_mmap_enabled() ? "direct I/O, mmap through the page cache"
                                          : "page cache (refreshed on open)")
+            << "\n"
+            << "read_replies: "
+            << (reads_bounce(*this) ? "copied through a buffer" : "from the mapping (zero-copy)")
             << "\n"
             << "cpu_cache: write-back " << cache::flush_method() << ", invalidate "
             << cache::invalidate_method() << "\n"

@@ -45,6 +45,9 @@ struct ServerOptions {
     // Open files with FOPEN_DIRECT_IO when the kernel lets such files be
     // mmap()ed (see README-datapath.md); -c turns it off (page cache only).
     bool direct_io = true;
+    // -b: read replies are copied through a buffer by the server even on a
+    // regular file standing in for memory (devdax and PCI BARs always are).
+    bool bounce_reads = false;
 };
 
 // What a catch-up did.
@@ -63,6 +66,7 @@ class Server {
     Volume& volume() { return *volume_; }
     const Volume& volume() const { return *volume_; }
     Device& device() { return volume_->device(); }
+    const Device& device() const { return volume_->device(); }
     Role role() const { return volume_->role(); }
     std::chrono::system_clock::time_point started() const { return started_; }
 

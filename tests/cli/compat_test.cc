@@ -4,6 +4,8 @@
 // its error handling (seed 0, -S with -M, exit status counts).
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "cli_fixture.h"
@@ -346,6 +348,129 @@ TEST_F(CompatTest, CpOutOfSpaceCountsTheFileOnce) {
     EXPECT_TRUE(contains(r.err, "famfs cp: big: out of space")) << r.err;
     EXPECT_TRUE(contains(r.err, "copy aborted")) << r.err;
     EXPECT_DEVICE_UNCHANGED(before);
+}
+
+// --- what the reference smoke scripts run (test0.sh, test1.sh) ---------------
+
+// test0.sh mounts with --bouncedax: the server then copies read replies
+// through its buffer on a regular-file device too.
+TEST_F(CompatTest, MountWithBouncedaxServesReadsThroughTheBuffer) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "3m", "-r", "-S", "5", "f"}).status, 0);
+    for (const char* flag : {"--bouncedax", "-b", ""}) {
+        const std::string mnt = dir_ + "/mnt";
+        std::filesystem::create_directories(mnt);
+        std::vector<std::string> args{"mount", dev_, mnt};
+        if (*flag) args.insert(args.begin() + 1, flag);
+        Outcome r = famfs_plain(args);
+        ASSERT_EQ(r.status, 0) << flag << ": " << r.err;
+        mnt_ = mnt;
+        const std::string status = famfs_plain({"status", mnt}).out;
+        EXPECT_TRUE(contains(status, *flag ? "read_replies: copied through a buffer"
+                                           : "read_replies: from the mapping"))
+            << flag << ": " << status;
+        EXPECT_EQ(read_local(mnt + "/f"), pattern_bytes(3 << 20, 5)) << flag;
+        ASSERT_EQ(famfs_plain({"umount", mnt}).status, 0);
+        mnt_.clear();
+    }
+}
+
+// test0.sh: thread counts outside 0..256 are refused before anything runs.
+TEST_F(CompatTest, ThreadCountsOutOfRangeAreRefused) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-M", "a,4k,1", "-M", "b,4k,2"}).status, 0);
+    const auto before = snapshot();
+    for (const char* n : {"257", "999", "-1"}) {
+        Outcome v = famfs({"verify", "--threadct", n, "--multi", "a,1", "--multi", "b,2"});
+        EXPECT_EQ(v.status, 1) << n << ": " << v.out;
+        EXPECT_FALSE(contains(v.out, "Success")) << n;
+        Outcome c = famfs({"creat", "-t", n, "-M", "c,4k,3"});
+        EXPECT_EQ(c.status, 1) << n;
+    }
+    EXPECT_TRUE(contains(famfs({"verify", "-t", "1000", "-m", "a,1"}).err,
+                         "thread count 1000 is out of range (0..256)"));
+    EXPECT_DEVICE_UNCHANGED(before);
+    EXPECT_EQ(famfs({"verify", "-t", "256", "-m", "a,1", "-m", "b,2"}).status, 0);
+}
+
+// test0.sh still calls the standalone module's mkmeta.
+TEST_F(CompatTest, MkmetaChecksTheDevice) {
+    format();
+    EXPECT_EQ(famfs_plain({"mkmeta"}).status, 1);
+    EXPECT_EQ(famfs_plain({"mkmeta", "-h"}).status, 0);
+    EXPECT_NE(famfs_plain({"mkmeta", dir_ + "/nonexistent"}).status, 0);
+    const auto before = snapshot();
+    Outcome ok = famfs_plain({"mkmeta", dev_});
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_TRUE(contains(ok.out, "famfs mount serves its .meta files")) << ok.out;
+    EXPECT_DEVICE_UNCHANGED(before);
+    const std::string blank = local_file("blank", std::vector<uint8_t>(4 << 20, 0));
+    EXPECT_NE(famfs_plain({"mkmeta", blank}).status, 0);
+}
+
+// test1.sh: "fsck by dev when mounted should succeed if forced".
+TEST_F(CompatTest, FsckForceChecksAMountedDevice) {
+    format();
+    mount();
+    ASSERT_EQ(famfs_plain({"creat", "-s", "4k", mnt_ + "/f"}).status, 0);
+    EXPECT_EQ(famfs_plain({"fsck", dev_}).status, EBUSY);
+    for (const char* flag : {"--force", "-f"}) {
+        Outcome r = famfs_plain({"fsck", flag, dev_});
+        EXPECT_EQ(r.status, 0) << flag << ": " << r.err;
+        EXPECT_TRUE(contains(r.out, "# of log entries in use: 1 of 15420")) << r.out;
+    }
+}
+
+// test1.sh: cp -c compares the copies with their sources; a destination
+// that is already there is compared, not copied again.
+TEST_F(CompatTest, CpCompareFindsADefacedCopy) {
+    format();
+    local_file("src/a", pattern_bytes(5000, 1));
+    local_file("src/b", pattern_bytes(3 << 20, 2));
+    ASSERT_EQ(famfs({"mkdir", "dst"}).status, 0);
+    Outcome first = famfs({"cp", "-c", "-rv", dir_ + "/src/*", "dst"});
+    ASSERT_EQ(first.status, 0) << first.err;
+    EXPECT_TRUE(contains(first.out, "famfs cp: dst/b matches " + dir_ + "/src/b")) << first.out;
+    Outcome again = famfs({"cp", "-c", "-r", dir_ + "/src/*", "dst"});
+    EXPECT_EQ(again.status, 0) << again.err;
+
+    const State st = load();
+    const Node* b = st.ns.lookup("dst/b");
+    ASSERT_NE(b, nullptr);
+    const uint64_t at = (1 << 20) + 7;
+    poke(b->file.extents[0].offset + at, {static_cast<uint8_t>(~read_file("dst/b")[at])});
+    const auto before = snapshot();
+    Outcome bad = famfs({"cp", "--compare", "-r", dir_ + "/src/*", "dst"});
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_TRUE(contains(bad.err, "famfs cp: dst/b: differs from " + dir_ + "/src/b at offset " +
+                                      std::to_string(at)))
+        << bad.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+    // Without -c the existing copy is rewritten, as before.
+    ASSERT_EQ(famfs({"cp", "-r", dir_ + "/src/*", "dst"}).status, 0);
+    EXPECT_EQ(read_file("dst/b"), pattern_bytes(3 << 20, 2));
+}
+
+// test1.sh: "cp -r to bogus path should fail", "cp -r to file", "cp -r to
+// path that uses file as dir".
+TEST_F(CompatTest, CpRecursiveNeedsAnExistingParentDirectory) {
+    format();
+    local_file("A/x", pattern_bytes(100, 1));
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "file"}).status, 0);
+    const auto before = snapshot();
+    Outcome bogus = famfs({"cp", "-r", dir_ + "/A", "bar/foo"});
+    EXPECT_NE(bogus.status, 0);
+    EXPECT_TRUE(contains(bogus.err, "bar/foo: parent directory does not exist")) << bogus.err;
+    Outcome to_file = famfs({"cp", "-r", dir_ + "/A", "file"});
+    EXPECT_NE(to_file.status, 0);
+    EXPECT_TRUE(contains(to_file.err, "file: not a directory")) << to_file.err;
+    EXPECT_EQ(std::count(to_file.err.begin(), to_file.err.end(), '\n'), 1) << to_file.err;
+    Outcome through_file = famfs({"cp", "-r", dir_ + "/A", "file/foo"});
+    EXPECT_NE(through_file.status, 0);
+    EXPECT_TRUE(contains(through_file.err, "parent is not a directory")) << through_file.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+    EXPECT_EQ(famfs({"cp", "-r", dir_ + "/A", "A2"}).status, 0);
+    EXPECT_EQ(read_file("A2/x"), pattern_bytes(100, 1));
 }
 
 }  // namespace
