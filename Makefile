@@ -21,10 +21,12 @@ build: deps
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The unit, golden, CLI and FUSE tests with ASan + UBSan, the CLI binaries
+# and the FUSE server they start included.
 asan-test: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFAMFS_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests golden_test cli_tests fuse_test
+	@tests/run-sanitized.sh $(ASAN_BUILD)
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAMFS_FUZZ=ON >/dev/null
