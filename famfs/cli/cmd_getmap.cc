@@ -26,7 +26,9 @@ constexpr int kNotFamfs = 1;
 constexpr int kNotMapped = 2;
 
 void usage(FILE* out) {
-    std::fprintf(out, "usage: famfs getmap [-q|--quiet] FILE\n");
+    std::fprintf(out,
+                 "usage: famfs getmap [-q|--quiet] [-c|--continue] FILE...\n"
+                 "  -c  go on after a file that is not a mapped famfs file\n");
 }
 
 void print_extents(const std::vector<omf::Extent>& list, const char* indent) {
@@ -61,19 +63,13 @@ std::optional<int> local_kind(const std::string& path) {
     return std::nullopt;
 }
 
-}  // namespace
-
-int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
-    bool quiet = false;
-    if (auto stop = parse_flag_only(argc, argv, usage, 'q', "quiet", quiet)) return *stop;
-    if (argc - optind != 1) return usage(stderr), kExitUsage;
-    const std::string arg = argv[optind];
+// One FILE: its exit code (0 when mapped, the rest as in the header).
+int getmap_one(const GlobalOptions& g, Volumes& volumes, const std::string& arg, bool quiet) {
     if (g.device.empty()) {
         if (auto kind = local_kind(arg)) return *kind;
     }
     auto t = resolve_target(g, arg);
     if (!t) return report_error(kCmd, arg, "not in a famfs file system"), kNotFamfs;
-    Volumes volumes(Access::kReadOnly);
     auto node = volumes.lookup(*t);
     if (!node && t->mounted()) {
         // .meta/.superblock and .meta/.log: device memory at fixed places.
@@ -94,6 +90,39 @@ int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
     }
     if (!quiet) print_map(arg, f);
     return 0;
+}
+
+}  // namespace
+
+// Several FILEs, as the reference tool takes them: it stops at the first
+// that is not a mapped famfs file and exits with that file's code, or with
+// -c goes on and exits with the first such code.
+int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
+    static const option longopts[] = {{"quiet", no_argument, nullptr, 'q'},
+                                      {"continue", no_argument, nullptr, 'c'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    bool quiet = false, keep_going = false;
+    reset_getopt();
+    for (int c; (c = getopt_long(argc, argv, "qch?", longopts, nullptr)) != -1;) {
+        if (c == 'q') {
+            quiet = true;
+        } else if (c == 'c') {
+            keep_going = true;
+        } else {
+            usage(help_requested(c, argv) ? stdout : stderr);
+            return help_requested(c, argv) ? 0 : kExitUsage;
+        }
+    }
+    if (optind == argc) return usage(stderr), kExitUsage;
+    Volumes volumes(Access::kReadOnly);
+    int first_failure = 0;
+    for (int i = optind; i < argc; ++i) {
+        const int rc = getmap_one(g, volumes, argv[i], quiet);
+        if (rc != 0 && first_failure == 0) first_failure = rc;
+        if (rc != 0 && !keep_going) break;
+    }
+    return first_failure;
 }
 
 }  // namespace famfs::cli

@@ -473,5 +473,27 @@ TEST_F(CompatTest, CpRecursiveNeedsAnExistingParentDirectory) {
     EXPECT_EQ(read_file("A2/x"), pattern_bytes(100, 1));
 }
 
+// The reference getmap takes several files and, with -c, goes on after one
+// that is not a mapped famfs file.
+TEST_F(CompatTest, GetmapTakesSeveralFilesAndContinuesWithC) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "a"}).status, 0);
+    ASSERT_EQ(famfs({"creat", "-s", "8k", "b"}).status, 0);
+    Outcome both = famfs({"getmap", "a", "b"});
+    EXPECT_EQ(both.status, 0) << both.err;
+    EXPECT_TRUE(contains(both.out, "File:     a")) << both.out;
+    EXPECT_TRUE(contains(both.out, "File:     b")) << both.out;
+
+    Outcome stops = famfs({"getmap", "a", "missing", "b"});
+    EXPECT_EQ(stops.status, ENOENT);
+    EXPECT_TRUE(contains(stops.out, "File:     a")) << stops.out;
+    EXPECT_FALSE(contains(stops.out, "File:     b")) << stops.out;
+
+    Outcome goes_on = famfs({"getmap", "-c", "a", "missing", "b"});
+    EXPECT_EQ(goes_on.status, ENOENT);
+    EXPECT_TRUE(contains(goes_on.out, "File:     b")) << goes_on.out;
+    EXPECT_TRUE(contains(goes_on.err, "missing")) << goes_on.err;
+}
+
 }  // namespace
 }  // namespace famfs::clitest
