@@ -16,8 +16,9 @@ Error failed(const std::string& what, const std::string& why) {
     return make_error(errno ? errno : EIO, what + ": " + why);
 }
 
-// Copies [0, len) of the file at `path` to `offset` in `fd`.
-Status copy_into(const std::string& path, uint64_t len, int fd, uint64_t offset) {
+// Copies the file at `path` to where `at` says in `fd`.
+Status copy_into(const std::string& path, const omf::Extent& at, int fd) {
+    const uint64_t len = at.len, offset = at.offset;
     const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return failed(path, std::strerror(errno));
     std::vector<uint8_t> buf(1 << 20);
@@ -44,20 +45,20 @@ Result<std::string> metadata_snapshot(const std::string& mountpoint) {
     const std::string meta = mountpoint + "/.meta/";
     const int fd = ::memfd_create("famfs-metadata", 0);  // kept open: the copy lives until exit
     if (fd < 0) return failed("metadata copy", std::strerror(errno));
-    FAMFS_TRY(copy_into(meta + ".superblock", omf::kSuperblockRegion, fd, 0));
+    FAMFS_TRY(copy_into(meta + ".superblock", omf::superblock_extent(), fd));
     std::vector<uint8_t> sb_bytes(omf::kSuperblockBytes);
     if (::pread(fd, sb_bytes.data(), sb_bytes.size(), 0) != static_cast<ssize_t>(sb_bytes.size()))
         return failed(meta + ".superblock", "cannot read it back");
     // A superblock that places the log off the device is left for
     // Volume::open to report, as it would on the device itself.
     const omf::Superblock sb = omf::decode_superblock(sb_bytes);
-    const bool log_on_device = sb.log_offset >= omf::kSuperblockRegion &&
-                               sb.log_len <= sb.dev_size &&
-                               sb.log_offset <= sb.dev_size - sb.log_len;
+    const omf::Extent log = omf::log_extent(sb);
+    const bool log_on_device = log.offset >= omf::superblock_extent().len &&
+                               log.len <= sb.dev_size && log.offset <= sb.dev_size - log.len;
     if (log_on_device) {
         if (::ftruncate(fd, static_cast<off_t>(sb.dev_size)) != 0)
             return failed("metadata copy", std::strerror(errno));
-        FAMFS_TRY(copy_into(meta + ".log", sb.log_len, fd, sb.log_offset));
+        FAMFS_TRY(copy_into(meta + ".log", log, fd));
     }
     return "/proc/self/fd/" + std::to_string(fd);
 }

@@ -10,17 +10,18 @@ namespace {
 // A mount's .meta files that lie in device memory, as file entries over
 // their device ranges (the layout of format.md).
 std::optional<omf::FileEntry> meta_entry(const omf::Superblock& sb, const std::string& relpath) {
-    omf::FileEntry f;
-    f.relpath = relpath;
+    omf::Extent e;
     if (relpath == ".meta/.superblock") {
-        f.size = omf::kSuperblockRegion;
-        f.extents.push_back({.offset = 0, .len = f.size});
+        e = omf::superblock_extent();
     } else if (relpath == ".meta/.log") {
-        f.size = sb.log_len;
-        f.extents.push_back({.offset = sb.log_offset, .len = f.size});
+        e = omf::log_extent(sb);
     } else {
         return std::nullopt;
     }
+    omf::FileEntry f;
+    f.relpath = relpath;
+    f.size = e.len;
+    f.extents.push_back(e);
     return f;
 }
 

@@ -38,11 +38,10 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
     f.inode = in;
     f.writable = writable;
     if (in.meta) {
-        const auto& sb = s.volume().superblock();
-        const bool is_log = *in.meta == MetaFile::kLog;
-        const uint64_t offset = is_log ? sb.log_offset : 0;
-        f.size = is_log ? sb.log_len : omf::kSuperblockRegion;
-        f.segments.push_back({0, s.device().range(offset, f.size)});
+        const omf::Extent e = *in.meta == MetaFile::kLog ? omf::log_extent(s.volume().superblock())
+                                                         : omf::superblock_extent();
+        f.size = e.len;
+        f.segments.push_back({0, s.device().range(e.offset, e.len)});
         return f;
     }
     auto map = dax::FileMapping::from_entry(s.volume().shared_device(), in.node->file);

@@ -40,9 +40,9 @@ timespec to_timespec(std::chrono::system_clock::time_point t) {
 uint64_t meta_size(const Server& s, MetaFile m) {
     switch (m) {
         case MetaFile::kSuperblock:
-            return omf::kSuperblockRegion;
+            return omf::superblock_extent().len;
         case MetaFile::kLog:
-            return s.volume().superblock().log_len;
+            return omf::log_extent(s.volume().superblock()).len;
         default:
             return 0;
     }

@@ -106,6 +106,15 @@ struct Extent {
     bool operator==(const Extent&) const = default;
 };
 
+// Where the superblock region and the log lie on the device: what a famfs
+// mount serves as .meta/.superblock and .meta/.log.
+inline Extent superblock_extent() {
+    return {.offset = 0, .len = kSuperblockRegion};
+}
+inline Extent log_extent(const Superblock& sb) {
+    return {.offset = sb.log_offset, .len = sb.log_len};
+}
+
 struct Interleave {
     uint64_t nstrips = 0;
     uint64_t chunk_size = 0;
