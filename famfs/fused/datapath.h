@@ -39,8 +39,8 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
 // returns 0 or a negative errno. On a regular-file device the pieces point
 // into the mapping (the kernel copies the reply from there); on devdax and
 // PCI BAR devices the server copies the bytes under its memory guard into a
-// per-thread buffer first, so failed memory is an EIO, never a kernel fault.
-// (or everywhere, with famfs_fused -b).
+// per-thread buffer first, so failed memory is an EIO, never a kernel fault
+// (famfs_fused -b does that on every device).
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov);
 // Whether read replies are copied through the server's buffer (see above).
 bool reads_bounce(const Server& s);

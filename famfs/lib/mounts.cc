@@ -139,17 +139,17 @@ std::vector<MountInfo> famfs_mounts() {
     return parse_famfs_mounts(table.str());
 }
 
-namespace {
-
-std::string canonical_or_same(const std::string& path) {
+std::string resolved_or_given(const std::string& path) {
     char buf[PATH_MAX];
     return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
+namespace {
+
 bool listed_as_mount(const std::string& device_path) {
-    const std::string want = canonical_or_same(device_path);
+    const std::string want = resolved_or_given(device_path);
     for (const MountInfo& m : famfs_mounts())
-        if (canonical_or_same(m.device) == want) return true;
+        if (resolved_or_given(m.device) == want) return true;
     return false;
 }
 

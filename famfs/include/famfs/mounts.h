@@ -21,6 +21,10 @@ inline constexpr const char* kFuseType = "fuse.famfs";
 
 std::vector<MountInfo> famfs_mounts();
 
+// `path` with symbolic links resolved, or as given when it cannot be (it
+// does not exist): how two names of one device are compared.
+std::string resolved_or_given(const std::string& path);
+
 // Whether a famfs server on this host serves the device: it is listed as a
 // famfs mount, or a server holds the device's mount lock. After a plain
 // `umount` the mount is gone at once but its server holds the lock until it
