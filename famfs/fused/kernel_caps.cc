@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "colocation.h"
 #include "request_reader.h"
 
 namespace famfs::fused {
@@ -57,7 +58,7 @@ ssize_t caps_writev(int fd, struct iovec* iov, int count, void* userdata) {
         }
     }
     // The kernel processes the INIT reply inside this writev.
-    const ssize_t n = writev(fd, iov, count);
+    const ssize_t n = colocation::send_reply(fd, iov, count);
     if (init_reply && n >= 0 && g_after_init) g_after_init();
     return n;
 }

@@ -14,7 +14,8 @@
 namespace famfs::fused {
 
 // Hooks the session's reads and writes of /dev/fuse (after
-// fuse_session_mount). With allow_mmap, asks for FUSE_DIRECT_IO_ALLOW_MMAP
+// fuse_session_mount): requests are read by read_request()
+// (request_reader.h), replies sent by colocation::send_reply(). With allow_mmap, asks for FUSE_DIRECT_IO_ALLOW_MMAP
 // when the kernel offers it. after_init runs once the kernel has processed
 // the INIT reply (settings the kernel would otherwise overwrite then).
 // Returns 0 or a negative errno.

@@ -8,7 +8,7 @@
 namespace famfs::fused {
 
 const char* usage() {
-    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] [-n] [-b] DEVICE "
+    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] [-n] [-b] [-a] DEVICE "
            "MOUNTPOINT\n"
            "  -f  stay in the foreground\n"
            "  -d  foreground, single-threaded, libfuse debug output\n"
@@ -18,14 +18,15 @@ const char* usage() {
            "  -p  no default_permissions\n"
            "  -c  cached I/O only: never open files with direct I/O\n"
            "  -n  do not follow the log (new entries appear on lookup misses only)\n"
-           "  -b  copy read replies through a buffer on every kind of device\n";
+           "  -b  copy read replies through a buffer on every kind of device\n"
+           "  -a  serve data requests on whatever CPU reads them, not the requester's\n";
 }
 
 Result<ServerOptions> parse_options(int argc, char** argv) {
     ServerOptions opt;
     optind = 1;
     int c;
-    while ((c = getopt(argc, argv, "+fdvt:uphcnb")) != -1) {
+    while ((c = getopt(argc, argv, "+fdvt:uphcnba")) != -1) {
         switch (c) {
             case 'f':
                 opt.foreground = true;
@@ -59,6 +60,9 @@ Result<ServerOptions> parse_options(int argc, char** argv) {
                 break;
             case 'b':
                 opt.bounce_reads = true;
+                break;
+            case 'a':
+                opt.serve_on_requester_cpu = false;
                 break;
             default:
                 return make_error(EINVAL, usage());

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "colocation.h"
+
 namespace famfs::fused {
 
 namespace {
@@ -96,9 +98,8 @@ Kind classify(const void* buf, ssize_t n) {
 }
 
 // Whether the reader serves this request itself and keeps the role.
-bool keeps_role(int fd, const void* buf, ssize_t n) {
-    if (n <= 0) return false;
-    switch (classify(buf, n)) {
+bool keeps_role(int fd, Kind kind) {
+    switch (kind) {
         case Kind::kQuick:
             return true;
         case Kind::kData:
@@ -136,7 +137,13 @@ ssize_t read_request(int fd, void* buf, size_t len) {
     if (kept) spin_until_readable(fd);
     const ssize_t n = read(fd, buf, len);
     // Errors (the session ending, a signal) give the role up too.
-    release.dismissed = keeps_role(fd, buf, n);
+    const Kind kind = n > 0 ? classify(buf, n) : Kind::kOther;
+    release.dismissed = keeps_role(fd, kind);
+    if (release.dismissed && kind == Kind::kData) {
+        fuse_in_header in;
+        std::memcpy(&in, buf, sizeof(in));
+        colocation::before_serving(static_cast<pid_t>(in.pid));
+    }
     return n;
 }
 

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "colocation.h"
 #include "datapath.h"
 #include "famfs/cache.h"
 #include "famfs/omf.h"
@@ -104,6 +105,21 @@ void Server::note_memory_failure(const void* addr) {
     failed_.store(true, std::memory_order_release);
 }
 
+namespace {
+
+// Lines of .meta/.status about serving data on the requester's CPU.
+std::string cpu_following_status() {
+    const colocation::Stats c = colocation::stats();
+    std::ostringstream out;
+    out << "serve_on_requester_cpu: " << (c.on ? "on" : "off (" + c.why_off + ")") << "\n"
+        << "requester_cpu_moves: " << c.moves << "\n"
+        << "yielding_replies: " << c.yielding_replies << "\n"
+        << "yield_rescues: " << c.rescues << "\n";
+    return out.str();
+}
+
+}  // namespace
+
 std::string Server::status_text() const {
     std::ostringstream out;
     const auto& sb = volume_->superblock();
@@ -124,8 +140,8 @@ std::string Server::status_text() const {
             << "read_replies: "
             << (reads_bounce(*this) ? "copied through a buffer" : "from the mapping (zero-copy)")
             << "\n"
-            << "cpu_cache: write-back " << cache::flush_method() << ", invalidate "
-            << cache::invalidate_method() << "\n"
+            << cpu_following_status() << "cpu_cache: write-back " << cache::flush_method()
+            << ", invalidate " << cache::invalidate_method() << "\n"
             << "log_capacity: " << volume_->log().capacity() << "\n"
             << "entries_replayed: " << ns.applied() << "\n"
             << "log_next_index: " << next << "\n"

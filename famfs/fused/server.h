@@ -48,6 +48,9 @@ struct ServerOptions {
     // -b: read replies are copied through a buffer by the server even on a
     // regular file standing in for memory (devdax and PCI BARs always are).
     bool bounce_reads = false;
+    // A data request the reading thread serves itself is served on the
+    // requester's CPU (colocation.h); -a turns it off.
+    bool serve_on_requester_cpu = true;
 };
 
 // What a catch-up did.

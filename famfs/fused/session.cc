@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "colocation.h"
 #include "kernel_caps.h"
 #include "memory_guard.h"
 #include "ops.h"
@@ -86,7 +87,9 @@ int run_server(const ServerOptions& opt) {
             fuse_daemonize(opt.foreground ? 1 : 0);
             install_memory_guard(s);
             if (opt.follow) s.start_following();
+            colocation::start(opt.serve_on_requester_cpu);
             rc = serve(se, opt) == 0 ? 0 : 1;
+            colocation::stop();
             s.stop_following();
             fuse_session_unmount(se);
             s.release_mount_lock();

@@ -2,6 +2,7 @@
 // read-only sharing, following the log, and mmap with the visibility rules
 // of famfs/fused/README-datapath.md.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -214,6 +216,65 @@ TEST_F(FuseTest, ReadThroughAnOpenFileAlwaysReturnsWhatIsInSharedMemory) {
     }
     EXPECT_EQ(pread_all(fb), p33);
     close(fb);
+}
+
+// A client streaming 1 MiB requests is served on its own CPU
+// (famfs/fused/colocation.h), wherever it moves; with -a it is not. The
+// bytes are the same either way.
+TEST_F(FuseTest, LargeRequestsAreServedOnTheRequestersCpu) {
+    constexpr size_t kChunk = omf::kMiB, kChunks = 8;
+    create("stream", kChunk * kChunks, 0666, 41);
+    Host& on = start_master();
+    Host& off = start_client("off", {"-a"});
+    cpu_set_t allowed;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+    std::vector<int> cpus;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+    const bool several = cpus.size() > 1;
+    EXPECT_EQ(status_field(on, "serve_on_requester_cpu"),
+              several ? "on" : "off (the server may run on one CPU only)");
+    EXPECT_EQ(status_field(off, "serve_on_requester_cpu"), "off (turned off (-a))");
+
+    // Page-aligned, so each 1 MiB is one request.
+    auto* buf = static_cast<uint8_t*>(std::aligned_alloc(4096, kChunk));
+    ASSERT_NE(buf, nullptr);
+    auto stream = [&](Host& h) {
+        std::vector<uint8_t> all;
+        std::thread([&] {
+            const int fd = open(h.path("stream").c_str(), O_RDWR);
+            ASSERT_GE(fd, 0);
+            for (size_t i = 0; i < kChunks; ++i) {
+                cpu_set_t one;  // a client that moves from CPU to CPU
+                CPU_ZERO(&one);
+                CPU_SET(cpus[i % cpus.size()], &one);
+                ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+                ASSERT_EQ(pread(fd, buf, kChunk, off_t(i * kChunk)), ssize_t(kChunk));
+                all.insert(all.end(), buf, buf + kChunk);
+                ASSERT_EQ(pwrite(fd, buf, kChunk, off_t(i * kChunk)), ssize_t(kChunk));
+                // The requester's CPU is looked up at most once a millisecond.
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+            close(fd);
+        }).join();
+        return all;
+    };
+    EXPECT_EQ(stream(on), pattern(41, kChunk * kChunks));
+    EXPECT_EQ(stream(off), pattern(41, kChunk * kChunks));
+    std::free(buf);
+    EXPECT_EQ(direct_read("stream"), pattern(41, kChunk * kChunks));
+
+    const auto count = [](const Host& h, const char* key) {
+        return std::stoull(status_field(h, key));
+    };
+    if (several) {
+        EXPECT_GE(count(on, "yielding_replies"), 2 * kChunks);  // every read and write
+        // It moves after the client did (the scheduler may sometimes have
+        // put it there first).
+        EXPECT_GE(count(on, "requester_cpu_moves"), 2u);
+    }
+    EXPECT_EQ(count(off, "yielding_replies"), 0u);
+    EXPECT_EQ(count(off, "requester_cpu_moves"), 0u);
 }
 
 TEST_F(FuseTest, MmapStoresReachSharedMemoryWhenTheFileIsClosed) {
