@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "requester_cpu.h"
+#include "steady_clock.h"
 
 namespace famfs::fused::colocation {
 
@@ -26,11 +27,6 @@ constexpr auto kRescueAfter = std::chrono::milliseconds(2);
 // The watchdog sleeps until the next yielding reply once none has been sent
 // for this long, so an idle server has no timer running.
 constexpr auto kWatchWhileActive = std::chrono::milliseconds(100);
-
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-        .count();
-}
 
 bool set_policy(pid_t tid, int policy) {
     sched_param param{};
@@ -73,7 +69,7 @@ class Watchdog {
 
     // Before each yielding reply.
     void arm() {
-        last_yield_ns_.store(now_ns());
+        last_yield_ns_.store(steady_ns());
         if (armed_.load()) return;
         {
             std::lock_guard lk(mutex_);
@@ -98,7 +94,7 @@ class Watchdog {
     static void rescue_stuck_thread() {
         const pid_t tid = g_yielding_tid.load();
         if (tid == 0) return;
-        const auto stuck = std::chrono::nanoseconds(now_ns() - g_yielding_since_ns.load());
+        const auto stuck = std::chrono::nanoseconds(steady_ns() - g_yielding_since_ns.load());
         if (stuck < kRescueAfter || sched_getscheduler(tid) != SCHED_IDLE) return;
         if (set_policy(tid, SCHED_OTHER)) g_rescues.fetch_add(1, std::memory_order_relaxed);
     }
@@ -107,10 +103,10 @@ class Watchdog {
     // reads the time. With both sequentially consistent, a reply cannot
     // find the watchdog armed while it is being disarmed for good.
     void disarm_when_quiet() {
-        const auto quiet = std::chrono::nanoseconds(now_ns() - last_yield_ns_.load());
+        const auto quiet = std::chrono::nanoseconds(steady_ns() - last_yield_ns_.load());
         if (quiet < kWatchWhileActive) return;
         armed_.store(false);
-        const auto again = std::chrono::nanoseconds(now_ns() - last_yield_ns_.load());
+        const auto again = std::chrono::nanoseconds(steady_ns() - last_yield_ns_.load());
         if (again < kWatchWhileActive) armed_.store(true);
     }
 
@@ -196,7 +192,7 @@ void before_serving(pid_t requester) {
 ssize_t send_reply(int fd, const iovec* iov, int count) {
     if (!t_yield_next_reply) return ::writev(fd, iov, count);
     t_yield_next_reply = false;
-    g_yielding_since_ns.store(now_ns());
+    g_yielding_since_ns.store(steady_ns());
     g_yielding_tid.store(gettid());
     g_watchdog.arm();
     const bool idle = set_policy(0, SCHED_IDLE);

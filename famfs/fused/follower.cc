@@ -3,6 +3,7 @@
 // master logs them, so every host's mount shows them without a command.
 #include "memory_guard.h"
 #include "server.h"
+#include "steady_clock.h"
 
 namespace famfs::fused {
 

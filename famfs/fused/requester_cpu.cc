@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <chrono>
 #include <string>
+
+#include "steady_clock.h"
 
 namespace famfs::fused {
 
@@ -14,12 +15,6 @@ namespace {
 // A thread that sleeps in a request stays on its CPU; one that moves is
 // found again this much later at most.
 constexpr int64_t kReuseNs = 1'000'000;
-
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace
 
@@ -49,7 +44,7 @@ RequesterCpu::~RequesterCpu() {
 
 int RequesterCpu::cpu_of(pid_t tid) {
     if (tid <= 0) return -1;
-    const int64_t now = now_ns();
+    const int64_t now = steady_ns();
     if (tid == tid_ && now - read_at_ns_ < kReuseNs) return cpu_;
     if (tid != tid_) {
         if (fd_ >= 0) ::close(fd_);

@@ -10,14 +10,9 @@
 #include "famfs/omf.h"
 #include "kernel_caps.h"
 #include "memory_guard.h"
+#include "steady_clock.h"
 
 namespace famfs::fused {
-
-int64_t Server::steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
     std::unique_ptr<Server> s(new Server(opt));

@@ -111,7 +111,6 @@ class Server {
     // stopped at an invalid entry.
     uint64_t known_next_index() const;
     bool stalled() const;
-    static int64_t steady_ns();
 
     ServerOptions opt_;
     std::unique_ptr<Volume> volume_;
