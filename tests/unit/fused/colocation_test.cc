@@ -1,6 +1,7 @@
 // Serving a data request on the requester's CPU: the move, the yielding
 // reply, and the watchdog that returns a stuck thread to its policy.
 #include "colocation.h"
+#include "cpus.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -18,26 +19,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<int> allowed_cpus() {
-    cpu_set_t set;
-    EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    return cpus;
-}
-
 // Runs `fn` on a thread that may move, with the affinity it started with.
 template <class Fn>
 void on_new_thread(Fn fn) {
     std::thread(fn).join();
-}
-
-bool pin_to(int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return sched_setaffinity(0, sizeof(one), &one) == 0;
 }
 
 bool allow(const std::vector<int>& cpus) {

@@ -1,5 +1,6 @@
 // Reading a thread's CPU from /proc/<tid>/stat.
 #include "requester_cpu.h"
+#include "cpus.h"
 
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -20,22 +21,6 @@ std::string stat_line_with(const std::string& comm, const std::string& cpu) {
     for (int field = 4; field <= 52; ++field) line << ' ' << (field == 39 ? cpu : "7");
     line << '\n';
     return line.str();
-}
-
-std::vector<int> allowed_cpus() {
-    cpu_set_t set;
-    EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    return cpus;
-}
-
-void pin_to(int cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
 }
 
 TEST(ProcessorField, IsTheThirtyNinthField) {
@@ -71,7 +56,7 @@ TEST(RequesterCpu, FollowsAThreadFromCpuToCpu) {
     std::thread([&] {
         RequesterCpu lookup;
         for (int cpu : cpus) {
-            pin_to(cpu);
+            ASSERT_TRUE(pin_to(cpu));
             // An answer is reused for a millisecond.
             std::this_thread::sleep_for(std::chrono::milliseconds(3));
             seen = lookup.cpu_of(gettid());
