@@ -4,7 +4,8 @@
 // while it serves a quick request (open, close, getattr, small reads), or a
 // data request of up to 1 MiB when no other request is waiting, so
 // back-to-back requests from one client are served by one thread without
-// waking another. Before any other request (directory and log work, or data
+// waking another; such a data request is served on the requester's CPU
+// (colocation.h). Before any other request (directory and log work, or data
 // while requests are queued) it passes the role on, so other requests are
 // served meanwhile.
 #pragma once
