@@ -18,8 +18,6 @@ namespace famfs::fused::colocation {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // A yielding thread normally runs again within microseconds, as soon as the
 // client it woke sleeps in its next request. Longer than this, its CPU is
 // busy with other work, and it is returned to its policy.
