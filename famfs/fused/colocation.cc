@@ -35,8 +35,9 @@ std::atomic<bool> g_on{false};
 std::string g_why_off = "not started";  // written before the serving threads exist
 std::atomic<uint64_t> g_moves{0}, g_yielding_replies{0}, g_rescues{0};
 
-// The thread replying as SCHED_IDLE, and since when. Only the reader role's
-// holder serves data requests itself, so there is at most one.
+// The thread replying as SCHED_IDLE, and since when (0: none). Only the
+// reader role's holder serves data requests itself, so there is at most
+// one. The start time is written last and names the yield.
 std::atomic<pid_t> g_yielding_tid{0};
 std::atomic<int64_t> g_yielding_since_ns{0};
 
@@ -89,12 +90,17 @@ class Watchdog {
         }
     }
 
+    // Once rescued, a thread is off the watchdog's hands (it may stay
+    // blocked in its reply for long, at the normal policy).
     static void rescue_stuck_thread() {
+        int64_t since = g_yielding_since_ns.load();
+        if (since == 0 || std::chrono::nanoseconds(steady_ns() - since) < kRescueAfter) return;
         const pid_t tid = g_yielding_tid.load();
-        if (tid == 0) return;
-        const auto stuck = std::chrono::nanoseconds(steady_ns() - g_yielding_since_ns.load());
-        if (stuck < kRescueAfter || sched_getscheduler(tid) != SCHED_IDLE) return;
-        if (set_policy(tid, SCHED_OTHER)) g_rescues.fetch_add(1, std::memory_order_relaxed);
+        if (sched_getscheduler(tid) == SCHED_IDLE && set_policy(tid, SCHED_OTHER)) {
+            g_rescues.fetch_add(1, std::memory_order_relaxed);
+        }
+        // Unless the thread has started another yield meanwhile.
+        g_yielding_since_ns.compare_exchange_strong(since, 0);
     }
 
     // arm() stores the time, then reads armed_; this stores armed_, then
@@ -102,7 +108,7 @@ class Watchdog {
     // find the watchdog armed while it is being disarmed for good.
     void disarm_when_quiet() {
         const auto quiet = std::chrono::nanoseconds(steady_ns() - last_yield_ns_.load());
-        if (quiet < kWatchWhileActive) return;
+        if (quiet < kWatchWhileActive || g_yielding_since_ns.load() != 0) return;
         armed_.store(false);
         const auto again = std::chrono::nanoseconds(steady_ns() - last_yield_ns_.load());
         if (again < kWatchWhileActive) armed_.store(true);
@@ -190,18 +196,20 @@ void before_serving(pid_t requester) {
 ssize_t send_reply(int fd, const iovec* iov, int count) {
     if (!t_yield_next_reply) return ::writev(fd, iov, count);
     t_yield_next_reply = false;
-    g_yielding_since_ns.store(steady_ns());
     g_yielding_tid.store(gettid());
+    g_yielding_since_ns.store(steady_ns());
     g_watchdog.arm();
     const bool idle = set_policy(0, SCHED_IDLE);
     // The kernel wakes the client inside this call, on this CPU.
     const ssize_t n = ::writev(fd, iov, count);
     const int err = errno;
-    g_yielding_tid.store(0);
+    // Out of the watchdog's sight only once back to normal: the thread can
+    // be preempted between any two of these steps.
     if (idle) {
         set_policy(0, SCHED_OTHER);
         g_yielding_replies.fetch_add(1, std::memory_order_relaxed);
     }
+    g_yielding_since_ns.store(0);
     errno = err;
     return n;
 }
