@@ -2,6 +2,7 @@
 
 #include <linux/fuse.h>
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,8 +20,29 @@ namespace {
 // more than the work. libfuse's multi-threaded loop parks every thread in
 // read(2) on /dev/fuse and the kernel wakes the longest-waiting one, so an
 // open+close (OPEN, then the asynchronous RELEASE) usually woke two threads.
-std::mutex g_role;                   // held by the reader
-thread_local bool t_reader = false;  // this thread holds g_role
+std::mutex g_role;  // held by the reader
+
+// Whether this thread holds g_role. A thread can end holding it: libfuse
+// cancels its workers at exit inside poll(2) or read(2), and lets one that
+// has just read a request return without serving it. The destructor, which
+// runs however the thread ends, then gives the role to the next thread
+// waiting for it (in a lock, which is no cancellation point), which meets
+// its own cancellation instead of waiting forever, and libfuse's join with it.
+struct ReaderRole {
+    bool held = false;
+    void take() {
+        g_role.lock();
+        held = true;
+    }
+    void give_up() {
+        held = false;
+        g_role.unlock();
+    }
+    ~ReaderRole() {
+        if (held) g_role.unlock();
+    }
+};
+thread_local ReaderRole t_role;
 
 // After serving a request the reader polls /dev/fuse for this long before it
 // blocks: a client doing back-to-back requests sends the next one within a
@@ -110,40 +132,37 @@ bool keeps_role(int fd, Kind kind) {
     return false;
 }
 
-// Gives the role up unless dismissed: libfuse cancels its worker threads at
-// exit, inside poll(2) or read(2), and the next thread waiting for the role
-// must then get it (and its own cancellation) instead of waiting forever.
-struct RoleRelease {
-    bool dismissed = false;
-    ~RoleRelease() {
-        if (dismissed) return;
-        t_reader = false;
-        g_role.unlock();
-    }
-};
-
 }  // namespace
 
 ssize_t read_request(int fd, void* buf, size_t len) {
     // Only a reader that has just served a request itself polls: a thread
     // taking the role over from one busy with a long request would take CPU
     // from it (and from other data requests) for nothing.
-    const bool kept = t_reader;
-    if (!kept) {
-        g_role.lock();
-        t_reader = true;
+    //
+    // Nothing with a destructor lives in these frames while they can be
+    // cancelled: the unwinding would run its cleanup code, which under ASan
+    // meets the stack poison that poll(2)'s caller left behind and aborts
+    // in the sanitizer's own check (asan_thread.cpp, seen at exit).
+    if (t_role.held) {
+        spin_until_readable(fd);
+    } else {
+        t_role.take();
     }
-    RoleRelease release;
-    if (kept) spin_until_readable(fd);
     const ssize_t n = read(fd, buf, len);
+    // What follows opens and reads /proc, cancellation points; libfuse
+    // disables cancellation for serving anyway, from the moment this returns.
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     // Errors (the session ending, a signal) give the role up too.
     const Kind kind = n > 0 ? classify(buf, n) : Kind::kOther;
-    release.dismissed = keeps_role(fd, kind);
-    if (release.dismissed && kind == Kind::kData) {
+    if (!keeps_role(fd, kind)) {
+        t_role.give_up();
+    } else if (kind == Kind::kData) {
         fuse_in_header in;
         std::memcpy(&in, buf, sizeof(in));
         colocation::before_serving(static_cast<pid_t>(in.pid));
     }
+    pthread_setcancelstate(cancel_state, nullptr);
     return n;
 }
 
