@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "colocation.h"
+#include "kernel_caps.h"
 
 namespace famfs::fused {
 
@@ -157,7 +158,9 @@ ssize_t read_request(int fd, void* buf, size_t len) {
     const Kind kind = n > 0 ? classify(buf, n) : Kind::kOther;
     if (!keeps_role(fd, kind)) {
         t_role.give_up();
-    } else if (kind == Kind::kData) {
+    } else if (kind == Kind::kData && direct_io_mmap_enabled()) {
+        // Only direct I/O: a client waits in read()/write() for each request,
+        // while the page cache reads ahead and writes back without waiting.
         fuse_in_header in;
         std::memcpy(&in, buf, sizeof(in));
         colocation::before_serving(static_cast<pid_t>(in.pid));

@@ -106,7 +106,10 @@ namespace {
 std::string cpu_following_status() {
     const colocation::Stats c = colocation::stats();
     std::ostringstream out;
-    out << "serve_on_requester_cpu: " << (c.on ? "on" : "off (" + c.why_off + ")") << "\n"
+    const std::string why_off =
+        !c.on ? c.why_off : "files use the page cache, whose requests nobody waits for";
+    const bool on = c.on && direct_io_mmap_enabled();
+    out << "serve_on_requester_cpu: " << (on ? "on" : "off (" + why_off + ")") << "\n"
         << "requester_cpu_moves: " << c.moves << "\n"
         << "yielding_replies: " << c.yielding_replies << "\n"
         << "yield_rescues: " << c.rescues << "\n";

@@ -189,6 +189,10 @@ TEST_F(FuseTest, MmapStoresReachSharedMemoryOnMsyncAndOtherHostsSeeThemOnTheirNe
 TEST_F(FuseTest, MmapRulesHoldWithCachedIoToo) {
     check_mmap_rules(*this, {"-c"});
     EXPECT_EQ(status_field(*hosts_[0], "data_path"), "page cache (refreshed on open)");
+    // Read-ahead and write-back requests are not waited for: never moved.
+    EXPECT_EQ(status_field(*hosts_[0], "serve_on_requester_cpu"),
+              "off (files use the page cache, whose requests nobody waits for)");
+    EXPECT_EQ(status_field(*hosts_[0], "yielding_replies"), "0");
 }
 
 TEST_F(FuseTest, ReadThroughAnOpenFileAlwaysReturnsWhatIsInSharedMemory) {
