@@ -21,12 +21,17 @@ constexpr uint32_t kInitExt = uint32_t(1) << 30;            // FUSE_INIT_EXT
 std::atomic<uint64_t> g_init_unique{0};
 std::atomic<bool> g_kernel_offers{false};
 std::atomic<bool> g_enabled{false};
-bool g_allow_mmap = false;         // set before the session runs
-void (*g_after_init)() = nullptr;  // likewise
+bool g_allow_mmap = false;          // set before the session runs
+void (*g_after_init)() = nullptr;   // likewise
+fuse_session* g_session = nullptr;  // likewise
+
+bool session_ended() {
+    return fuse_session_exited(g_session) != 0;
+}
 
 ssize_t caps_read(int fd, void* buf, size_t len, void* userdata) {
     (void)userdata;
-    const ssize_t n = read_request(fd, buf, len);
+    const ssize_t n = read_request(fd, buf, len, session_ended);
     if (n < static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in))) return n;
     fuse_in_header in;
     std::memcpy(&in, buf, sizeof(in));
@@ -68,6 +73,7 @@ ssize_t caps_writev(int fd, struct iovec* iov, int count, void* userdata) {
 int install_kernel_caps(fuse_session* se, bool allow_mmap, void (*after_init)()) {
     g_allow_mmap = allow_mmap;
     g_after_init = after_init;
+    g_session = se;
     static const fuse_custom_io io = {caps_writev, caps_read, nullptr, nullptr};
     return fuse_session_custom_io(se, &io, fuse_session_fd(se));
 }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -23,12 +24,12 @@ namespace {
 // open+close (OPEN, then the asynchronous RELEASE) usually woke two threads.
 std::mutex g_role;  // held by the reader
 
-// Whether this thread holds g_role. A thread can end holding it: libfuse
-// cancels its workers at exit inside poll(2) or read(2), and lets one that
-// has just read a request return without serving it. The destructor, which
-// runs however the thread ends, then gives the role to the next thread
-// waiting for it (in a lock, which is no cancellation point), which meets
-// its own cancellation instead of waiting forever, and libfuse's join with it.
+// Whether this thread holds g_role. A thread can end holding it: at exit
+// libfuse lets a worker that has just read a request return without serving
+// it. The destructor, which runs however the thread ends, then gives the role
+// to the next thread waiting for it (in a lock, which is no cancellation
+// point); without it that thread, and libfuse's join with it, would wait
+// forever.
 struct ReaderRole {
     bool held = false;
     void take() {
@@ -52,17 +53,33 @@ thread_local ReaderRole t_role;
 // stops using CPU this long after its last request.
 constexpr auto kSpin = std::chrono::microseconds(50);
 
+// How often a reader waiting for a request checks whether the session has
+// ended (the only wake-ups of an idle server's reader, and the most a
+// signal's exit waits for it).
+constexpr int kEndCheckMs = 10;
+
 // A request is waiting, or the descriptor has failed: either way read(2)
 // will not block.
-bool request_waiting(int fd) {
+bool request_waiting(int fd, int timeout_ms = 0) {
     pollfd p{fd, POLLIN, 0};
-    return poll(&p, 1, 0) != 0;
+    const int n = poll(&p, 1, timeout_ms);
+    return n > 0 || (n < 0 && errno != EINTR);
 }
 
-void spin_until_readable(int fd) {
+bool spin_until_readable(int fd) {
     const auto until = std::chrono::steady_clock::now() + kSpin;
-    while (!request_waiting(fd) && std::chrono::steady_clock::now() < until) {
+    while (std::chrono::steady_clock::now() < until) {
+        if (request_waiting(fd)) return true;
     }
+    return false;
+}
+
+// False once the session has ended.
+bool wait_until_readable(int fd, bool (*ended)()) {
+    while (!ended()) {
+        if (request_waiting(fd, kEndCheckMs)) return true;
+    }
+    return false;
 }
 
 // Quick requests: served from memory, without copies of much file data,
@@ -135,25 +152,28 @@ bool keeps_role(int fd, Kind kind) {
 
 }  // namespace
 
-ssize_t read_request(int fd, void* buf, size_t len) {
-    // Only a reader that has just served a request itself polls: a thread
-    // taking the role over from one busy with a long request would take CPU
-    // from it (and from other data requests) for nothing.
-    //
-    // Nothing with a destructor lives in these frames while they can be
-    // cancelled: the unwinding would run its cleanup code, which under ASan
-    // meets the stack poison that poll(2)'s caller left behind and aborts
-    // in the sanitizer's own check (asan_thread.cpp, seen at exit).
-    if (t_role.held) {
-        spin_until_readable(fd);
-    } else {
-        t_role.take();
-    }
-    const ssize_t n = read(fd, buf, len);
-    // What follows opens and reads /proc, cancellation points; libfuse
-    // disables cancellation for serving anyway, from the moment this returns.
+ssize_t read_request(int fd, void* buf, size_t len, bool (*ended)()) {
+    // libfuse cancels its workers at exit, at the cancellation points of
+    // their reads. Nothing is cancelled in here: the unwinding leaves the
+    // stack poison of these frames behind, and GCC 12's ASan then fails its
+    // own checks when the thread ends (asan_thread.cpp:371, or a false
+    // stack-buffer-overflow in its sigaltstack call). Instead the reader
+    // looks at the session and returns once it has ended.
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    // Only a reader that has just served a request itself spins: a thread
+    // taking the role over from one busy with a long request would take CPU
+    // from it (and from other data requests) for nothing.
+    const bool kept = t_role.held;
+    if (!kept) t_role.take();
+    const bool ready = (kept && spin_until_readable(fd)) || wait_until_readable(fd, ended);
+    ssize_t n = -1;
+    if (ready) {
+        n = read(fd, buf, len);
+    } else {
+        errno = EINTR;
+    }
+    const int read_errno = errno;
     // Errors (the session ending, a signal) give the role up too.
     const Kind kind = n > 0 ? classify(buf, n) : Kind::kOther;
     if (!keeps_role(fd, kind)) {
@@ -166,6 +186,7 @@ ssize_t read_request(int fd, void* buf, size_t len) {
         colocation::before_serving(static_cast<pid_t>(in.pid));
     }
     pthread_setcancelstate(cancel_state, nullptr);
+    errno = read_errno;
     return n;
 }
 

@@ -17,7 +17,9 @@
 namespace famfs::fused {
 
 // read(2) of one request from the session's /dev/fuse descriptor, for the
-// session's I/O hook; same return value and errno.
-ssize_t read_request(int fd, void* buf, size_t len);
+// session's I/O hook; same return value and errno. Fails with EINTR once
+// `ended()` is true, which it checks every few milliseconds while it waits:
+// libfuse's workers are not cancelled inside it, they finish by themselves.
+ssize_t read_request(int fd, void* buf, size_t len, bool (*ended)());
 
 }  // namespace famfs::fused

@@ -88,7 +88,9 @@ int run_server(const ServerOptions& opt) {
             install_memory_guard(s);
             if (opt.follow) s.start_following();
             colocation::start(opt.serve_on_requester_cpu);
-            rc = serve(se, opt) == 0 ? 0 : 1;
+            // libfuse returns the number of a signal that stopped it: a
+            // stop that was asked for, not a failure.
+            rc = serve(se, opt) >= 0 ? 0 : 1;
             colocation::stop();
             s.stop_following();
             fuse_session_unmount(se);

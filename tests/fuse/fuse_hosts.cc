@@ -142,12 +142,18 @@ std::string Host::mount(const std::string& device, const std::vector<std::string
     return "";
 }
 
-void Host::kill_server(int sig) {
-    if (pid_ <= 0) return;
+int Host::kill_server(int sig) {
+    if (pid_ <= 0) return -1;
     kill(pid_, sig);
-    int status;
-    waitpid(pid_, &status, 0);
+    int status = -1;
+    const bool exited = wait_until([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 10000);
+    if (!exited) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        status = -1;
+    }
     pid_ = -1;
+    return status;
 }
 
 void Host::unmount() {

@@ -43,7 +43,9 @@ class Host {
     std::string mount(const std::string& device, const std::vector<std::string>& flags = {});
     // Stops the server and removes the mount.
     void unmount();
-    void kill_server(int sig);
+    // Sends `sig` to the server and reaps it: returns its wait status, or -1
+    // when it had not exited 10 s later (it is then killed).
+    int kill_server(int sig);
 
     // A path through this host's mount ("" is the mount point).
     std::string path(const std::string& rel = "") const;

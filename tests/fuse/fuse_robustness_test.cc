@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -117,6 +119,35 @@ TEST_F(FuseTest, AKilledServerLeavesADeadMountThatAFreshServerReplaces) {
     EXPECT_EQ(a.run(cli_bin() + " umount " + a.mountpoint(), &out), 0) << out;
     EXPECT_EQ(stat(a.path("f").c_str(), &st), -1);
     EXPECT_EQ(errno, ENOENT);
+}
+
+// SIGTERM, SIGINT and SIGHUP end the session: every server thread finishes,
+// the mount goes, and the server exits 0, also while a client streams reads
+// (the exit must not wait for a thread that holds the reader role).
+TEST_F(FuseTest, ASignalStopsTheServerWhileAClientReadsAndTheMountGoes) {
+    constexpr size_t kMiB = 1 << 20;
+    create("f", 4 * kMiB, 0644, 5);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+        Host& a = start_master();
+        const int fd = open(a.path("f").c_str(), O_RDONLY);
+        ASSERT_GE(fd, 0);
+        std::atomic<long> reads{0};
+        std::thread client([&] {
+            std::vector<char> buf(kMiB);
+            while (pread(fd, buf.data(), kMiB, 0) == static_cast<ssize_t>(kMiB)) ++reads;
+        });
+        ASSERT_TRUE(wait_until([&] { return reads > 10; }, 10000));
+        const int status = a.kill_server(sig);
+        client.join();
+        close(fd);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            << strsignal(sig) << ": wait status " << status
+            << (status == -1 ? " (still running 10 s later)" : "");
+        struct stat st {};
+        EXPECT_EQ(stat(a.path("f").c_str(), &st), -1) << strsignal(sig);
+        EXPECT_EQ(errno, ENOENT) << strsignal(sig) << ": the mount is still there";
+        hosts_.clear();
+    }
 }
 
 }  // namespace

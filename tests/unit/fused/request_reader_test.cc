@@ -1,7 +1,8 @@
-// The reader role must never outlive its thread: libfuse ends its workers at
-// exit by cancelling them in read(2), or by letting one that has just read a
-// request return without serving it, and then joins them all. A role left
-// behind would keep every other worker waiting for it, and the join forever.
+// How libfuse's workers end at exit: they see the session has ended, or
+// return without serving a request they have just read; libfuse cancels
+// them, then joins them all. A worker waiting for a request must notice the
+// end by itself, and a role left behind by a worker that has gone would keep
+// every other one waiting for it, and the join forever.
 #include "request_reader.h"
 
 #include <gtest/gtest.h>
@@ -10,11 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 
 namespace famfs::fused {
 namespace {
+
+std::atomic<bool> g_ended{false};
+bool session_ended() {
+    return g_ended.load();
+}
 
 // Stands in for /dev/fuse: one request per read(2), blocking when empty.
 struct FakeDevice {
@@ -46,6 +53,8 @@ struct FakeDevice {
 struct Reader {
     const FakeDevice* device;
     ssize_t got = 0;
+    int error = 0;
+    char buf[4096];
     pthread_t thread{};
 
     explicit Reader(const FakeDevice& d) : device(&d) {
@@ -53,8 +62,8 @@ struct Reader {
     }
     static void* run(void* self) {
         auto* r = static_cast<Reader*>(self);
-        char buf[4096];
-        r->got = read_request(r->device->server, buf, sizeof(buf));
+        r->got = read_request(r->device->server, r->buf, sizeof(r->buf), session_ended);
+        r->error = errno;
         return nullptr;
     }
     // Whether the thread ended within a few seconds; a thread stuck waiting
@@ -80,18 +89,33 @@ TEST(RequestReader, AThreadThatEndsWithTheRoleGivesItUp) {
     EXPECT_GT(second.got, 0);
 }
 
-// libfuse's exit: one worker holds the role inside read(2), the others wait
-// for it; all are cancelled, then joined.
-TEST(RequestReader, CancelledWorkersAllEndWhileOneWaitsInRead) {
+// libfuse's exit after a signal: one worker waits for a request, the others
+// wait for the role; the session ends, and all are cancelled and joined.
+TEST(RequestReader, WorkersWaitingForRequestsEndWithTheSession) {
     FakeDevice device;
     Reader holder(device);
-    usleep(100 * 1000);  // holder takes the role and blocks in read(2)
+    usleep(100 * 1000);  // holder takes the role and waits for a request
     Reader waiter(device);
-    usleep(100 * 1000);  // waiter blocks on the role
+    usleep(100 * 1000);  // waiter waits for the role
+    g_ended = true;
     pthread_cancel(holder.thread);
     pthread_cancel(waiter.thread);
-    EXPECT_TRUE(holder.ends());
-    EXPECT_TRUE(waiter.ends()) << "the waiting worker never got the role to be cancelled";
+    ASSERT_TRUE(holder.ends()) << "the worker waiting for a request never noticed the end";
+    ASSERT_TRUE(waiter.ends()) << "the worker waiting for the role never got it";
+    // Both returned, neither was cancelled inside read_request.
+    EXPECT_EQ(holder.got, -1);
+    EXPECT_EQ(holder.error, EINTR);
+    EXPECT_EQ(waiter.got, -1);
+    EXPECT_EQ(waiter.error, EINTR);
+}
+
+TEST(RequestReader, ARequestIsReadWhileTheSessionLasts) {
+    FakeDevice device;
+    Reader reader(device);
+    usleep(50 * 1000);  // waiting for a request, past several end checks
+    device.send_getattr();
+    ASSERT_TRUE(reader.ends());
+    EXPECT_EQ(reader.got, static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_getattr_in)));
 }
 
 }  // namespace
