@@ -27,9 +27,8 @@ std::mutex g_role;  // held by the reader
 // Whether this thread holds g_role. A thread can end holding it: at exit
 // libfuse lets a worker that has just read a request return without serving
 // it. The destructor, which runs however the thread ends, then gives the role
-// to the next thread waiting for it (in a lock, which is no cancellation
-// point); without it that thread, and libfuse's join with it, would wait
-// forever.
+// to the next thread waiting for it; without it that thread, and libfuse's
+// join with it, would wait forever.
 struct ReaderRole {
     bool held = false;
     void take() {
