@@ -112,6 +112,9 @@ std::string Host::mount(const std::string& device, const std::vector<std::string
         const int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
+        // A test run in the background of a shell ignores SIGINT, and the
+        // server would inherit that (libfuse leaves an ignored signal be).
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
         if (own_ns_) {
             if (unshare(CLONE_NEWNS) != 0 ||
                 ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
