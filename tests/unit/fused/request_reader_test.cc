@@ -50,6 +50,11 @@ struct FakeDevice {
     }
 };
 
+// Each test starts with a session that lasts.
+struct RequestReader : ::testing::Test {
+    void SetUp() override { g_ended = false; }
+};
+
 struct Reader {
     const FakeDevice* device;
     ssize_t got = 0;
@@ -76,7 +81,7 @@ struct Reader {
     }
 };
 
-TEST(RequestReader, AThreadThatEndsWithTheRoleGivesItUp) {
+TEST_F(RequestReader, AThreadThatEndsWithTheRoleGivesItUp) {
     FakeDevice device;
     device.send_getattr();
     Reader first(device);
@@ -91,7 +96,7 @@ TEST(RequestReader, AThreadThatEndsWithTheRoleGivesItUp) {
 
 // libfuse's exit after a signal: one worker waits for a request, the others
 // wait for the role; the session ends, and all are cancelled and joined.
-TEST(RequestReader, WorkersWaitingForRequestsEndWithTheSession) {
+TEST_F(RequestReader, WorkersWaitingForRequestsEndWithTheSession) {
     FakeDevice device;
     Reader holder(device);
     usleep(100 * 1000);  // holder takes the role and waits for a request
@@ -109,7 +114,7 @@ TEST(RequestReader, WorkersWaitingForRequestsEndWithTheSession) {
     EXPECT_EQ(waiter.error, EINTR);
 }
 
-TEST(RequestReader, ARequestIsReadWhileTheSessionLasts) {
+TEST_F(RequestReader, ARequestIsReadWhileTheSessionLasts) {
     FakeDevice device;
     Reader reader(device);
     usleep(50 * 1000);  // waiting for a request, past several end checks
