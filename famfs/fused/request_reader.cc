@@ -153,11 +153,12 @@ bool keeps_role(int fd, Kind kind) {
 
 ssize_t read_request(int fd, void* buf, size_t len, bool (*ended)()) {
     // libfuse cancels its workers at exit, at the cancellation points of
-    // their reads. Nothing is cancelled in here: the unwinding leaves the
-    // stack poison of these frames behind, and GCC 12's ASan then fails its
-    // own checks when the thread ends (asan_thread.cpp:371, or a false
-    // stack-buffer-overflow in its sigaltstack call). Instead the reader
-    // looks at the session and returns once it has ended.
+    // their reads. Nothing is cancelled in here: the forced unwinding through
+    // these frames ended in SIGABRT (a SIGTERM left a dead mount), and under
+    // GCC 12's ASan it leaves their stack poison behind, which fails the
+    // sanitizer's own checks when the thread ends (asan_thread.cpp:371, or a
+    // false stack-buffer-overflow in its sigaltstack call). Instead the
+    // reader looks at the session and returns once it has ended.
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     // Only a reader that has just served a request itself spins: a thread
