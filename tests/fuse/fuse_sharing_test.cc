@@ -2,7 +2,6 @@
 // read-only sharing, following the log, and mmap with the visibility rules
 // of famfs/fused/README-datapath.md.
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "../unit/fused/cpus.h"
 #include "famfs/cache.h"
 #include "fuse_fixture.h"
 
@@ -230,11 +230,8 @@ TEST_F(FuseTest, LargeRequestsAreServedOnTheRequestersCpu) {
     create("stream", kChunk * kChunks, 0666, 41);
     Host& on = start_master();
     Host& off = start_client("off", {"-a"});
-    cpu_set_t allowed;
-    ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-    std::vector<int> cpus;
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+    const std::vector<int> cpus = fused::allowed_cpus();
+    ASSERT_FALSE(cpus.empty());
     const bool several = cpus.size() > 1;
     EXPECT_EQ(status_field(on, "serve_on_requester_cpu"),
               several ? "on" : "off (the server may run on one CPU only)");
@@ -249,10 +246,8 @@ TEST_F(FuseTest, LargeRequestsAreServedOnTheRequestersCpu) {
             const int fd = open(h.path("stream").c_str(), O_RDWR);
             ASSERT_GE(fd, 0);
             for (size_t i = 0; i < kChunks; ++i) {
-                cpu_set_t one;  // a client that moves from CPU to CPU
-                CPU_ZERO(&one);
-                CPU_SET(cpus[i % cpus.size()], &one);
-                ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+                // A client that moves from CPU to CPU.
+                ASSERT_TRUE(fused::pin_to(cpus[i % cpus.size()]));
                 ASSERT_EQ(pread(fd, buf, kChunk, off_t(i * kChunk)), ssize_t(kChunk));
                 all.insert(all.end(), buf, buf + kChunk);
                 ASSERT_EQ(pwrite(fd, buf, kChunk, off_t(i * kChunk)), ssize_t(kChunk));
