@@ -251,16 +251,21 @@ struct Source {
 // /var/tmp) with room for the source; empty when there is none.
 std::string make_disk_dir() {
     const char* env = std::getenv("FAMFS_BENCH_DISK_DIR");
-    std::string tmpl = std::string(env ? env : "/var/tmp") + "/famfs-bench-XXXXXX";
+    const std::string dir = env ? env : "/var/tmp";
+    std::string tmpl = dir + "/famfs-bench-XXXXXX";
     struct statfs st {};
-    if (::statfs(tmpl.substr(0, tmpl.rfind('/')).c_str(), &st) != 0 || st.f_type == TMPFS_MAGIC ||
-        st.f_type == RAMFS_MAGIC || st.f_bavail * st.f_bsize < 2 * kGiB ||
-        !::mkdtemp(tmpl.data())) {
-        std::fprintf(stderr, "bench_cli: no disk file system with 2 GiB free at %s\n",
-                     env ? env : "/var/tmp");
-        return {};
-    }
-    return tmpl;
+    const char* why = nullptr;
+    if (::statfs(dir.c_str(), &st) != 0)
+        why = std::strerror(errno);
+    else if (st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC)
+        why = "memory, not a disk file system";
+    else if (st.f_bavail * st.f_bsize < 2 * kGiB)
+        why = "under 2 GiB free";
+    else if (!::mkdtemp(tmpl.data()))
+        why = std::strerror(errno);
+    if (!why) return tmpl;
+    std::fprintf(stderr, "bench_cli: no source on a disk file system: %s: %s\n", dir.c_str(), why);
+    return {};
 }
 
 // 3: cp of 1 GiB against memcpy between the same buffers: the source file
