@@ -26,10 +26,13 @@
 #include <string>
 #include <vector>
 
+#include "../bench_stats.h"
 #include "famfs/dax.h"
 #include "famfs/volume.h"
 
 namespace {
+
+using famfs::bench::median;
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -76,11 +79,6 @@ Times timed(const std::vector<std::string>& argv) {
 
 double timed_run(const std::vector<std::string>& argv) {
     return timed(argv).wall;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 void report(const char* name, double value, const char* unit, const char* target, bool pass) {

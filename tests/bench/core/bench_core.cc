@@ -13,12 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "../bench_stats.h"
 #include "famfs/dax.h"
 #include "famfs/fsck.h"
 #include "famfs/testing/faulty_device.h"
 #include "famfs/volume.h"
 
 namespace {
+
+using famfs::bench::median;
+using famfs::bench::seconds_of;
 
 using namespace famfs;
 using Clock = std::chrono::steady_clock;
@@ -30,21 +34,10 @@ constexpr uint64_t kMiB = omf::kMiB, kGiB = omf::kGiB;
     std::exit(2);
 }
 
-double seconds_of(const std::function<void()>& fn) {
-    const auto t0 = Clock::now();
-    fn();
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 double thread_cpu_seconds() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double median_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 // Median wall time; *cpu gets the median CPU time of this thread, which
@@ -56,8 +49,8 @@ double median_seconds(int runs, const std::function<void()>& fn, double* cpu = n
         wall.push_back(seconds_of(fn));
         used.push_back(thread_cpu_seconds() - c0);
     }
-    if (cpu) *cpu = median_of(used);
-    return median_of(wall);
+    if (cpu) *cpu = median(used);
+    return median(wall);
 }
 
 int misses = 0, checked = 0;

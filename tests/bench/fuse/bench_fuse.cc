@@ -20,11 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "../bench_stats.h"
 #include "famfs/dax.h"
 #include "famfs/volume.h"
 #include "fuse_hosts.h"
 
 namespace {
+
+using famfs::bench::median;
+using famfs::bench::seconds_of;
 
 using namespace famfs;
 using namespace famfs::fusetest;
@@ -37,17 +41,6 @@ constexpr int kBigDir = 10000, kSmallDir = 10;
 [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "bench_fuse: %s\n", what.c_str());
     std::exit(2);
-}
-
-double seconds_of(const std::function<void()>& fn) {
-    const auto t0 = Clock::now();
-    fn();
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 // Runs the ways in turn, round after round, and returns each one's median
