@@ -102,14 +102,20 @@ void Server::note_memory_failure(const void* addr) {
 
 namespace {
 
+// Whether data requests are served on the requester's CPU, and if not, why.
+std::string serving_on_requester_cpu(const colocation::Stats& c) {
+    if (!c.on) return "off (" + c.why_off + ")";
+    // The request reader moves only for direct I/O (request_reader.cc).
+    if (!direct_io_mmap_enabled())
+        return "off (files use the page cache, whose requests nobody waits for)";
+    return "on";
+}
+
 // Lines of .meta/.status about serving data on the requester's CPU.
 std::string cpu_following_status() {
     const colocation::Stats c = colocation::stats();
     std::ostringstream out;
-    const std::string why_off =
-        !c.on ? c.why_off : "files use the page cache, whose requests nobody waits for";
-    const bool on = c.on && direct_io_mmap_enabled();
-    out << "serve_on_requester_cpu: " << (on ? "on" : "off (" + why_off + ")") << "\n"
+    out << "serve_on_requester_cpu: " << serving_on_requester_cpu(c) << "\n"
         << "requester_cpu_moves: " << c.moves << "\n"
         << "yielding_replies: " << c.yielding_replies << "\n"
         << "yield_rescues: " << c.rescues << "\n";
