@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
-# Builds the lab guest image: BUILD_DIR/vm-image/{vmlinuz,initramfs.cpio}.
+# Builds one lab guest image per kernel:
+#   vm-images/build.sh BUILD_DIR [KERNEL...]
+# into BUILD_DIR/vm-image/KERNEL/{vmlinuz,initramfs.cpio,kernel.version,kernel.config}.
+# KERNEL is a Debian kernel series (6.1: what Debian 12 installs; 6.12: from
+# bookworm-security), taking the newest package of that series, or a full
+# version such as 6.12.48+deb12-amd64. Default: $LAB_KERNELS, else "6.1 6.12".
 #
 # Everything comes from Debian packages (kernel via `apt-get download`, tools
 # from the installed host packages) plus our own binaries in BUILD_DIR/bin.
 # The output is reproducible (sorted cpio, fixed owners and mtimes) and the
-# build is skipped when the hash of every input is unchanged.
-#
-# Environment: KERNEL_PKG=linux-image-6.1.0-NN-amd64 pins the kernel package.
+# build is skipped when the hash of every input is unchanged. Kernel packages
+# are kept in ${FAMFS_CACHE:-/var/cache/famfs}/kernels across builds.
 set -euo pipefail
 
-usage() { echo "usage: $0 BUILD_DIR" >&2; exit 1; }
-[ $# -eq 1 ] || usage
+usage() { echo "usage: $0 BUILD_DIR [KERNEL...]" >&2; exit 1; }
+[ $# -ge 1 ] || usage
 mkdir -p "$1"
 build_dir=$(realpath "$1")
+shift
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || read -r -a kernels <<< "${LAB_KERNELS:-6.1 6.12}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cache=$build_dir/vm-cache
-out=$build_dir/vm-image
-mkdir -p "$cache" "$out"
+cache=${FAMFS_CACHE:-/var/cache/famfs}/kernels
+mkdir -p "$cache"
 
 # Modules the lab needs; their dependencies are resolved with modprobe below.
+# kmem and dax_cxl serve volatile CXL regions (kernels >= 6.3); a module the
+# kernel lacks or has built in is skipped.
 modules=(nfit nd_pmem dax_pmem device_dax cxl_acpi cxl_pci cxl_mem cxl_pmem
-         virtio_pci virtio_console virtio_pmem fuse hwpoison_inject)
+         dax_cxl kmem virtio_pci virtio_console virtio_pmem fuse hwpoison_inject)
 
 # Host tools copied into the guest (installed by ci/install-deps.sh).
 host_tools=(/usr/bin/busybox /usr/bin/ndctl /usr/bin/daxctl /usr/bin/cxl
@@ -31,23 +39,27 @@ our_tools=(famfs mkfs.famfs famfs_fused labmem)
 
 log() { echo "vm-image: $*" >&2; }
 
+# The newest package of a series (6.1 -> linux-image-6.1.0-NN-amd64,
+# 6.12 -> linux-image-6.12.NN+deb12-amd64), or the package of a full version.
 kernel_package() {
-    if [ -n "${KERNEL_PKG:-}" ]; then echo "$KERNEL_PKG"; return; fi
-    local pkg
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-          awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    local kernel=$1 pattern pkg
+    case "$kernel" in
+        *-amd64) echo "linux-image-$kernel"; return ;;
+        [0-9]*.[0-9]*) pattern="^linux-image-${kernel//./\\.}[.-][0-9.]+(-[0-9]+)?(\+deb[0-9]+)?-amd64\$" ;;
+        *) log "unknown kernel '$kernel' (a series such as 6.1 or 6.12, or a version ending in -amd64)"; exit 1 ;;
+    esac
+    pkg=$(apt-cache pkgnames linux-image- 2>/dev/null | grep -E "$pattern" | sort -V | tail -n1 || true)
     if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
         # A fresh machine may have no package lists yet.
         apt-get update -q >&2 || true
-        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-              awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+        pkg=$(apt-cache pkgnames linux-image- 2>/dev/null | grep -E "$pattern" | sort -V | tail -n1 || true)
     fi
     if [ -z "$pkg" ]; then
-        # No apt lists (offline): fall back to the newest cached kernel.
-        pkg=$(ls "$cache" 2>/dev/null | sed -n 's/_.*//; /^linux-image-[0-9]/p' |
-              sort -V | tail -n1)
+        # No apt lists (offline): fall back to the newest cached kernel of the series.
+        pkg=$(ls "$cache" 2>/dev/null | sed -n 's/_.*//; /^linux-image-[0-9]/p' | grep -E "$pattern" |
+              sort -V | tail -n1 || true)
     fi
-    [ -n "$pkg" ] || { log "cannot find the kernel package (run apt-get update)"; exit 1; }
+    [ -n "$pkg" ] || { log "no Debian kernel package for kernel $kernel (run apt-get update)"; exit 1; }
     echo "$pkg"
 }
 
@@ -103,12 +115,16 @@ stage_modules() {
     # hook) out of dependency resolution.
     local noconf; noconf=$(mktemp -d)
     for m in "${modules[@]}"; do
-        modprobe -C "$noconf" -d "$kroot" -S "$kver" --show-depends "$m" |
-            awk '$1 == "insmod" {print $2}'
+        modprobe -C "$noconf" -d "$kroot" -S "$kver" --show-depends "$m" 2>/dev/null |
+            awk '$1 == "insmod" {print $2}' || log "kernel $kver: no module $m (skipped)"
     done | awk '!seen[$0]++' | while read -r ko; do
         rel=${ko#"$kroot/lib/modules/$kver/"}
         mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
-        cp "$ko" "$root/lib/modules/$kver/$rel"
+        # busybox insmod takes plain modules: newer kernels ship .ko.xz.
+        case "$rel" in
+            *.ko.xz) rel=${rel%.xz}; xz -dc "$ko" > "$root/lib/modules/$kver/$rel" ;;
+            *) cp "$ko" "$root/lib/modules/$kver/$rel" ;;
+        esac
         echo "$rel"
     done > "$root/etc/lab/modules"
     rmdir "$noconf"
@@ -160,23 +176,24 @@ pack_cpio() {
 }
 
 stage_dir=""
+trap 'rm -rf "$stage_dir"' EXIT
 
-main() {
-    local start pkg deb kver bins hash root kroot
+build_image() {
+    local kernel=$1 out=$build_dir/vm-image/$1 start pkg deb kver bins hash root kroot
     start=$(date +%s.%N)
-    pkg=$(kernel_package)
+    pkg=$(kernel_package "$kernel")
     deb=$(fetch_kernel_deb "$pkg")
     mapfile -t bins < <(guest_binaries)
     hash=$( { sha256sum "$here/build.sh" "$here/init" "$deb" "${bins[@]}" $(shared_libs "${bins[@]}") |
               awk '{print $1}'; printf '%s\n' "${modules[@]}"; } | sha256sum | awk '{print $1}')
+    mkdir -p "$out"
     if [ -f "$out/inputs.sha256" ] && [ "$(cat "$out/inputs.sha256")" = "$hash" ] &&
        [ -f "$out/vmlinuz" ] && [ -f "$out/initramfs.cpio" ]; then
-        log "up to date ($out)"
+        log "kernel $kernel: up to date ($out)"
         return
     fi
     root=$(mktemp -d "$build_dir/vm-stage.XXXXXX")
     stage_dir=$root
-    trap 'rm -rf "$stage_dir"' EXIT
     kroot=$(extracted_kernel "$deb")
     mkdir -p "$root/rootfs"
     kver=$(ls "$kroot/lib/modules" | head -n1)
@@ -185,9 +202,11 @@ main() {
     stage_etc "$root/rootfs"
     pack_cpio "$root/rootfs" "$out/initramfs.cpio"
     cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz"
-    echo "$hash" > "$out/inputs.sha256"
+    cp "$kroot/boot/config-$kver" "$out/kernel.config"
     echo "$kver" > "$out/kernel.version"
-    log "built $out (kernel $kver, initramfs $(du -h "$out/initramfs.cpio" | cut -f1)) in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
+    echo "$hash" > "$out/inputs.sha256"
+    rm -rf "$root"
+    log "kernel $kernel: built $out (kernel $kver, initramfs $(du -h "$out/initramfs.cpio" | cut -f1)) in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
 }
 
-main
+for k in "${kernels[@]}"; do build_image "$k"; done
