@@ -3,9 +3,9 @@
 namespace lab {
 
 namespace {
-const std::set<std::string> kValueOptions = {"--run-dir", "--image",  "--timeout", "--host",
-                                             "--how",     "--lines",  "--stdin",   "--file",
-                                             "--offset",  "--method", "--mount",   "--reason"};
+const std::set<std::string> kValueOptions = {
+    "--run-dir", "--image",  "--timeout", "--host",   "--how",  "--lines",  "--stdin",   "--file",
+    "--offset",  "--method", "--mount",   "--reason", "--qemu", "--kernel", "--topology"};
 const std::set<std::string> kFlags = {"--keep-on-failure", "--help",          "-h",
                                       "--transcript",      "--no-transcript", "--only"};
 }  // namespace

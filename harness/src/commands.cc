@@ -10,6 +10,9 @@
 #include "host_access.h"
 #include "inject.h"
 #include "lab.h"
+#include "lab_features.h"
+#include "provision.h"
+#include "stack.h"
 #include "text_util.h"
 #include "topology.h"
 
@@ -69,11 +72,15 @@ std::string command_text(const Args& a) {
 }  // namespace
 
 int cmd_up(const Args& a) {
-    if (a.positional.size() != 1) return report(fail("usage: harness up TOPOLOGY [--run-dir DIR]"));
+    if (a.positional.size() != 1)
+        return report(fail(
+            "usage: harness up TOPOLOGY [--qemu system|10|11|PATH] [--kernel 6.1|6.12|VERSION]"));
     UpOptions o;
     o.topology = a.positional[0];
     o.run_dir = run_dir_of(a);
-    o.image_dir = a.get("--image");
+    o.image_root = a.get("--image");
+    o.qemu = a.get("--qemu");
+    o.kernel = a.get("--kernel");
     o.boot_timeout_s = timeout_of(a, o.boot_timeout_s);
     o.keep_on_failure = a.flag("--keep-on-failure");
     return report(lab_up(o));
@@ -207,22 +214,52 @@ int cmd_restart(const Args& a) {
     return report(lab_restart_host(*run, *host, timeout_of(a, 240)));
 }
 
+// With a lab up (and no --qemu/--kernel): its stack, plus what the host's
+// guest kernel shows live. Otherwise the stack named by the options.
 int cmd_caps(const Args& a) {
-    auto run = existing_run(a);
-    if (!run) return report(run.error());
-    auto host = host_of(a, *run);
-    if (!host) return report(host.error());
-    auto r = host_qmp(*run, *host, "query-commands", Json(), 10);
-    if (!r) return report(r.error());
-    std::set<std::string> names;
-    for (const auto& c : r->items()) names.insert(c["name"].as_string());
-    auto yes = [&](const char* n) { return names.count(n) ? "yes" : "no"; };
-    std::printf("cxl-inject-poison        %s\n", yes("cxl-inject-poison"));
-    std::printf("cxl-inject-uncorrectable-errors %s\n", yes("cxl-inject-uncorrectable-errors"));
-    std::printf("human-monitor-command    %s (HMP mce: machine check into the guest)\n",
-                yes("human-monitor-command"));
-    std::printf("inject-nmi               %s\n", yes("inject-nmi"));
-    std::printf("in-guest hwpoison        yes (madvise MADV_HWPOISON, debugfs hwpoison)\n");
+    auto run = RunDir::open(run_dir_of(a), false);
+    bool lab_up = run && run->has_lab() && a.get("--qemu").empty() && a.get("--kernel").empty();
+    Topology t;
+    std::string qemu = a.get("--qemu", t.qemu), kernel = a.get("--kernel", t.kernel), image;
+    if (lab_up) {
+        auto st = run->load_state();
+        auto topo = run->load_topology();
+        if (!st) return report(st.error());
+        if (!topo) return report(topo.error());
+        t = *topo;
+        qemu = st->qemu_choice;
+        kernel = st->kernel;
+        image = st->image_dir;
+    } else {
+        if (!a.get("--topology").empty()) {
+            auto path = find_topology(a.get("--topology"));
+            if (!path) return report(path.error());
+            auto topo = load_topology_file(*path);
+            if (!topo) return report(topo.error());
+            t = *topo;
+            qemu = a.get("--qemu", t.qemu);
+            kernel = a.get("--kernel", t.kernel);
+        }
+        auto img = resolve_image(a.get("--image", default_image_root()), kernel);
+        if (!img) return report(img.error());
+        image = *img;
+    }
+    std::string scratch = lab_up ? run->path("probe") : make_temp_dir("harness-caps");
+    auto stack = open_stack(qemu, kernel, image, scratch);
+    if (!lab_up) remove_tree(scratch);
+    if (!stack) return report(stack.error());
+    std::fputs(describe_stack(*stack, decide_features(t, *stack)).c_str(), stdout);
+    if (!t.name.empty()) {
+        auto supported = check_stack_supports(t, *stack);
+        std::printf("\nTopology %s: %s\n", t.name.c_str(),
+                    supported ? "supported" : supported.error().message.c_str());
+    }
+    if (lab_up) {
+        std::string host = a.get("--host", t.master().name);
+        auto r = guest_exec(*run, host, kGuestCapsProbe, ExecOptions{});
+        if (!r) return report(r.error());
+        std::printf("\nGuest %s (live)\n%s", host.c_str(), r->out.c_str());
+    }
     return 0;
 }
 
@@ -258,9 +295,10 @@ int cmd_inject(const Args& a) {
     if (!host) return report(host.error());
     if (a.positional.size() != 1)
         return report(
-            fail("usage: harness inject poison|notify-failure --host H "
-                 "[--file PATH] --offset N [--method auto|cxl|mce|hwpoison] [--only] "
-                 "[--mount DIR] [--reason TEXT]"));
+            fail("usage: harness inject poison|notify-failure|general-media-event|"
+                 "uncorrectable-error --host H [--file PATH] --offset N "
+                 "[--method auto|mce|hwpoison|cxl-poison-list] [--only] [--mount DIR] "
+                 "[--reason TEXT]"));
     auto offset = parse_size(a.get("--offset", "0"));
     if (!offset) return report(fail("bad --offset " + a.get("--offset")));
     InjectRequest req;

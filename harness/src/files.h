@@ -1,6 +1,7 @@
 // Whole-file helpers for the small state files in the run directory.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -17,6 +18,10 @@ bool file_exists(const std::string& path);
 std::string absolute_path(const std::string& path);
 // Creates (or truncates and re-creates) a sparse file of `size` bytes.
 Status create_sparse_file(const std::string& path, uint64_t size);
+
+// A new private directory under $TMPDIR (or /tmp), and its removal.
+std::string make_temp_dir(const std::string& prefix);
+void remove_tree(const std::string& path);
 
 // "key = value" lines, the format of lab.state.
 std::map<std::string, std::string> parse_key_values(const std::string& text);

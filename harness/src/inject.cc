@@ -1,18 +1,17 @@
 #include "inject.h"
 
 #include <cstdio>
-#include <set>
 #include <sstream>
 
 #include "host_access.h"
+#include "lab_features.h"
 #include "provision.h"
+#include "qemu_args.h"
 #include "text_util.h"
 
 namespace lab {
 
 namespace {
-
-constexpr uint64_t kDevdaxDataOffset = 2ull << 20;  // devdax info block, see lab.md
 
 Result<std::string> guest_output(const RunDir& run, const std::string& host,
                                  const std::string& cmd) {
@@ -51,22 +50,40 @@ Result<uint64_t> device_offset(const RunDir& run, const InjectRequest& req) {
 
 Result<std::string> choose_method(const RunDir& run, const InjectRequest& req) {
     if (req.method != "auto") return req.method;
+    auto t = run.load_topology();
+    if (!t) return t.error();
     auto cmds = host_qmp(run, req.host, "query-commands", Json(), 10);
     if (!cmds) return cmds.error();
-    std::set<std::string> names;
-    for (const auto& c : cmds->items()) names.insert(c["name"].as_string());
-    auto t = run.load_topology();
-    bool cxl = t && t->model == DeviceModel::Cxl;
-    if (cxl && req.kind == "poison" && names.count("cxl-inject-poison")) return std::string("cxl");
-    bool intel = t && t->cpu.find("GenuineIntel") != std::string::npos;
-    if (names.count("human-monitor-command") && intel) return std::string("mce");
-    return std::string("hwpoison");
+    QemuCaps caps;
+    for (const auto& c : cmds->items()) caps.commands.insert(c["name"].as_string());
+    return auto_poison_method(*t, caps);
 }
 
-Status inject_cxl(const RunDir& run, const InjectRequest& req, uint64_t dev_off) {
+// The CXL memdev of the host's QEMU, and the device physical address (DPA)
+// of a /dev/famfs0 offset in it.
+struct CxlTarget {
+    std::string path;
+    uint64_t dpa;
+};
+
+Result<CxlTarget> cxl_target(const RunDir& run, uint64_t dev_off) {
+    auto t = run.load_topology();
+    if (!t) return t.error();
+    if (!is_cxl(t->model))
+        return fail("lab " + t->name + " has no CXL device (" + model_name(t->model) + ")");
+    return CxlTarget{std::string("/machine/peripheral/") + cxl_memdev_id(t->model),
+                     dev_off + device_data_offset(t->model)};
+}
+
+// QMP cxl-inject-poison: one 64-byte entry in the device's poison list. The
+// data stays readable and no machine check follows: a guest learns of it only
+// by reading the list (trigger_poison_list, the cxl_poison trace event).
+Status inject_poison_list(const RunDir& run, const InjectRequest& req, uint64_t dev_off) {
+    auto target = cxl_target(run, dev_off);
+    if (!target) return target.error();
     Json args = Json::object();
-    args.set("path", Json::string("/machine/peripheral/cxl-pmem0"));
-    args.set("start", Json::number(static_cast<int64_t>((dev_off + kDevdaxDataOffset) & ~63ull)));
+    args.set("path", Json::string(target->path));
+    args.set("start", Json::number(static_cast<int64_t>(target->dpa & ~63ull)));
     args.set("length", Json::number(64));
     auto r = host_qmp(run, req.host, "cxl-inject-poison", args, 10);
     if (!r) return r.error();
@@ -96,21 +113,28 @@ Status inject_hwpoison(const RunDir& run, const InjectRequest& req, uint64_t gpa
 
 namespace {
 
-// Delivers poison at one device offset to one guest, at that guest's own
-// guest-physical address of the offset.
+// Delivers poison at one device offset to one guest: at that guest's own
+// guest-physical address of the offset, or as a poison-list entry of its
+// CXL device.
 Status poison_on_host(const RunDir& run, const InjectRequest& req, uint64_t dev_off) {
+    auto method = choose_method(run, req);
+    if (!method) return method.error();
+    if (*method == "cxl-poison-list") {
+        if (auto st = inject_poison_list(run, req, dev_off); !st) return st;
+        std::printf("injected poison on %s via cxl-poison-list: device offset 0x%llx\n",
+                    req.host.c_str(), static_cast<unsigned long long>(dev_off));
+        return ok();
+    }
+    if (*method != "mce" && *method != "hwpoison")
+        return fail("unknown poison method '" + *method +
+                    "' (auto, mce, hwpoison, cxl-poison-list)");
     auto gpa_text = guest_output(
         run, req.host,
         std::string("labmem phys ") + kGuestDevice + " --offset " + std::to_string(dev_off));
     if (!gpa_text) return gpa_text.error();
     auto gpa = parse_uint(*gpa_text);
     if (!gpa) return fail("bad physical address from labmem on " + req.host + ": " + *gpa_text);
-    auto method = choose_method(run, req);
-    if (!method) return method.error();
-    Status st = *method == "cxl"        ? inject_cxl(run, req, dev_off)
-                : *method == "mce"      ? inject_mce(run, req, *gpa)
-                : *method == "hwpoison" ? inject_hwpoison(run, req, *gpa)
-                                        : Status(fail("unknown method '" + *method + "'"));
+    Status st = *method == "mce" ? inject_mce(run, req, *gpa) : inject_hwpoison(run, req, *gpa);
     if (!st) return st;
     std::printf("injected poison on %s via %s: device offset 0x%llx, guest physical 0x%llx\n",
                 req.host.c_str(), method->c_str(), static_cast<unsigned long long>(dev_off),
@@ -147,12 +171,61 @@ Status notify_failure(const RunDir& run, const InjectRequest& req) {
     return ok();
 }
 
+// QMP cxl-inject-general-media-event: an uncorrectable ECC error on a host
+// read, in the failure log. The device raises an interrupt and the guest
+// kernel reads the record (trace event cxl_general_media) and clears it.
+Status general_media_event(const RunDir& run, const InjectRequest& req) {
+    auto dev_off = device_offset(run, req);
+    if (!dev_off) return dev_off.error();
+    auto target = cxl_target(run, *dev_off);
+    if (!target) return target.error();
+    Json args = Json::object();
+    args.set("path", Json::string(target->path));
+    args.set("log", Json::string("failure"));
+    args.set("flags", Json::number(1));  // permanent condition
+    args.set("dpa", Json::number(static_cast<int64_t>(target->dpa & ~63ull)));
+    args.set("descriptor", Json::number(1));        // uncorrectable event
+    args.set("type", Json::number(0));              // ECC error
+    args.set("transaction-type", Json::number(1));  // host read
+    auto r = host_qmp(run, req.host, "cxl-inject-general-media-event", args, 10);
+    if (!r) return r.error();
+    std::printf("injected a general media event on %s: device offset 0x%llx, DPA 0x%llx\n",
+                req.host.c_str(), static_cast<unsigned long long>(*dev_off),
+                static_cast<unsigned long long>(target->dpa & ~63ull));
+    return ok();
+}
+
+// QMP cxl-inject-uncorrectable-errors: an AER uncorrectable internal error of
+// the type-3 device. The guest's CXL driver reacts by dropping the memdev.
+Status uncorrectable_error(const RunDir& run, const InjectRequest& req) {
+    auto target = cxl_target(run, 0);
+    if (!target) return target.error();
+    Json error = Json::object();
+    error.set("type", Json::string("mem-data-ecc"));
+    Json header = Json::array();
+    for (int i = 0; i < 4; ++i) header.push(Json::number(0));
+    error.set("header", header);
+    Json errors = Json::array();
+    errors.push(error);
+    Json args = Json::object();
+    args.set("path", Json::string(target->path));
+    args.set("errors", errors);
+    auto r = host_qmp(run, req.host, "cxl-inject-uncorrectable-errors", args, 10);
+    if (!r) return r.error();
+    std::printf("injected an uncorrectable error (mem-data-ecc) into %s's CXL device\n",
+                req.host.c_str());
+    return ok();
+}
+
 }  // namespace
 
 Status inject_fault(const RunDir& run, const InjectRequest& req) {
     if (req.kind == "poison") return inject_poison(run, req);
     if (req.kind == "notify-failure") return notify_failure(run, req);
-    return fail("unknown fault '" + req.kind + "' (poison, notify-failure)");
+    if (req.kind == "general-media-event") return general_media_event(run, req);
+    if (req.kind == "uncorrectable-error") return uncorrectable_error(run, req);
+    return fail("unknown fault '" + req.kind +
+                "' (poison, notify-failure, general-media-event, uncorrectable-error)");
 }
 
 }  // namespace lab

@@ -7,9 +7,11 @@
 
 #include "files.h"
 #include "host_access.h"
+#include "lab_features.h"
 #include "process.h"
 #include "qemu_args.h"
 #include "signals.h"
+#include "stack.h"
 #include "text_util.h"
 #include "transcript.h"
 
@@ -60,9 +62,28 @@ void keep_previous_console(const RunDir& run, const std::string& host) {
     }
 }
 
-// Starts QEMU for one host; CXL label storage is zeroed first (workaround 2:
-// a reused label area disables the region).
-Status boot_host(const RunDir& run, const Topology& t, const LabState& st, const HostSpec& h) {
+HostLaunch launch_from(const Stack& stack, const LabFeatures& f, const LabState& st) {
+    HostLaunch l;
+    l.qemu = stack.qemu;
+    l.shm_path = st.shm_path;
+    l.image_dir = st.image_dir;
+    l.cxl_second_root_port = f.cxl_second_root_port;
+    l.memhp_offline = f.memhp_offline;
+    l.cpu_without_hypervisor_bit = f.cpu_without_hypervisor_bit;
+    return l;
+}
+
+// A running lab's stack is probed again (a QEMU answers in a fraction of a
+// second) rather than kept: how QEMU runs follows from its capabilities.
+Result<HostLaunch> launch_of(const RunDir& run, const Topology& t, const LabState& st) {
+    auto stack = open_stack(st.qemu_choice, st.kernel, st.image_dir, run.path("probe"));
+    if (!stack) return stack.error();
+    return launch_from(*stack, decide_features(t, *stack), st);
+}
+
+// Starts QEMU for one host; a persistent CXL region's label storage is
+// zeroed first (a reused label area disables the region).
+Status boot_host(const RunDir& run, const Topology& t, const HostLaunch& base, const HostSpec& h) {
     std::string dir = run.host_dir(h.name);
     if (auto s = make_dirs(dir); !s) return s;
     auto uuid = read_file(run.host_file(h.name, "system_uuid"));
@@ -74,7 +95,9 @@ Status boot_host(const RunDir& run, const Topology& t, const LabState& st, const
     if (t.model == DeviceModel::Cxl) {
         if (auto s = create_sparse_file(run.host_file(h.name, "lsa.raw"), t.lsa_size); !s) return s;
     }
-    auto argv = qemu_argv(t, h, HostLaunch{st.shm_path, st.image_dir, trim(*uuid)});
+    HostLaunch launch = base;
+    launch.system_uuid = trim(*uuid);
+    auto argv = qemu_argv(t, h, launch);
     std::string cmdline;
     for (const auto& a : argv) cmdline += shell_quote(a) + " ";
     (void)write_file(run.host_file(h.name, "qemu.cmdline"), cmdline + "\n");
@@ -133,11 +156,12 @@ Status provision_host(const RunDir& run, const Topology& t, const LabState& st,
     return ok();
 }
 
-Status start_all(const RunDir& run, const Topology& t, const LabState& st, double timeout_s) {
+Status start_all(const RunDir& run, const Topology& t, const LabState& st, const HostLaunch& launch,
+                 double timeout_s) {
     auto start = Clock::now();
     std::vector<std::string> names;
     for (const auto& h : t.hosts) {
-        if (auto s = boot_host(run, t, st, h); !s) return s;
+        if (auto s = boot_host(run, t, launch, h); !s) return s;
         names.push_back(h.name);
     }
     if (auto s = wait_ready(run, names, timeout_s); !s) return s;
@@ -176,25 +200,49 @@ void clear_previous_run(const RunDir& run) {
     std::filesystem::remove(run.path("transcript.log"), ec);
 }
 
-Result<LabState> prepare(const RunDir& run, const UpOptions& opts, const std::string& topo_path,
+struct Prepared {
+    LabState state;
+    HostLaunch launch;
+};
+
+// Everything that can be refused is checked before the shared memory file
+// exists, so a refused `up` leaves nothing in /dev/shm.
+Result<Prepared> prepare(const RunDir& run, const UpOptions& opts, const std::string& topo_path,
                          const Topology& t) {
+    std::string qemu = opts.qemu.empty() ? t.qemu : opts.qemu;
+    std::string kernel = opts.kernel.empty() ? t.kernel : opts.kernel;
+    auto image =
+        resolve_image(opts.image_root.empty() ? default_image_root() : opts.image_root, kernel);
+    if (!image) return image.error();
+    auto stack = open_stack(qemu, kernel, *image, run.path("probe"));
+    if (!stack) return stack.error();
+    if (auto s = check_stack_supports(t, *stack); !s) return s.error();
+    LabFeatures features = decide_features(t, *stack);
+    if (auto s = write_file(run.path("stack.txt"), describe_stack(*stack, features)); !s)
+        return s.error();
+    std::fprintf(stderr, "harness: stack: QEMU %s (%s), guest kernel %s; see %s\n",
+                 stack->qemu_caps.version.c_str(), qemu.c_str(), stack->kernel_caps.release.c_str(),
+                 run.path("stack.txt").c_str());
     auto text = read_file(topo_path);
     if (!text) return text.error();
     if (auto s = write_file(run.path("topology.conf"), *text); !s) return s.error();
-    std::string image =
-        absolute_path(opts.image_dir.empty() ? default_image_dir() : opts.image_dir);
-    if (!file_exists(image + "/vmlinuz") || !file_exists(image + "/initramfs.cpio"))
-        return fail("no guest image in " + image + " (build it: make vm-image)");
-    LabState st{t.name, image, "/dev/shm/famfs-lab-" + std::to_string(::getpid()) + "-" + t.name,
+    LabState st{t.name,
+                qemu,
+                kernel,
+                *image,
+                "/dev/shm/famfs-lab-" + std::to_string(::getpid()) + "-" + t.name,
                 new_uuid()};
     if (auto s = create_sparse_file(st.shm_path, t.shared_size); !s) return s.error();
-    if (auto s = run.save_state(st); !s) return s.error();
-    return st;
+    if (auto s = run.save_state(st); !s) {
+        ::unlink(st.shm_path.c_str());
+        return s.error();
+    }
+    return Prepared{st, launch_from(*stack, features, st)};
 }
 
 }  // namespace
 
-std::string default_image_dir() {
+std::string default_image_root() {
     if (const char* env = std::getenv("LAB_IMAGE")) return env;
     return HARNESS_DEFAULT_IMAGE_DIR;
 }
@@ -208,9 +256,9 @@ Status lab_up(const UpOptions& opts) {
     if (!run) return run.error();
     if (auto s = refuse_if_running(*run); !s) return s;
     clear_previous_run(*run);
-    auto st = prepare(*run, opts, *topo_path, *t);
-    if (!st) return st.error();
-    auto s = start_all(*run, *t, *st, opts.boot_timeout_s);
+    auto prepared = prepare(*run, opts, *topo_path, *t);
+    if (!prepared) return prepared.error();
+    auto s = start_all(*run, *t, prepared->state, prepared->launch, opts.boot_timeout_s);
     if (!s && !opts.keep_on_failure) {
         std::fprintf(stderr, "harness: up failed, tearing the lab down (logs stay in %s)\n",
                      run->root().c_str());
@@ -249,7 +297,9 @@ Status lab_restart_host(const RunDir& run, const std::string& host, double timeo
     if (!h) return fail("no host '" + host + "' in this lab");
     if (run.host_running(host)) return fail("host " + host + " is still running (crash it first)");
     auto start = Clock::now();
-    if (auto s = boot_host(run, *t, *state, *h); !s) return s;
+    auto launch = launch_of(run, *t, *state);
+    if (!launch) return launch.error();
+    if (auto s = boot_host(run, *t, *launch, *h); !s) return s;
     if (auto s = wait_ready(run, {host}, timeout_s); !s) return s;
     // Even the master attaches: the namespace already lives in shared memory.
     if (auto s = provision_host(run, *t, *state, host, Role::Attach); !s) return s;

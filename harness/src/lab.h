@@ -13,12 +13,14 @@ namespace lab {
 struct UpOptions {
     std::string topology;  // name or path
     std::string run_dir;
-    std::string image_dir;
+    std::string image_root;  // one image per kernel: IMAGE_ROOT/KERNEL
+    std::string qemu;        // empty: the topology's (default "system")
+    std::string kernel;      // empty: the topology's (default "6.1")
     double boot_timeout_s = 240;
     bool keep_on_failure = false;
 };
 
-std::string default_image_dir();
+std::string default_image_root();
 
 Status lab_up(const UpOptions& opts);
 Status lab_down(const RunDir& run);

@@ -60,7 +60,49 @@ ln -sfn $dev/resource2 /dev/famfs0
 echo "famfs0 -> $dev/resource2 size=$(stat -L -c %s $dev/resource2)"
 )SH";
 
+// A RAM region: every guest makes its own region over the shared window and
+// turns its dax device into devdax (never System RAM: the guests boot with
+// memory hot-plug left offline where the kernel would online it). The region
+// is made through the kernel's sysfs ABI, as the cxl tool does: Debian 12's
+// cxl (ndctl 76.1) refuses RAM regions ("not supported yet").
+const char* kCxlVolatileScript = R"SH(wait_for /sys/bus/cxl/devices/mem0 || exit 1
+wait_for /sys/bus/cxl/devices/decoder0.0 || exit 1
+cxl=/sys/bus/cxl/devices
+if [ ! -e $cxl/region0 ]; then
+    ep=$(ls -d $cxl/endpoint* 2>/dev/null | head -n1)
+    [ -n "$ep" ] || { echo "no CXL endpoint port" >&2; exit 1; }
+    dec=$cxl/decoder${ep##*/endpoint}.0
+    size=$(cat $cxl/mem0/ram/size)
+    r=$(cat $cxl/decoder0.0/create_ram_region) &&
+    echo "$r" > $cxl/decoder0.0/create_ram_region &&
+    echo 1 > $cxl/$r/interleave_ways &&
+    cat $cxl/decoder0.0/interleave_granularity > $cxl/$r/interleave_granularity &&
+    echo ram > $dec/mode &&
+    echo "$size" > $dec/dpa_size &&
+    echo "$size" > $cxl/$r/size &&
+    echo "${dec##*/}" > $cxl/$r/target0 &&
+    echo 1 > $cxl/$r/commit &&
+    echo "$r" > /sys/bus/cxl/drivers/cxl_region/bind || { echo "creating the RAM region failed" >&2; exit 1; }
+fi
+wait_for /sys/bus/dax/devices/dax0.0 || exit 1
+if [ "$(basename "$(readlink /sys/bus/dax/devices/dax0.0/driver)")" != device_dax ]; then
+    daxctl reconfigure-device -m devdax -f dax0.0 >/dev/null 2>&1 || exit 1
+fi
+)SH";
+
 }  // namespace
+
+const char* const kGuestCapsProbe =
+    R"SH(has() { if [ -e "$2" ]; then echo "  $1 yes"; else echo "  $1 no"; fi; }
+echo "  kernel $(uname -r)"
+has "CXL memdev (mem0)" /sys/bus/cxl/devices/mem0
+has "CXL poison list (trigger_poison_list)" /sys/bus/cxl/devices/mem0/trigger_poison_list
+has "CXL poison debugfs (inject_poison)" /sys/kernel/debug/cxl/mem0/inject_poison
+has "CXL trace events" /sys/kernel/tracing/events/cxl
+has "hwpoison debugfs (corrupt-pfn)" /sys/kernel/debug/hwpoison/corrupt-pfn
+has "hard_offline_page" /sys/devices/system/memory/hard_offline_page
+has "dax device (dax0.0)" /dev/dax0.0
+)SH";
 
 std::string provision_script(const Topology& t, Role role, const std::string& namespace_uuid) {
     std::string s = kHelpers;
@@ -70,6 +112,8 @@ std::string provision_script(const Topology& t, Role role, const std::string& na
             return s + nvdimm_script(role);
         case DeviceModel::Cxl:
             return s + cxl_script(role, namespace_uuid);
+        case DeviceModel::CxlVolatile:
+            return s + kCxlVolatileScript + kLinkDax;
         case DeviceModel::Ivshmem:
             return s + kIvshmemScript;
     }

@@ -16,4 +16,8 @@ inline constexpr const char* kGuestDevice = "/dev/famfs0";
 
 std::string provision_script(const Topology& t, Role role, const std::string& namespace_uuid);
 
+// Prints, one "name  yes|no" line each, what a running guest kernel offers
+// the lab (`harness caps` with a lab up).
+extern const char* const kGuestCapsProbe;
+
 }  // namespace lab

@@ -12,7 +12,7 @@ std::string mib(uint64_t bytes) {
 
 std::string machine_for(const Topology& t) {
     if (!t.machine.empty()) return t.machine;
-    if (t.model == DeviceModel::Cxl) return "q35,cxl=on";
+    if (is_cxl(t.model)) return "q35,cxl=on";
     return t.model == DeviceModel::Nvdimm ? "pc,nvdimm=on" : "pc";
 }
 
@@ -25,17 +25,25 @@ std::string shared_backend(const Topology& t, const HostLaunch& l) {
            ",size=" + mib(t.shared_size);
 }
 
-// The CXL recipe of spec/lab.md with its workarounds: (1) a second, empty
-// root port, without which guest writes are silently dropped; (2) a label
-// area per guest (lsa.raw, zeroed by the harness before every boot).
+// The CXL recipe of spec/lab.md. A persistent region keeps its namespace in
+// a label area per guest (lsa.raw, zeroed by the harness before every boot);
+// a volatile region has none. The second, empty root port is only for QEMUs
+// that drop writes through a host bridge with one root port.
 void add_cxl(std::vector<std::string>& a, const Topology& t, const HostLaunch& l) {
     add(a, {"-object", shared_backend(t, l)});
-    add(a, {"-object",
-            "memory-backend-file,id=famfs-lsa,share=on,mem-path=lsa.raw,size=" + mib(t.lsa_size)});
     add(a, {"-device", "pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1"});
     add(a, {"-device", "cxl-rp,port=0,bus=cxl.1,id=cxl_rp0,chassis=0,slot=2"});
-    add(a, {"-device", "cxl-rp,port=1,bus=cxl.1,id=cxl_rp1,chassis=0,slot=3"});
-    add(a, {"-device", "cxl-type3,bus=cxl_rp0,memdev=famfs-mem,lsa=famfs-lsa,id=cxl-pmem0"});
+    if (l.cxl_second_root_port)
+        add(a, {"-device", "cxl-rp,port=1,bus=cxl.1,id=cxl_rp1,chassis=0,slot=3"});
+    if (t.model == DeviceModel::CxlVolatile) {
+        add(a, {"-device", "cxl-type3,bus=cxl_rp0,volatile-memdev=famfs-mem,id=" +
+                               std::string(cxl_memdev_id(t.model))});
+    } else {
+        add(a, {"-object", "memory-backend-file,id=famfs-lsa,share=on,mem-path=lsa.raw,size=" +
+                               mib(t.lsa_size)});
+        add(a, {"-device", "cxl-type3,bus=cxl_rp0,memdev=famfs-mem,lsa=famfs-lsa,id=" +
+                               std::string(cxl_memdev_id(t.model))});
+    }
     uint64_t window = 4ull << 30;
     while (window < t.shared_size) window <<= 1;
     add(a,
@@ -45,6 +53,7 @@ void add_cxl(std::vector<std::string>& a, const Topology& t, const HostLaunch& l
 void add_shared_device(std::vector<std::string>& a, const Topology& t, const HostLaunch& l) {
     switch (t.model) {
         case DeviceModel::Cxl:
+        case DeviceModel::CxlVolatile:
             add_cxl(a, t, l);
             break;
         case DeviceModel::Nvdimm:
@@ -63,9 +72,19 @@ void add_shared_device(std::vector<std::string>& a, const Topology& t, const Hos
 
 }  // namespace
 
+const char* cxl_memdev_id(DeviceModel m) {
+    return m == DeviceModel::CxlVolatile ? "cxl-vmem0" : "cxl-pmem0";
+}
+
+uint64_t device_data_offset(DeviceModel m) {
+    // A devdax namespace on persistent memory starts with a 2 MiB info block.
+    return m == DeviceModel::CxlVolatile || m == DeviceModel::Ivshmem ? 0 : 2ull << 20;
+}
+
 std::vector<std::string> qemu_argv(const Topology& t, const HostSpec& h, const HostLaunch& l) {
-    std::vector<std::string> a = {"qemu-system-x86_64"};
-    add(a, {"-name", h.name, "-machine", machine_for(t), "-cpu", t.cpu});
+    std::vector<std::string> a = {l.qemu};
+    std::string cpu = t.cpu + (l.cpu_without_hypervisor_bit ? ",hypervisor=off" : "");
+    add(a, {"-name", h.name, "-machine", machine_for(t), "-cpu", cpu});
     add(a, {"-smp", std::to_string(h.cpus), "-m", mib(h.memory) + ",slots=2,maxmem=16G"});
     // -no-reboot turns a guest reboot (panic=-1, system_reset) into QEMU
     // exiting, which the harness notices instead of waiting on a spinning guest.
@@ -73,6 +92,7 @@ std::vector<std::string> qemu_argv(const Topology& t, const HostSpec& h, const H
     add(a, {"-kernel", l.image_dir + "/vmlinuz", "-initrd", l.image_dir + "/initramfs.cpio"});
     std::string append =
         "console=ttyS0 panic=-1 quiet lab.host=" + h.name + " lab.uuid=" + l.system_uuid;
+    if (l.memhp_offline) append += " memhp_default_state=offline";
     if (!t.kernel_args.empty()) append += " " + t.kernel_args;
     add(a, {"-append", append});
     add(a, {"-chardev", "socket,id=serial0,path=serial.sock,server=on,wait=off,logfile=console.log",

@@ -33,11 +33,14 @@ Result<LabState> RunDir::load_state() const {
     auto text = read_file(path("lab.state"));
     if (!text) return fail("no lab is up in " + root_ + " (start one with: harness up TOPOLOGY)");
     auto kv = parse_key_values(*text);
-    return LabState{kv["topology"], kv["image"], kv["shm"], kv["namespace_uuid"]};
+    return LabState{kv["topology"], kv["qemu"], kv["kernel"],
+                    kv["image"],    kv["shm"],  kv["namespace_uuid"]};
 }
 
 Status RunDir::save_state(const LabState& s) const {
     return write_file(path("lab.state"), format_key_values({{"topology", s.topology_name},
+                                                            {"qemu", s.qemu_choice},
+                                                            {"kernel", s.kernel},
                                                             {"image", s.image_dir},
                                                             {"shm", s.shm_path},
                                                             {"namespace_uuid", s.namespace_uuid}}));

@@ -1,7 +1,9 @@
 // The run directory holds everything about one running lab, so separate
 // harness invocations (up, exec, down, ...) cooperate through it:
 //
-//   RUN/lab.state            topology, image, shared-memory file, namespace uuid
+//   RUN/lab.state            topology, stack (QEMU, kernel, image), shared-memory file,
+//                            namespace uuid
+//   RUN/stack.txt            the stack's detected capabilities and the decisions taken
 //   RUN/topology.conf        copy of the topology the lab was started from
 //   RUN/transcript.jsonl     one JSON record per command run (plus .log, readable)
 //   RUN/hosts/H/qemu.pid     QEMU's pid (cwd of QEMU is this directory)
@@ -20,7 +22,9 @@ namespace lab {
 
 struct LabState {
     std::string topology_name;
-    std::string image_dir;
+    std::string qemu_choice;  // as given: system | 10 | 11 | PATH
+    std::string kernel;       // as given: 6.1 | 6.12 | VERSION
+    std::string image_dir;    // that kernel's image
     std::string shm_path;
     std::string namespace_uuid;
 };

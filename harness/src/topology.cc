@@ -18,6 +18,8 @@ const char* model_name(DeviceModel m) {
     switch (m) {
         case DeviceModel::Cxl:
             return "cxl";
+        case DeviceModel::CxlVolatile:
+            return "cxl-volatile";
         case DeviceModel::Nvdimm:
             return "nvdimm";
         case DeviceModel::VirtioPmem:
@@ -97,10 +99,12 @@ Result<RawFile> split_sections(const std::string& text) {
 
 Result<DeviceModel> parse_model(const std::string& s) {
     if (s == "cxl") return DeviceModel::Cxl;
+    if (s == "cxl-volatile") return DeviceModel::CxlVolatile;
     if (s == "nvdimm") return DeviceModel::Nvdimm;
     if (s == "virtio-pmem") return DeviceModel::VirtioPmem;
     if (s == "ivshmem") return DeviceModel::Ivshmem;
-    return fail("unknown shared model '" + s + "' (cxl, nvdimm, virtio-pmem, ivshmem)");
+    return fail("unknown shared model '" + s +
+                "' (cxl, cxl-volatile, nvdimm, virtio-pmem, ivshmem)");
 }
 
 Status take_size(const Section& sec, const char* key, uint64_t& out) {
@@ -123,9 +127,10 @@ Status check_known(const Section& sec, std::initializer_list<const char*> known,
 }
 
 Status apply_lab(const Section& sec, Topology& t, uint64_t& memory, int& cpus) {
-    if (auto st = check_known(
-            sec, {"description", "cpu", "machine", "memory", "cpus", "qemu_args", "kernel_args"},
-            "[lab]");
+    if (auto st = check_known(sec,
+                              {"description", "cpu", "machine", "memory", "cpus", "qemu_args",
+                               "kernel_args", "qemu", "kernel"},
+                              "[lab]");
         !st) {
         return st;
     }
@@ -134,6 +139,8 @@ Status apply_lab(const Section& sec, Topology& t, uint64_t& memory, int& cpus) {
     if (sec.count("machine")) t.machine = sec.at("machine");
     if (sec.count("qemu_args")) t.extra_args = sec.at("qemu_args");
     if (sec.count("kernel_args")) t.kernel_args = sec.at("kernel_args");
+    if (sec.count("qemu")) t.qemu = sec.at("qemu");
+    if (sec.count("kernel")) t.kernel = sec.at("kernel");
     if (auto st = take_size(sec, "memory", memory); !st) return st;
     if (sec.count("cpus")) cpus = static_cast<int>(parse_uint(sec.at("cpus")).value_or(1));
     return ok();
@@ -163,7 +170,7 @@ Status validate(const Topology& t) {
     if (t.shared_size < (16ull << 20)) return fail("shared size below 16 MiB");
     if (t.model == DeviceModel::Ivshmem && (t.shared_size & (t.shared_size - 1)))
         return fail("ivshmem needs a power-of-two shared size");
-    if (t.model == DeviceModel::Cxl && t.shared_size % (256ull << 20))
+    if (is_cxl(t.model) && t.shared_size % (256ull << 20))
         return fail("cxl needs a shared size that is a multiple of 256 MiB");
     return ok();
 }

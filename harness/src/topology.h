@@ -10,9 +10,14 @@
 
 namespace lab {
 
-enum class DeviceModel { Cxl, Nvdimm, VirtioPmem, Ivshmem };
+// Cxl: a persistent CXL type-3 region (label area, pmem namespace, devdax);
+// CxlVolatile: a volatile (RAM) CXL region turned into devdax with daxctl.
+enum class DeviceModel { Cxl, CxlVolatile, Nvdimm, VirtioPmem, Ivshmem };
 
 const char* model_name(DeviceModel m);
+inline bool is_cxl(DeviceModel m) {
+    return m == DeviceModel::Cxl || m == DeviceModel::CxlVolatile;
+}
 
 struct HostSpec {
     std::string name;
@@ -27,7 +32,9 @@ struct Topology {
     std::string cpu = "qemu64,vendor=GenuineIntel";
     std::string machine;  // empty: derived from the device model
     std::string extra_args;
-    std::string kernel_args;  // appended to the guest kernel command line
+    std::string kernel_args;      // appended to the guest kernel command line
+    std::string qemu = "system";  // the stack: see stack.h; `harness up --qemu/--kernel` override
+    std::string kernel = "6.1";
     DeviceModel model = DeviceModel::Nvdimm;
     uint64_t shared_size = 1ull << 30;
     uint64_t lsa_size = 256ull << 20;

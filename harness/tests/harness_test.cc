@@ -7,8 +7,10 @@
 #include "base64.h"
 #include "inject.h"
 #include "json.h"
+#include "lab_features.h"
 #include "provision.h"
 #include "qemu_args.h"
+#include "stack.h"
 #include "text_util.h"
 #include "topology.h"
 
@@ -17,6 +19,14 @@ namespace {
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+HostLaunch launch(const std::string& shm, const std::string& image, const std::string& uuid) {
+    HostLaunch l;
+    l.shm_path = shm;
+    l.image_dir = image;
+    l.system_uuid = uuid;
+    return l;
 }
 
 size_t count_prefix(const std::vector<std::string>& v, const std::string& prefix) {
@@ -114,7 +124,7 @@ TEST(Topology, RejectsMistakes) {
 }
 
 TEST(Topology, ShippedFilesParse) {
-    for (const char* name : {"cxl2", "cxl4", "nvdimm2", "ivshmem2"}) {
+    for (const char* name : {"cxl2", "cxl4", "cxl2v", "nvdimm2", "ivshmem2"}) {
         auto t = load_topology_file(std::string(LAB_TOPOLOGY_DIR) + "/" + name + ".conf");
         ASSERT_TRUE(t.ok()) << name << ": " << t.error().message;
         EXPECT_EQ(t->name, name);
@@ -124,7 +134,7 @@ TEST(Topology, ShippedFilesParse) {
 TEST(QemuArgs, CxlCarriesTheWorkarounds) {
     auto t = parse_topology(kTwoHosts, "t");
     ASSERT_TRUE(t.ok());
-    auto argv = qemu_argv(*t, t->hosts[1], HostLaunch{"/dev/shm/x", "/img", "uuid-1"});
+    auto argv = qemu_argv(*t, t->hosts[1], launch("/dev/shm/x", "/img", "uuid-1"));
     EXPECT_EQ(count_prefix(argv, "cxl-rp,"), 2u);  // workaround 1: second, empty root port
     EXPECT_TRUE(
         contains(argv, "cxl-type3,bus=cxl_rp0,memdev=famfs-mem,lsa=famfs-lsa,id=cxl-pmem0"));
@@ -138,7 +148,7 @@ TEST(QemuArgs, CxlCarriesTheWorkarounds) {
 TEST(QemuArgs, IvshmemUsesPlainPc) {
     auto t = parse_topology("[shared]\nmodel = ivshmem\n[host a]\nmaster = yes\n", "t");
     ASSERT_TRUE(t.ok());
-    auto argv = qemu_argv(*t, t->hosts[0], HostLaunch{"/dev/shm/x", "/img", "u"});
+    auto argv = qemu_argv(*t, t->hosts[0], launch("/dev/shm/x", "/img", "u"));
     EXPECT_TRUE(contains(argv, "pc"));
     EXPECT_TRUE(contains(argv, "ivshmem-plain,memdev=famfs-mem,id=ivshmem0"));
 }
@@ -161,6 +171,161 @@ TEST(Inject, FileOffsetToDeviceOffset) {
     EXPECT_EQ(file_to_device_offset(getmap, 8191).value(), 0x800000u + 8191);
     EXPECT_EQ(file_to_device_offset(getmap, 8192).value(), 0x1000000u);
     EXPECT_FALSE(file_to_device_offset(getmap, 12288).ok());
+}
+
+// What `harness caps` finds on Debian 12's QEMU 7.2 and on QEMU 10.0.
+QemuCaps qemu_7_2() {
+    QemuCaps q;
+    q.version = "7.2.0";
+    q.commands = {"human-monitor-command", "inject-nmi", "query-commands"};
+    q.devices = {"cxl-type3", "pxb-cxl", "cxl-rp", "nvdimm", "virtio-pmem-pci", "ivshmem-plain"};
+    q.properties["cxl-type3"] = {"memdev", "lsa", "id"};
+    q.properties["pxb-cxl"] = {"bus_nr"};
+    return q;
+}
+
+QemuCaps qemu_10() {
+    QemuCaps q = qemu_7_2();
+    q.version = "10.0.2";
+    q.commands.insert(
+        {"cxl-inject-poison", "cxl-inject-general-media-event", "cxl-inject-uncorrectable-errors"});
+    q.properties["cxl-type3"].insert({"volatile-memdev", "persistent-memdev"});
+    q.properties["pxb-cxl"].insert("hdm_for_passthrough");
+    return q;
+}
+
+Stack stack_of(const QemuCaps& q, const std::string& release, const std::string& config) {
+    Stack s;
+    s.qemu_choice = "test";
+    s.qemu_caps = q;
+    s.kernel_caps = parse_kernel_caps(release, config);
+    return s;
+}
+
+const char* kConfig612 =
+    "CONFIG_FUSE_FS=y\nCONFIG_CXL_MEM=m\nCONFIG_CXL_PCI=m\nCONFIG_DEV_DAX_CXL=m\n"
+    "CONFIG_MEMORY_FAILURE=y\nCONFIG_MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO=y\n"
+    "# CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE is not set\n"
+    "# CONFIG_CXL_REGION_INVALIDATION_TEST is not set\n";
+const char* kConfig61 =
+    "CONFIG_FUSE_FS=m\nCONFIG_CXL_MEM=m\nCONFIG_CXL_PCI=m\nCONFIG_MEMORY_FAILURE=y\n";
+
+Topology topology(const std::string& text) {
+    auto t = parse_topology(text, "t");
+    EXPECT_TRUE(t.ok()) << t.error().message;
+    return t.ok() ? *t : Topology{};
+}
+
+const char* kVolatile =
+    "[lab]\nqemu = 10\nkernel = 6.12\n[shared]\nmodel = cxl-volatile\n"
+    "size = 512M\n[host a]\nmaster = yes\n";
+
+TEST(Stack, KernelCapsFromReleaseAndConfig) {
+    auto k = parse_kernel_caps("6.12.48+deb12-amd64\n", kConfig612);
+    EXPECT_EQ(k.release, "6.12.48+deb12-amd64");
+    EXPECT_TRUE(k.at_least(6, 6));
+    EXPECT_FALSE(k.at_least(6, 13));
+    EXPECT_TRUE(k.configured("CONFIG_CXL_MEM"));
+    EXPECT_FALSE(k.configured("CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE"));
+    EXPECT_TRUE(k.knows("CONFIG_MHP_DEFAULT_ONLINE_TYPE_OFFLINE"));
+    EXPECT_FALSE(k.knows("CONFIG_NOT_THERE"));
+}
+
+TEST(Stack, KernelChoiceIsCheckedAndImageMustExist) {
+    auto bad = resolve_image("/nonexistent", "banana");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("unknown kernel 'banana'"), std::string::npos);
+    auto missing = resolve_image("/nonexistent", "6.12");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message.find("make vm-image LAB_KERNELS=6.12"), std::string::npos);
+}
+
+TEST(Features, OldStackKeepsTheWorkaroundsAndNamesNoCxlRas) {
+    Topology t = topology(kTwoHosts);
+    LabFeatures f = decide_features(t, stack_of(qemu_7_2(), "6.1.0-37-amd64", kConfig61));
+    EXPECT_TRUE(f.cxl_second_root_port);
+    EXPECT_FALSE(f.memhp_offline);
+    EXPECT_EQ(f.poison_method, "mce");
+    EXPECT_FALSE(f.fuse_direct_io_mmap);
+    EXPECT_FALSE(f.cxl_poison_list);
+    EXPECT_FALSE(f.cxl_media_events);
+    EXPECT_FALSE(f.cxl_ram_regions);
+    EXPECT_FALSE(f.cpu_without_hypervisor_bit);
+}
+
+TEST(Features, NewStackDetectsPassthroughAndCxlRas) {
+    Topology t = topology(kTwoHosts);
+    LabFeatures f = decide_features(t, stack_of(qemu_10(), "6.12.48+deb12-amd64", kConfig612));
+    EXPECT_FALSE(f.cxl_second_root_port);
+    EXPECT_TRUE(f.cpu_without_hypervisor_bit);
+    EXPECT_TRUE(f.fuse_direct_io_mmap);
+    EXPECT_TRUE(f.cxl_poison_list);
+    EXPECT_TRUE(f.cxl_media_events);
+    EXPECT_TRUE(f.cxl_uncorrectable);
+    EXPECT_TRUE(f.cxl_ram_regions);
+    EXPECT_FALSE(f.memhp_offline);  // no shared RAM region in this topology
+    EXPECT_TRUE(decide_features(topology(kVolatile), stack_of(qemu_10(), "6.12.1", kConfig612))
+                    .memhp_offline);
+}
+
+TEST(Features, AutoPoisonReachesMemoryFailureNeverThePoisonList) {
+    Topology intel = topology(kTwoHosts);
+    EXPECT_EQ(auto_poison_method(intel, qemu_10()), "mce");
+    Topology amd = intel;
+    amd.cpu = "qemu64";
+    EXPECT_EQ(auto_poison_method(amd, qemu_10()), "hwpoison");
+    QemuCaps no_hmp = qemu_10();
+    no_hmp.commands.erase("human-monitor-command");
+    EXPECT_EQ(auto_poison_method(intel, no_hmp), "hwpoison");
+}
+
+TEST(Features, UnsupportedTopologyIsRefusedWithAHint) {
+    Topology v = topology(kVolatile);
+    auto old_qemu = check_stack_supports(v, stack_of(qemu_7_2(), "6.12.1", kConfig612));
+    ASSERT_FALSE(old_qemu.ok());
+    EXPECT_NE(old_qemu.error().message.find("volatile-memdev"), std::string::npos);
+    EXPECT_NE(old_qemu.error().message.find("--qemu 10"), std::string::npos);
+    auto old_kernel = check_stack_supports(v, stack_of(qemu_10(), "6.1.0-37-amd64", kConfig61));
+    ASSERT_FALSE(old_kernel.ok());
+    EXPECT_NE(old_kernel.error().message.find("--kernel 6.12"), std::string::npos);
+    EXPECT_TRUE(check_stack_supports(v, stack_of(qemu_10(), "6.12.1", kConfig612)).ok());
+    QemuCaps no_nvdimm = qemu_10();
+    no_nvdimm.devices.erase("nvdimm");
+    auto nv = check_stack_supports(topology("[shared]\nmodel = nvdimm\n[host a]\nmaster = yes\n"),
+                                   stack_of(no_nvdimm, "6.1.0", kConfig61));
+    ASSERT_FALSE(nv.ok());
+    EXPECT_NE(nv.error().message.find("no device nvdimm"), std::string::npos);
+}
+
+TEST(QemuArgs, NewQemuNeedsOneRootPortAndVolatileHasNoLabels) {
+    Topology v = topology(kVolatile);
+    EXPECT_EQ(v.qemu, "10");
+    EXPECT_EQ(v.kernel, "6.12");
+    HostLaunch l = launch("/dev/shm/x", "/img", "u");
+    l.qemu = "/cache/qemu-10/qemu-system-x86_64";
+    l.cxl_second_root_port = false;
+    l.memhp_offline = true;
+    l.cpu_without_hypervisor_bit = true;
+    auto argv = qemu_argv(v, v.hosts[0], l);
+    EXPECT_EQ(argv.front(), l.qemu);
+    EXPECT_TRUE(contains(argv, "qemu64,vendor=GenuineIntel,hypervisor=off"));
+    EXPECT_EQ(count_prefix(argv, "cxl-rp,"), 1u);
+    EXPECT_TRUE(contains(argv, "cxl-type3,bus=cxl_rp0,volatile-memdev=famfs-mem,id=cxl-vmem0"));
+    EXPECT_EQ(count_prefix(argv, "memory-backend-file,id=famfs-lsa"), 0u);
+    auto append = std::find(argv.begin(), argv.end(), "-append");
+    ASSERT_NE(append, argv.end());
+    EXPECT_NE((append + 1)->find("memhp_default_state=offline"), std::string::npos);
+    EXPECT_EQ(device_data_offset(DeviceModel::CxlVolatile), 0u);
+    EXPECT_EQ(device_data_offset(DeviceModel::Cxl), 2u << 20);
+}
+
+TEST(Provision, VolatileRegionBecomesDevdax) {
+    std::string s = provision_script(topology(kVolatile), Role::Attach, "U");
+    EXPECT_NE(s.find("/create_ram_region"), std::string::npos);
+    EXPECT_NE(s.find("echo ram > $dec/mode"), std::string::npos);
+    EXPECT_NE(s.find("daxctl reconfigure-device -m devdax -f dax0.0"), std::string::npos);
+    EXPECT_EQ(s.find("ndctl create-namespace"), std::string::npos);
+    EXPECT_NE(s.find("ln -sfn /dev/dax0.0 /dev/famfs0"), std::string::npos);
 }
 
 }  // namespace
