@@ -36,8 +36,10 @@ setup_private_apt() {
     : > "$dir/status"
     echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
         > "$dir/sources.list"
-    private_apt "$dir" apt-get update >/dev/null 2>"$dir/update.err" ||
-        die "cannot read the package list of $suite from $mirror: $(tail -n1 "$dir/update.err")"
+    # apt-get update exits 0 when a fetch fails, so look for the list itself.
+    private_apt "$dir" apt-get update >"$dir/update.log" 2>&1 || true
+    ls "$dir"/lists/*_Packages* >/dev/null 2>&1 ||
+        die "cannot read the package list of $suite from $mirror ($(grep -m1 -E '^(E|W|Err):' "$dir/update.log" || echo 'no reason given'))"
 }
 
 # Writes a launcher that runs a prefix's QEMU with its own firmware and modules.

@@ -16,12 +16,21 @@ USAGE
   running in the background, the other commands find them there.
 
 LAB LIFE CYCLE
-  up TOPOLOGY [--image DIR] [--timeout S] [--keep-on-failure]
+  up TOPOLOGY [--qemu Q] [--kernel K] [--image DIR] [--timeout S] [--keep-on-failure]
       Boot every host of TOPOLOGY in parallel (a name from topologies/, or a
       path), wait until each guest agent answers, then provision the shared
       device: the master creates the devdax namespace / CXL region, the other
       hosts attach to it. Afterwards /dev/famfs0 exists in every guest.
-      The image defaults to $LAB_IMAGE or BUILD/vm-image (make vm-image).
+      The stack (default: the topology's qemu/kernel keys, else system + 6.1):
+        --qemu system|10|11|PATH   the machine's QEMU, QEMU 10.0 from
+                                   bookworm-backports, QEMU 11 from trixie-
+                                   backports (both fetched into a cache on
+                                   first use), or a qemu-system-x86_64 of yours
+        --kernel 6.1|6.12|VERSION  the guest image built for that kernel
+      Images live in DIR/KERNEL (DIR: $LAB_IMAGE or BUILD/vm-image; build
+      them with make vm-image). The stack's capabilities and the decisions
+      taken from them go to RUN/stack.txt; a topology the stack cannot run is
+      refused before anything starts.
       On failure or Ctrl-C everything is torn down (logs are kept).
   down                     Stop every QEMU and delete the shared memory file.
   status                   Per host: pid, VM state (running/paused), agent.
@@ -54,18 +63,29 @@ FAULTS AND MACHINE CONTROL
   qmp --host H CMD [JSON]  Send one QMP command; prints the JSON reply.
   hmp --host H "LINE"      One human monitor command (e.g. "info mtree",
                            "mce 0 9 0xbd000000000000c0 0x5 GPA 0x86").
-  caps --host H            Which fault-injection paths this QEMU offers
-                           (QMP query-commands: cxl-inject-poison etc.).
+  caps [--host H] [--qemu Q] [--kernel K] [--topology T]
+                           What the stack can do: QMP commands, device
+                           properties, guest kernel features, and the
+                           decisions the lab takes from them. With a lab up:
+                           its stack, plus what host H's kernel shows live.
 
   inject poison --host H [--file PATH] --offset N
-         [--method auto|cxl|mce|hwpoison] [--only]
+         [--method auto|mce|hwpoison|cxl-poison-list] [--only]
                            Poison the page at device offset N of /dev/famfs0
                            (or at offset N of famfs file PATH, resolved on H)
                            on EVERY host of the lab (poison belongs to the
-                           memory; --only: on H alone). auto picks
-                           cxl-inject-poison where QEMU has it, else HMP mce
-                           (SRAO machine check at each guest's physical
-                           address), else in-guest hwpoison.
+                           memory; --only: on H alone). mce: an SRAO machine
+                           check at each guest's physical address; hwpoison:
+                           in-guest debugfs; both reach memory_failure().
+                           auto: mce with an Intel-vendor CPU, else hwpoison.
+                           cxl-poison-list: QMP cxl-inject-poison, only an
+                           entry in the CXL device's poison list (the data
+                           stays readable; guests see it by reading the list).
+  inject general-media-event --host H [--file PATH] --offset N
+                           A CXL general media event record (uncorrectable
+                           ECC on a host read) at that address of H's device.
+  inject uncorrectable-error --host H
+                           A CXL uncorrectable (AER) error of H's device.
   inject notify-failure --host H [--mount DIR] [--reason TEXT]
                            Tell H's famfs_fused the device failed: writes
                            "notify-failure TEXT" to DIR/.meta/.control

@@ -25,19 +25,27 @@ namespace {
 const char* const kProbedDevices[] = {"cxl-type3", "pxb-cxl",         "cxl-rp",
                                       "nvdimm",    "virtio-pmem-pci", "ivshmem-plain"};
 
-// Runs a command; returns its standard output (standard error passes through).
+// Runs a command; returns its standard output. Its standard error is
+// passed on when it succeeds (progress) and is the error when it fails.
 Result<std::string> run_for_output(const std::vector<std::string>& argv) {
+    std::string errors = make_temp_dir("harness-run") + "/stderr";
     std::vector<std::string> quoted;
     for (const auto& a : argv) quoted.push_back(shell_quote(a));
-    FILE* p = ::popen(join(quoted, " ").c_str(), "r");
+    FILE* p = ::popen((join(quoted, " ") + " 2>" + shell_quote(errors)).c_str(), "r");
     if (!p) return fail("cannot run " + argv.front());
     std::string out;
     char buf[4096];
     size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     int status = ::pclose(p);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fail(argv.front() + " failed");
+    auto captured = read_file(errors);
+    std::string err = captured ? *captured : "";
+    remove_tree(errors.substr(0, errors.rfind('/')));
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        auto lines = split(trim(err), '\n');
+        return fail(lines.empty() ? argv.front() + " failed" : lines.back());
+    }
+    std::fputs(err.c_str(), stderr);
     return out;
 }
 
@@ -93,7 +101,7 @@ bool KernelCaps::configured(const std::string& option) const {
 Result<std::string> resolve_qemu(const std::string& choice) {
     if (choice.empty()) return fail("empty --qemu (system, 10, 11 or a path)");
     auto out = run_for_output({std::string(HARNESS_VM_IMAGES_DIR) + "/qemu.sh", choice});
-    if (!out) return fail("QEMU '" + choice + "' is not available (see the message above)");
+    if (!out) return out.error();
     return trim(*out);
 }
 
