@@ -41,7 +41,7 @@ bench: build
 vm-image: build
 	@vm-images/build.sh $(BUILD)
 
-multihost-test: vm-image
+multihost-test: build
 	@tests/lab/run.sh $(BUILD) $(LAB_OUT)
 
 format:

@@ -22,6 +22,10 @@ DEVICE = "/dev/famfs0"
 
 def pytest_addoption(parser):
     parser.addoption("--topology", default=os.environ.get("LAB_TOPOLOGY", "cxl2"))
+    parser.addoption("--qemu", default=os.environ.get("LAB_QEMU", ""),
+                     help="system, 10, 11 or a path (default: the topology's)")
+    parser.addoption("--kernel", default=os.environ.get("LAB_KERNEL", ""),
+                     help="6.1, 6.12 or a version (default: the topology's)")
     parser.addoption("--build-dir", default=os.environ.get("LAB_BUILD_DIR", "build"))
     parser.addoption("--run-dir", default=None,
                      help="harness run directory (default OUT/<topology>/run)")
@@ -42,12 +46,19 @@ def lab(request, build_dir):
         pytest.fail(f"{harness} missing: build first (make build)")
     the_lab = Lab(harness, run_dir, topology)
     try:
-        the_lab.up(os.path.join(build_dir, "vm-image"))
+        the_lab.up(os.path.join(build_dir, "vm-image"), request.config.getoption("--qemu"),
+                   request.config.getoption("--kernel"))
     except Exception:
         the_lab.down()
         raise
     yield the_lab
     the_lab.down()
+
+
+@pytest.fixture(scope="session")
+def features(lab):
+    """What the lab's stack can do, as the harness decided it (stack.txt)."""
+    return lab.features()
 
 
 def famfs_built(build_dir):

@@ -5,6 +5,7 @@ the command in a guest through qemu-guest-agent) or a famfs binary inside a
 guest. This module adds nothing but assertions-friendly return values.
 """
 
+import os
 import shlex
 import subprocess
 import time
@@ -48,10 +49,22 @@ class Lab:
             raise LabError("harness failed:\n" + r.describe())
         return r
 
-    def up(self, image, timeout_s=300):
-        self.harness_cmd("up", self.topology, "--image", image, "--timeout", str(timeout_s),
-                         timeout=timeout_s + 120)
+    def up(self, image, qemu="", kernel="", timeout_s=300):
+        stack = [*(["--qemu", qemu] if qemu else []), *(["--kernel", kernel] if kernel else [])]
+        r = self.harness_cmd("up", self.topology, "--image", image, *stack,
+                             "--timeout", str(timeout_s), timeout=timeout_s + 600)
+        print(r.err, end="")
         self.load_hosts()
+
+    def features(self):
+        """The stack's decisions from RUN/stack.txt: {name: True/False}."""
+        with open(os.path.join(self.run_dir, "stack.txt")) as f:
+            lines = f.read().split("\nDecisions\n", 1)[1].splitlines()
+        found = {}
+        for line in lines:
+            name, _, rest = line.strip().partition(" = ")
+            found[name] = rest.startswith("on")
+        return found
 
     def load_hosts(self):
         lines = self.harness_cmd("hosts").out.split("\n")
