@@ -1,72 +1,134 @@
 #include <getopt.h>
 
 #include <cstdlib>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "session.h"
 
 namespace famfs::fused {
 
+namespace {
+
+// One option of famfs_fused, defined once: the usage text and the getopt
+// tables are made from these.
+struct OptionDef {
+    char letter;       // 0: a long name only
+    const char* name;  // the long name (nullptr: the letter only)
+    const char* arg;   // the argument's name in the usage (nullptr: none)
+    const char* help;
+    Status (*apply)(ServerOptions& opt, const char* arg);
+};
+
+Status timeout_option(ServerOptions& o, const char* arg) {
+    char* end = nullptr;
+    o.timeout_secs = std::strtod(arg, &end);
+    if (end == arg || *end != '\0' || o.timeout_secs < 0) {
+        return make_error(EINVAL,
+                          std::string("-t ") + arg + ": timeout must be a number of seconds >= 0");
+    }
+    return {};
+}
+
+const OptionDef kOptions[] = {
+    {'f', nullptr, nullptr, "stay in the foreground",
+     [](ServerOptions& o, const char*) {
+         o.foreground = true;
+         return Status{};
+     }},
+    {'d', nullptr, nullptr, "foreground, single-threaded, libfuse debug output",
+     [](ServerOptions& o, const char*) {
+         o.debug = o.foreground = true;
+         return Status{};
+     }},
+    {'v', nullptr, nullptr, "verbose",
+     [](ServerOptions& o, const char*) {
+         o.verbose = true;
+         return Status{};
+     }},
+    {'t', nullptr, "SECS", "attribute and entry timeout in seconds (default 1)", timeout_option},
+    {'u', nullptr, nullptr, "no allow_other",
+     [](ServerOptions& o, const char*) {
+         o.allow_other = false;
+         return Status{};
+     }},
+    {'p', nullptr, nullptr, "no default_permissions",
+     [](ServerOptions& o, const char*) {
+         o.default_permissions = false;
+         return Status{};
+     }},
+    {'c', nullptr, nullptr, "cached I/O only: never open files with direct I/O",
+     [](ServerOptions& o, const char*) {
+         o.direct_io = false;
+         return Status{};
+     }},
+    {'n', nullptr, nullptr, "do not follow the log (new entries appear on lookup misses only)",
+     [](ServerOptions& o, const char*) {
+         o.follow = false;
+         return Status{};
+     }},
+    {'b', nullptr, nullptr, "copy read replies through a buffer on every kind of device",
+     [](ServerOptions& o, const char*) {
+         o.bounce_reads = true;
+         return Status{};
+     }},
+    {'a', nullptr, nullptr, "serve data requests on whatever CPU reads them, not the requester's",
+     [](ServerOptions& o, const char*) {
+         o.serve_on_requester_cpu = false;
+         return Status{};
+     }},
+};
+
+// getopt_long's value for a long-only option: above every letter.
+constexpr int kLongOnly = 256;
+
+std::string make_usage() {
+    std::string u = "usage: famfs_fused [OPTION]... DEVICE MOUNTPOINT\n";
+    for (const OptionDef& d : kOptions) {
+        std::string left = d.letter ? std::string("-") + d.letter : std::string("--") + d.name;
+        if (d.arg) left += std::string(" ") + d.arg;
+        u +=
+            "  " + left + std::string(left.size() < 24 ? 24 - left.size() : 1, ' ') + d.help + "\n";
+    }
+    return u;
+}
+
+}  // namespace
+
 const char* usage() {
-    return "usage: famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] [-c] [-n] [-b] [-a] DEVICE "
-           "MOUNTPOINT\n"
-           "  -f  stay in the foreground\n"
-           "  -d  foreground, single-threaded, libfuse debug output\n"
-           "  -v  verbose\n"
-           "  -t  attribute and entry timeout in seconds (default 1)\n"
-           "  -u  no allow_other\n"
-           "  -p  no default_permissions\n"
-           "  -c  cached I/O only: never open files with direct I/O\n"
-           "  -n  do not follow the log (new entries appear on lookup misses only)\n"
-           "  -b  copy read replies through a buffer on every kind of device\n"
-           "  -a  serve data requests on whatever CPU reads them, not the requester's\n";
+    static const std::string text = make_usage();
+    return text.c_str();
 }
 
 Result<ServerOptions> parse_options(int argc, char** argv) {
+    std::string letters = "+h";
+    std::vector<option> longs;
+    constexpr int kCount = static_cast<int>(std::size(kOptions));
+    for (int i = 0; i < kCount; i++) {
+        const OptionDef& d = kOptions[i];
+        if (d.letter) {
+            letters += d.letter;
+            if (d.arg) letters += ':';
+        }
+        if (d.name) {
+            longs.push_back({d.name, d.arg ? required_argument : no_argument, nullptr,
+                             d.letter ? d.letter : kLongOnly + i});
+        }
+    }
+    longs.push_back({nullptr, 0, nullptr, 0});
+
     ServerOptions opt;
     optind = 1;
     int c;
-    while ((c = getopt(argc, argv, "+fdvt:uphcnba")) != -1) {
-        switch (c) {
-            case 'f':
-                opt.foreground = true;
-                break;
-            case 'd':
-                opt.debug = opt.foreground = true;
-                break;
-            case 'v':
-                opt.verbose = true;
-                break;
-            case 't': {
-                char* end = nullptr;
-                opt.timeout_secs = std::strtod(optarg, &end);
-                if (end == optarg || *end != '\0' || opt.timeout_secs < 0) {
-                    return make_error(EINVAL, std::string("-t ") + optarg +
-                                                  ": timeout must be a number of seconds >= 0");
-                }
-                break;
-            }
-            case 'u':
-                opt.allow_other = false;
-                break;
-            case 'p':
-                opt.default_permissions = false;
-                break;
-            case 'c':
-                opt.direct_io = false;
-                break;
-            case 'n':
-                opt.follow = false;
-                break;
-            case 'b':
-                opt.bounce_reads = true;
-                break;
-            case 'a':
-                opt.serve_on_requester_cpu = false;
-                break;
-            default:
-                return make_error(EINVAL, usage());
+    while ((c = getopt_long(argc, argv, letters.c_str(), longs.data(), nullptr)) != -1) {
+        const OptionDef* def = nullptr;
+        if (c >= kLongOnly && c < kLongOnly + kCount) def = &kOptions[c - kLongOnly];
+        for (int i = 0; !def && c > 0 && c < kLongOnly && i < kCount; i++) {
+            if (kOptions[i].letter == c) def = &kOptions[i];
         }
+        if (!def) return make_error(EINVAL, usage());
+        if (auto st = def->apply(opt, optarg); !st) return st.error();
     }
     if (argc - optind != 2) return make_error(EINVAL, usage());
     opt.device = argv[optind];

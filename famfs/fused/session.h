@@ -6,7 +6,7 @@
 
 namespace famfs::fused {
 
-// famfs_fused [-f] [-d] [-v] [-t SECS] [-u] [-p] DEVICE MOUNTPOINT
+// famfs_fused [OPTION]... DEVICE MOUNTPOINT (usage() lists the options)
 Result<ServerOptions> parse_options(int argc, char** argv);
 const char* usage();
 
