@@ -75,12 +75,29 @@ void probe_pages(const uint8_t* p, uint64_t n) {
 }
 }  // namespace
 
+bool hits_poison(Server& s, const OpenFile& f) {
+    const uint64_t generation = s.poison().generation();
+    if (generation == 0 || f.segments.empty()) return false;
+    bool hit = false;
+    if (f.poison.known(generation, &hit)) return hit;
+    thread_local std::vector<DeviceRange> pieces;
+    pieces.clear();
+    const uint8_t* base = s.device().base();
+    for (const auto& seg : f.segments) {
+        pieces.push_back({static_cast<uint64_t>(seg.bytes.data() - base), seg.bytes.size()});
+    }
+    uint64_t answered = 0;
+    hit = s.poison().overlaps(pieces, &answered);
+    f.poison.remember(answered, hit);
+    return hit;
+}
+
 bool reads_bounce(const Server& s) {
     return s.options().bounce_reads || reply_needs_bounce(s.device().kind());
 }
 
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
-    if (s.failed()) return -EIO;
+    if (s.failed() || hits_poison(s, f)) return -EIO;
     const bool bounce = reads_bounce(s);
     thread_local std::vector<uint8_t> buffer;
     if (bounce) {
@@ -103,7 +120,7 @@ int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::v
 }
 
 int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len) {
-    if (s.failed()) return -EIO;
+    if (s.failed() || hits_poison(s, f)) return -EIO;
     if (!f.writable) return -EBADF;
     if (len == 0) return 0;
     if (off >= f.size) return -EFBIG;
@@ -122,7 +139,7 @@ int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf,
 }
 
 int persist_all(Server& s, const OpenFile& f) {
-    if (s.failed()) return -EIO;
+    if (s.failed() || hits_poison(s, f)) return -EIO;
     int err = 0;
     const bool ok = guarded([&] {
         for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {

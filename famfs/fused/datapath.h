@@ -1,6 +1,8 @@
 // The data path: the one place where file bytes move between FUSE requests
 // and shared memory, so failure handling (a device marked failed, poisoned
-// memory) has a single home.
+// memory) has a single home. Reads, writes and fsync of a file with bytes
+// in a range the server knows to be poisoned (poisoned_ranges.h) fail with
+// EIO before any of the file's memory is touched.
 //
 // Every read gathers addresses in the server's device mapping (after
 // invalidating those CPU cache lines, for memory that is not coherent between
@@ -18,6 +20,7 @@
 
 #include "famfs/dax.h"
 #include "inodes.h"
+#include "poisoned_ranges.h"
 
 namespace famfs::fused {
 
@@ -29,11 +32,16 @@ struct OpenFile {
     uint64_t size = 0;
     bool writable = false;
     std::vector<dax::Segment> segments;
-    std::string text;  // generated content (.meta/.status) instead of segments
+    std::string text;   // generated content (.meta/.status) instead of segments
+    PoisonMemo poison;  // whether the segments overlap known poison
 };
 
 // Builds the handle for a regular file or a .meta region file.
 Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
+
+// Whether the file has bytes in a poisoned range: one load while nothing
+// is poisoned, or nothing new since the file's last check.
+bool hits_poison(Server& s, const OpenFile& f);
 
 // Fills `iov` with the pieces covering [off, off + len) clamped to the file;
 // returns 0 or a negative errno. On a regular-file device the pieces point

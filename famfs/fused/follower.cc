@@ -28,6 +28,11 @@ void Server::follow_loop() {
     // replayed (garbage next_index) must not make the thread spin.
     uint64_t seen = known_next_index();
     while (!stop_.load(std::memory_order_relaxed)) {
+        if (log_poisoned_.load(std::memory_order_acquire)) {
+            // Poison in the log (add_poison): none of it is loaded again.
+            std::this_thread::sleep_for(kWakeInterval);
+            continue;
+        }
         uint64_t now = seen;
         if (!guarded([&] {
                 now = volume_->log().wait_for_change(seen, kWakeInterval, opt_.follow_poll);

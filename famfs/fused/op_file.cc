@@ -50,6 +50,7 @@ int make_handle(Server& s, const Inode& in, const fuse_file_info* fi,
     if ((fi->flags & O_TRUNC) && in.node && in.node->size() != 0) return metadata_change_errno(s);
     auto f = open_data(s, in, write);
     if (!f) return f.error().code;
+    if (hits_poison(s, *f)) return EIO;
     out = std::make_shared<OpenFile>(std::move(f.value()));
     return 0;
 }

@@ -31,6 +31,17 @@ Status timeout_option(ServerOptions& o, const char* arg) {
     return {};
 }
 
+Status poison_poll_option(ServerOptions& o, const char* arg) {
+    char* end = nullptr;
+    const long ms = std::strtol(arg, &end, 10);
+    if (end == arg || *end != '\0' || ms < 0 || ms > 3600 * 1000) {
+        return make_error(EINVAL, std::string("--poison-poll-ms ") + arg +
+                                      ": milliseconds from 0 (never) to 3600000");
+    }
+    o.poison_watch.interval = std::chrono::milliseconds(ms);
+    return {};
+}
+
 const OptionDef kOptions[] = {
     {'f', nullptr, nullptr, "stay in the foreground",
      [](ServerOptions& o, const char*) {
@@ -76,6 +87,25 @@ const OptionDef kOptions[] = {
     {'a', nullptr, nullptr, "serve data requests on whatever CPU reads them, not the requester's",
      [](ServerOptions& o, const char*) {
          o.serve_on_requester_cpu = false;
+         return Status{};
+     }},
+    {0, "poison-poll-ms", "MS",
+     "how often to read the CXL memdevs' poison lists (default 200; 0: never)", poison_poll_option},
+    {0, "poison-sysfs", "DIR", "where sysfs is, for the poison watch (default /sys)",
+     [](ServerOptions& o, const char* arg) {
+         o.poison_watch.sysfs = arg;
+         return Status{};
+     }},
+    {0, "poison-tracefs", "DIR",
+     "where tracefs is (default /sys/kernel/tracing, else /sys/kernel/debug/tracing)",
+     [](ServerOptions& o, const char* arg) {
+         o.poison_watch.tracefs = arg;
+         return Status{};
+     }},
+    {0, "poison-test-dax", "NAME",
+     "tests only: watch poison as if the device were dax device NAME of the sysfs",
+     [](ServerOptions& o, const char* arg) {
+         o.poison_watch.test_dax = arg;
          return Status{};
      }},
 };

@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "colocation.h"
 #include "datapath.h"
 #include "famfs/cache.h"
+#include "famfs/dax.h"
 #include "famfs/omf.h"
 #include "kernel_caps.h"
 #include "memory_guard.h"
@@ -35,6 +39,7 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
 
 Server::~Server() {
     stop_following();
+    stop_poison_watch();
 }
 
 CatchUp Server::catch_up() {
@@ -43,6 +48,9 @@ CatchUp Server::catch_up() {
     last_poll_ns_ = steady_ns();
     CatchUp c;
     c.before = c.after = state_->ns.applied();
+    // Known poison in the log: loading it may raise a machine check, and
+    // what it holds cannot be trusted. The device is failed already.
+    if (log_poisoned_.load(std::memory_order_acquire)) return c;
     std::optional<Result<Replay>> replayed;
     if (!guarded([&] { replayed.emplace(volume_->log().replay(c.before)); })) {
         mark_failed("the log is unreadable");
@@ -98,6 +106,53 @@ void Server::mark_failed(const std::string& why) {
 void Server::note_memory_failure(const void* addr) {
     fault_addr_.store(addr);
     failed_.store(true, std::memory_order_release);
+}
+
+namespace {
+
+std::string hex(uint64_t v) {
+    std::ostringstream out;
+    out << "0x" << std::hex << v;
+    return out.str();
+}
+
+// "device offset 0x200000 (+0x40)": the form every poison line uses.
+std::string describe_range(const DeviceRange& r) {
+    return "device offset " + hex(r.offset) + " (+" + hex(r.len) + ")";
+}
+
+bool overlaps(const DeviceRange& r, const omf::Extent& e) {
+    return r.overlaps(DeviceRange{e.offset, e.len});
+}
+
+}  // namespace
+
+void Server::add_poison(const DeviceRange& r) {
+    switch (poison_.add(r)) {
+        case PoisonedRanges::Added::kKnown:
+            return;
+        case PoisonedRanges::Added::kFull:
+            mark_failed("more than " + std::to_string(PoisonedRanges::kMaxRanges) +
+                        " poisoned ranges");
+            return;
+        case PoisonedRanges::Added::kNew:
+            break;
+    }
+    if (overlaps(r, omf::log_extent(volume_->superblock())) &&
+        !log_poisoned_.exchange(true, std::memory_order_acq_rel)) {
+        mark_failed("poison in the log at " + describe_range(r));
+    }
+}
+
+void Server::start_poison_watch() {
+    stop_poison_watch();
+    poison_watch_ = poison::Watcher::create(opt_.poison_watch, opt_.device, device().size(),
+                                            [this](const DeviceRange& r) { add_poison(r); });
+    poison_watch_->start();
+}
+
+void Server::stop_poison_watch() {
+    poison_watch_.reset();  // stops its thread and removes its trace instance
 }
 
 namespace {
@@ -179,6 +234,96 @@ std::string Server::status_text() const {
             why += "memory failure (SIGBUS) at device offset " + std::to_string(off);
         }
         out << "device_failed: " << (failed() ? "yes (" + why + ")" : std::string("no")) << "\n";
+        out << poison_status();
+    }
+    return out.str();
+}
+
+namespace {
+
+// A path as a poison line shows it: from the mount's root, with control
+// bytes, backslashes and commas (the list's separator) as \xHH.
+std::string shown_path(const std::string& relpath) {
+    std::string out = "/";
+    for (const char c : relpath) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b == 0x7f || c == '\\' || c == ',') {
+            constexpr char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out += kHex[b >> 4];
+            out += kHex[b & 15];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// Files named on one poison line; the rest are counted.
+constexpr size_t kNamedPerRange = 32;
+
+}  // namespace
+
+std::string Server::poison_status() const {
+    std::ostringstream out;
+    out << "poison_watch: "
+        << (poison_watch_ ? poison_watch_->describe() : std::string("off (not started)")) << "\n";
+    if (poison_watch_ && poison_watch_->on()) {
+        const auto c = poison_watch_->counts();
+        out << "poison_list_records: " << c.records << " (" << c.unmapped << " unmapped, "
+            << c.outside << " outside this device)"
+            << (c.overflow ? "; a device's list overflowed: it lists less than it has" : "")
+            << "\n";
+        if (const std::string e = poison_watch_->trigger_error(); !e.empty()) {
+            out << "poison_watch_error: " << e << "\n";
+        }
+    }
+    const std::vector<DeviceRange> ranges = poison_.list();
+    out << "poisoned_ranges: " << ranges.size() << "\n";
+    if (ranges.empty()) return out.str();
+
+    std::vector<std::vector<std::string>> hits(ranges.size());
+    std::vector<uint64_t> unnamed(ranges.size(), 0);
+    std::vector<uint64_t> last(ranges.size(), 0);  // a file's pieces count once
+    uint64_t file_no = 0;                          // numbers files from 1
+    auto hit = [&](const DeviceRange& piece, const std::string& path) {
+        auto it =
+            std::lower_bound(ranges.begin(), ranges.end(), piece.offset,
+                             [](const DeviceRange& r, uint64_t off) { return r.end() <= off; });
+        for (; it != ranges.end() && it->offset < piece.end(); ++it) {
+            const size_t i = static_cast<size_t>(it - ranges.begin());
+            if (last[i] == file_no) continue;
+            last[i] = file_no;
+            if (hits[i].size() < kNamedPerRange) {
+                hits[i].push_back(path);
+            } else {
+                unnamed[i]++;
+            }
+        }
+    };
+    const auto sb = omf::superblock_extent();
+    const auto log = omf::log_extent(volume_->superblock());
+    file_no++;
+    hit({sb.offset, sb.len}, "/.meta/.superblock");
+    file_no++;
+    hit({log.offset, log.len}, "/.meta/.log");
+    const uint8_t* base = volume_->device().base();
+    state_->ns.for_each([&](const Node& n) {
+        if (n.is_dir) return;
+        auto map = dax::FileMapping::from_entry(volume_->shared_device(), n.file);
+        if (!map) return;  // replay admitted only maps inside the device
+        const std::string path = shown_path(n.file.relpath);
+        file_no++;
+        for (const dax::Segment& seg : map->segments()) {
+            hit({static_cast<uint64_t>(seg.bytes.data() - base), seg.bytes.size()}, path);
+        }
+    });
+    for (size_t i = 0; i < ranges.size(); i++) {
+        out << "poisoned: " << describe_range(ranges[i]) << ": ";
+        if (hits[i].empty()) out << "no file";
+        for (size_t k = 0; k < hits[i].size(); k++) out << (k ? ", " : "") << hits[i][k];
+        if (unnamed[i]) out << ", and " << unnamed[i] << " more";
+        out << "\n";
     }
     return out.str();
 }

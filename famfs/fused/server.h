@@ -7,7 +7,11 @@
 //   2. tree_mutex_      shared by every FUSE operation that reads the tree;
 //                       exclusive only while new entries are applied.
 //   3. report_mutex_    guards the error texts.
-//   4. the handle tables' mutexes (handles.h): leaves.
+//   4. leaves: the handle tables' mutexes (handles.h), PoisonedRanges'
+//      mutex (poisoned_ranges.h) and the poison watcher's own (poison_watch.h).
+// The poison watcher's thread takes no lock of the server's but those leaves
+// and report_mutex_ (add_poison marks the device failed when the log is
+// poisoned), never while holding a leaf.
 // FUSE operations hold at most tree_mutex_ (shared); a lookup miss drops it
 // before catching up. Nodes are never removed, so a Node* obtained under the
 // lock stays valid after it is released; only directories' child maps change.
@@ -28,6 +32,8 @@
 #include "famfs/device.h"
 #include "famfs/volume.h"
 #include "handles.h"
+#include "poison_watch.h"
+#include "poisoned_ranges.h"
 
 namespace famfs::fused {
 
@@ -51,6 +57,9 @@ struct ServerOptions {
     // A data request the reading thread serves itself is served on the
     // requester's CPU (colocation.h); -a turns it off.
     bool serve_on_requester_cpu = true;
+    // The CXL poison-list watch (poison_watch.h): --poison-poll-ms and the
+    // sysfs and tracefs it reads.
+    poison::WatchOptions poison_watch;
 };
 
 // What a catch-up did.
@@ -98,6 +107,16 @@ class Server {
     // From the SIGBUS handler: async-signal-safe (atomics only).
     void note_memory_failure(const void* addr);
 
+    // Poison found in device memory (poison_watch.h): every file with bytes
+    // in it fails with EIO from now on (datapath.h checks before any load);
+    // poison in the log fails the device and stops reading the log.
+    void add_poison(const DeviceRange& r);
+    const PoisonedRanges& poison() const { return poison_; }
+    // The watcher starts after the daemon has forked (its trace instance is
+    // named after the pid) and is stopped, its instance removed, at the end.
+    void start_poison_watch();
+    void stop_poison_watch();
+
     HandleTable<OpenFile>& files() { return files_; }
     HandleTable<DirHandle>& dirs() { return dirs_; }
 
@@ -111,6 +130,8 @@ class Server {
     // stopped at an invalid entry.
     uint64_t known_next_index() const;
     bool stalled() const;
+    // The poison lines of .meta/.status; the caller holds read_tree().
+    std::string poison_status() const;
 
     ServerOptions opt_;
     std::unique_ptr<Volume> volume_;
@@ -132,6 +153,9 @@ class Server {
     std::atomic<uint64_t> catch_ups_{0};
     std::atomic<int64_t> last_poll_ns_{0};  // steady clock of the follower's last look
     std::thread follower_;
+    PoisonedRanges poison_;
+    std::atomic<bool> log_poisoned_{false};
+    std::unique_ptr<poison::Watcher> poison_watch_;
     HandleTable<OpenFile> files_;
     HandleTable<DirHandle> dirs_;
 };

@@ -87,11 +87,13 @@ int run_server(const ServerOptions& opt) {
             fuse_daemonize(opt.foreground ? 1 : 0);
             install_memory_guard(s);
             if (opt.follow) s.start_following();
+            s.start_poison_watch();
             colocation::start(opt.serve_on_requester_cpu);
             // libfuse returns the number of a signal that stopped it: a
             // stop that was asked for, not a failure.
             rc = serve(se, opt) >= 0 ? 0 : 1;
             colocation::stop();
+            s.stop_poison_watch();
             s.stop_following();
             fuse_session_unmount(se);
             s.release_mount_lock();
