@@ -1,9 +1,11 @@
 // famfs status: the state of the famfs servers behind one mount (or all
-// famfs mounts): role, device, entries replayed, follow lag and errors, as
-// the server publishes them in .meta/.status.
+// famfs mounts): role, device, entries replayed, follow lag, errors and
+// poisoned memory, as the server publishes them in .meta/.status.
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "args.h"
 #include "commands.h"
@@ -15,6 +17,42 @@ namespace famfs::cli {
 namespace {
 
 constexpr const char* kCmd = "status";
+
+// The server names the files a poisoned range hits from the mount's root
+//   poisoned: device offset 0x12340000 (+0x40): /data/a, /data/b
+// (commas inside names are escaped, so ", " separates names); they are
+// shown under the mount point, as paths that can be used as they are.
+std::string under_mount_point(std::string_view line, const std::string& mountpoint) {
+    constexpr std::string_view kKey = "poisoned: ", kListAfter = "): ";
+    const size_t list = line.find(kListAfter);
+    if (line.substr(0, kKey.size()) != kKey || list == std::string_view::npos) {
+        return std::string(line);
+    }
+    const std::string prefix = mountpoint == "/" ? "" : mountpoint;
+    std::string out(line.substr(0, list + kListAfter.size()));
+    std::string_view names = line.substr(list + kListAfter.size());
+    for (bool first = true; !names.empty(); first = false) {
+        const size_t comma = names.find(", ");
+        const std::string_view name = names.substr(0, comma);
+        if (!first) out += ", ";
+        if (name.substr(0, 1) == "/") out += prefix;
+        out += name;  // or "no file", "and N more"
+        names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 2);
+    }
+    return out;
+}
+
+std::string readable(const std::string& text, const std::string& mountpoint) {
+    std::string out;
+    for (size_t at = 0; at < text.size();) {
+        const size_t nl = text.find('\n', at);
+        const size_t end = nl == std::string::npos ? text.size() : nl;
+        out += under_mount_point(std::string_view(text).substr(at, end - at), mountpoint);
+        if (nl != std::string::npos) out += '\n';
+        at = end + 1;
+    }
+    return out;
+}
 
 // 0 when the server answered, else an errno.
 int show(const MountInfo& m) {
@@ -28,7 +66,7 @@ int show(const MountInfo& m) {
         report_error(kCmd, m.mountpoint, st.error());
         return st.error().code;
     }
-    std::printf("%s", st->text.c_str());
+    std::printf("%s", readable(st->text, m.mountpoint).c_str());
     return 0;
 }
 
