@@ -10,6 +10,9 @@
 //   labmem peek  DEV --offset N [--length L]            hex dump
 //   labmem poke  DEV --offset N HEXBYTES                 write bytes
 //   labmem phys  DEV --offset N                          guest-physical address (devdax)
+//   labmem reread FILE --offset N --length L --wait FLAG --out PREFIX
+//        one open, two pread()s of the range (before and after FLAG appears),
+//        saved as PREFIX.1 and PREFIX.2: what a long-open descriptor sees
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -39,6 +42,8 @@ struct Options {
     uint64_t length = 0;
     uint64_t seed = 1;
     std::string hex;
+    std::string wait;  // reread: a file whose appearance starts the second read
+    std::string out;   // reread: where the two reads go
 };
 
 struct Mapping {
@@ -65,8 +70,8 @@ std::optional<uint64_t> parse_size(std::string s) {
 int usage() {
     std::fprintf(
         stderr,
-        "usage: labmem size|fill|check|memset|peek|poke|phys DEV [--offset N] [--length L] "
-        "[--seed S] [HEXBYTES]\n");
+        "usage: labmem size|fill|check|memset|peek|poke|phys|reread DEV [--offset N] [--length L] "
+        "[--seed S] [--wait FLAG] [--out PREFIX] [HEXBYTES]\n");
     return 2;
 }
 
@@ -81,11 +86,15 @@ std::optional<Options> parse(int argc, char** argv) {
                            : a == "--length" ? &o.length
                            : a == "--seed"   ? &o.seed
                                              : nullptr;
+        std::string* text = a == "--wait" ? &o.wait : a == "--out" ? &o.out : nullptr;
         if (target) {
             if (i + 1 >= argc) return std::nullopt;
             auto v = parse_size(argv[++i]);
             if (!v) return std::nullopt;
             *target = *v;
+        } else if (text) {
+            if (i + 1 >= argc) return std::nullopt;
+            *text = argv[++i];
         } else {
             o.hex = a;
         }
@@ -286,6 +295,38 @@ int do_phys(const Options& o) {
     return 0;
 }
 
+bool pread_to_file(int fd, const Options& o, const std::string& dest) {
+    std::vector<char> buf(o.length);
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(o.offset));
+    if (n < 0) {
+        std::fprintf(stderr, "labmem: pread %s: %s\n", o.device.c_str(), std::strerror(errno));
+        return false;
+    }
+    std::ofstream out(dest, std::ios::binary);
+    out.write(buf.data(), n);
+    return bool(out);
+}
+
+int do_reread(const Options& o) {
+    int fd = ::open(o.device.c_str(), O_RDONLY);
+    if (fd < 0) {
+        std::fprintf(stderr, "labmem: open %s: %s\n", o.device.c_str(), std::strerror(errno));
+        return 2;
+    }
+    int rc = pread_to_file(fd, o, o.out + ".1") ? 0 : 1;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (rc == 0 && ::access(o.wait.c_str(), F_OK) != 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            std::fprintf(stderr, "labmem: %s did not appear within 60 s\n", o.wait.c_str());
+            rc = 1;
+        }
+        ::usleep(10000);
+    }
+    if (rc == 0 && !pread_to_file(fd, o, o.out + ".2")) rc = 1;
+    ::close(fd);
+    return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -303,5 +344,7 @@ int main(int argc, char** argv) {
     if (o->verb == "peek") return do_peek(*o);
     if (o->verb == "poke") return do_poke(*o);
     if (o->verb == "phys") return do_phys(*o);
+    if (o->verb == "reread")
+        return o->length && !o->wait.empty() && !o->out.empty() ? do_reread(*o) : usage();
     return usage();
 }

@@ -78,16 +78,18 @@ Result<CxlTarget> cxl_target(const RunDir& run, uint64_t dev_off) {
 // QMP cxl-inject-poison: one 64-byte entry in the device's poison list. The
 // data stays readable and no machine check follows: a guest learns of it only
 // by reading the list (trigger_poison_list, the cxl_poison trace event).
-Status inject_poison_list(const RunDir& run, const InjectRequest& req, uint64_t dev_off) {
+// Returns the poisoned DPA.
+Result<uint64_t> inject_poison_list(const RunDir& run, const InjectRequest& req, uint64_t dev_off) {
     auto target = cxl_target(run, dev_off);
     if (!target) return target.error();
+    uint64_t dpa = target->dpa & ~63ull;
     Json args = Json::object();
     args.set("path", Json::string(target->path));
-    args.set("start", Json::number(static_cast<int64_t>(target->dpa & ~63ull)));
+    args.set("start", Json::number(static_cast<int64_t>(dpa)));
     args.set("length", Json::number(64));
     auto r = host_qmp(run, req.host, "cxl-inject-poison", args, 10);
     if (!r) return r.error();
-    return ok();
+    return dpa;
 }
 
 Status inject_mce(const RunDir& run, const InjectRequest& req, uint64_t gpa) {
@@ -120,9 +122,11 @@ Status poison_on_host(const RunDir& run, const InjectRequest& req, uint64_t dev_
     auto method = choose_method(run, req);
     if (!method) return method.error();
     if (*method == "cxl-poison-list") {
-        if (auto st = inject_poison_list(run, req, dev_off); !st) return st;
-        std::printf("injected poison on %s via cxl-poison-list: device offset 0x%llx\n",
-                    req.host.c_str(), static_cast<unsigned long long>(dev_off));
+        auto dpa = inject_poison_list(run, req, dev_off);
+        if (!dpa) return dpa.error();
+        std::printf("injected poison on %s via cxl-poison-list: device offset 0x%llx, DPA 0x%llx\n",
+                    req.host.c_str(), static_cast<unsigned long long>(dev_off),
+                    static_cast<unsigned long long>(*dpa));
         return ok();
     }
     if (*method != "mce" && *method != "hwpoison")
