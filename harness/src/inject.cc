@@ -199,11 +199,39 @@ Status general_media_event(const RunDir& run, const InjectRequest& req) {
     return ok();
 }
 
+// Linux (6.12) leaves AER "uncorrectable internal error" masked on a CXL
+// type-3 endpoint, which is how QEMU signals a CXL uncorrectable error: the
+// error would only be latched in the status register. Unmasking it in the
+// guest's AER capability lets the guest handle the error as on a host whose
+// platform reports it.
+const char* kUnmaskInternalErrors =
+    R"SH(dev=$(ls -d /sys/bus/pci/drivers/cxl_pci/0000:* 2>/dev/null | head -n1)
+[ -n "$dev" ] || { echo "no PCI device bound to cxl_pci" >&2; exit 1; }
+c=$dev/config
+word() { od -A n -t u4 -j "$1" -N 4 "$c" | tr -d ' '; }
+put() { printf "$(printf '\%03o\%03o\%03o\%03o' $(($2 & 255)) $(($2 >> 8 & 255)) $(($2 >> 16 & 255)) $(($2 >> 24 & 255)))" |
+        dd of="$c" bs=1 seek="$1" conv=notrunc 2>/dev/null; }
+off=256
+while [ "$off" -ne 0 ]; do
+    h=$(word $off)
+    [ $((h & 0xffff)) -eq 1 ] && break
+    off=$((h >> 20))
+done
+[ "$off" -ne 0 ] || { echo "$dev has no AER capability" >&2; exit 1; }
+put $((off + 4)) $((0x400000))
+put $((off + 8)) $(($(word $((off + 8))) & ~0x400000))
+echo "${dev##*/}"
+)SH";
+
 // QMP cxl-inject-uncorrectable-errors: an AER uncorrectable internal error of
-// the type-3 device. The guest's CXL driver reacts by dropping the memdev.
+// the type-3 device. The guest's CXL driver reacts by disabling CXL.mem and
+// resetting the link: the memdev's region and dax device go away.
 Status uncorrectable_error(const RunDir& run, const InjectRequest& req) {
     auto target = cxl_target(run, 0);
     if (!target) return target.error();
+    auto pci = guest_output(run, req.host, kUnmaskInternalErrors);
+    if (!pci) return pci.error();
+    std::printf("unmasked AER internal errors of %s on %s\n", pci->c_str(), req.host.c_str());
     Json error = Json::object();
     error.set("type", Json::string("mem-data-ecc"));
     Json header = Json::array();

@@ -175,6 +175,7 @@ def assert_fsck_clean(lab, host):
 D = f"{MOUNTPOINT}/faults"
 NOTIFIED = (f"{D}/n", 8 * MiB, 21)
 POISONED = (f"{D}/p", 8 * MiB, 11)
+HWPOISONED = (f"{D}/h", 8 * MiB, 13)
 UNMAPPED = (f"{D}/q", 4 * MiB, 12)
 POISON_AT = 3 * MiB + 123  # file offset of the poisoned byte
 
@@ -218,13 +219,11 @@ def test_notify_failure_on_one_host(faults_lab):
     assert read_through_mount(lab, victim, path, seed, size).rc == 0
 
 
-def test_poison_in_pages_the_servers_map(faults_lab):
-    """Poison lands in a page every host's server maps (each host has read
-    the file through its mount): each server is told at once (SIGBUS
+def poison_mapped_pages(lab, path, size, seed, method):
+    """Poison in a page every host's server maps (each host has read the
+    file through its mount): each server is told at once (SIGBUS
     BUS_MCEERR_AO, it asked for early kill), marks the device failed naming
     the place, survives, and file reads through the mount give EIO."""
-    lab = faults_lab
-    path, size, seed = POISONED
     create(lab, path, size, seed)
     pids = {}
     for host in lab.hosts:
@@ -234,7 +233,7 @@ def test_poison_in_pages_the_servers_map(faults_lab):
 
     clear_kernel_log(lab)
     out = inject(lab, "poison", "--host", lab.master, "--file", path,
-                 "--offset", str(POISON_AT)).out
+                 "--offset", str(POISON_AT), "--method", method).out
     print("\n" + out)
     dev_off = int(re.search(r"device offset (0x[0-9a-f]+)", out).group(1), 16)
     assert out.count("injected poison on") == len(lab.hosts), out
@@ -263,6 +262,24 @@ def test_poison_in_pages_the_servers_map(faults_lab):
         print(f"{host} verify after poison: exit {r.rc}: {(r.out + r.err).strip()}")
         assert server_pid(lab, host) == pids[host]
         assert status(lab, host)["device_failed"].startswith("yes")
+    return out
+
+
+def test_poison_in_pages_the_servers_map(faults_lab, features):
+    """`--method auto` picks a way into the guest's memory_failure(): HMP mce
+    on these Intel-vendor guests (never a CXL poison-list entry)."""
+    auto = next(name for name, on in features.items() if name.startswith("auto poison method"))
+    out = poison_mapped_pages(faults_lab, *POISONED, method="auto")
+    assert f"via {auto.split()[-1]}" in out, out
+
+
+def test_poison_through_in_guest_hwpoison(faults_lab):
+    """The same poison delivered by the guest kernel's own hwpoison injector."""
+    lab = faults_lab
+    for host in lab.hosts:  # fresh servers: nothing failed yet
+        remount(lab, host)
+    out = poison_mapped_pages(lab, *HWPOISONED, method="hwpoison")
+    assert "via hwpoison" in out, out
 
 
 def test_poison_in_pages_no_process_maps(faults_lab):
