@@ -11,7 +11,8 @@
 # On each stack every scenario runs on the default cxl2 lab (the fault
 # scenarios, marker `faults`, only there), the smoke test and the two sharing
 # scenarios also on nvdimm2 and ivshmem2; the new stack adds the volatile
-# region lab cxl2v. One lab boot per (stack, topology). Builds each stack's
+# region lab cxl2v (smoke, sharing, stale metadata, CXL RAS). The qemu11 stack,
+# whose CXL window runs at memory speed, runs the CXL labs only. One lab boot per (stack, topology). Builds each stack's
 # guest image and fetches its QEMU first (both cached); a stack whose parts
 # cannot be had is reported as skipped with the reason, and fails the run
 # under CI (CI=true), where they must be fetchable.
@@ -44,8 +45,8 @@ declare -A kernel_of=([default]=6.1 [new]=6.12 [qemu11]=6.12)
 common_plan="cxl2: nvdimm2:smoke_or_sharing ivshmem2:smoke_or_sharing"
 declare -A plan_of=(
     [default]="$common_plan"
-    [new]="$common_plan cxl2v:not_faults"
-    [qemu11]="$common_plan cxl2v:not_faults"
+    [new]="$common_plan cxl2v:smoke_or_sharing_or_stale_or_cxlras"
+    [qemu11]="cxl2:smoke_or_sharing_or_stale_or_cxlras cxl2v:smoke_or_sharing_or_cxlras"
 )
 
 if [ ! -x "$harness" ]; then

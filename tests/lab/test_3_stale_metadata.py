@@ -16,6 +16,8 @@ verifies.
 
 import pytest
 
+pytestmark = pytest.mark.stale
+
 D = "/mnt/famfs/stale"
 BEFORE = {f"{D}/before": 3000}
 DURING = {f"{D}/during{i}": 3100 + i for i in range(3)}

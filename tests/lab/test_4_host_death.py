@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.host_death
+
 NFILES = 24
 FILE_KIB = 512
 KILL_POINTS = [(0.3, "quit"), (0.6, "quit"), (0.45, "stop")]
