@@ -3,6 +3,7 @@
 // famfs_fused through its .meta files.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>

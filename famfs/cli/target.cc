@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstddef>
+
 #include "famfs/mounts.h"
 
 namespace famfs::cli {

@@ -8,6 +8,8 @@
 // file only ties it to the server's device and failure state.
 #pragma once
 
+#include <cstddef>
+
 #include "famfs/memsafe.h"
 
 namespace famfs::fused {

@@ -1,5 +1,6 @@
 #include "readahead.h"
 
+#include <cstddef>
 #include <fstream>
 #include <sstream>
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ios>
 #include <sstream>
 #include <string>
 #include <vector>

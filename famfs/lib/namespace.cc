@@ -1,6 +1,7 @@
 #include "famfs/namespace.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace famfs {
 namespace {

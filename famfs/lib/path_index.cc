@@ -1,6 +1,7 @@
 #include "famfs/path_index.h"
 
 #include <bit>
+#include <cstddef>
 #include <functional>
 
 #include "famfs/namespace.h"

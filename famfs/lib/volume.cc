@@ -1,9 +1,11 @@
 #include "famfs/volume.h"
 
 #include <unistd.h>
-#include <algorithm>
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
+#include <initializer_list>
 
 #include "famfs/memsafe.h"
 #include "famfs/mounts.h"

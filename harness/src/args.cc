@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include <cstddef>
+
 namespace lab {
 
 namespace {

@@ -2,7 +2,9 @@
 // stdout/stderr and the exit status (guest-exec + guest-exec-status).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "json.h"
 #include "unix_socket.h"

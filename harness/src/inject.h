@@ -23,6 +23,7 @@
 // offset; cxl-inject-uncorrectable-errors).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "run_dir.h"

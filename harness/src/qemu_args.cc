@@ -1,5 +1,7 @@
 #include "qemu_args.h"
 
+#include <initializer_list>
+
 #include "text_util.h"
 
 namespace lab {

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstddef>
+#include <system_error>
 
 namespace lab {
 

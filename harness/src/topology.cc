@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <sstream>
 

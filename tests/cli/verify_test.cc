@@ -2,6 +2,8 @@
 // (getmap, flush, check) on a device.
 #include "cli_fixture.h"
 
+#include <cstdio>
+
 namespace famfs::clitest {
 namespace {
 

@@ -1,5 +1,7 @@
 #include "fuse_fixture.h"
 
+#include <stdexcept>
+
 #include "famfs/test_pattern.h"
 
 namespace famfs::fusetest {

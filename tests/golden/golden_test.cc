@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "famfs/describe.h"
 #include "famfs/fsck.h"

@@ -3,6 +3,7 @@
 // say where; appends that die at any step never expose a partial entry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 #include <vector>

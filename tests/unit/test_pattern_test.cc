@@ -2,8 +2,10 @@
 // its own stream semantics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <vector>
 
 #include "famfs/test_pattern.h"

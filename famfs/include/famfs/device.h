@@ -5,6 +5,7 @@
 // fault-injecting wrapper (testing/faulty_device.h).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>

@@ -9,6 +9,7 @@
 // its own relpath.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -10,6 +10,7 @@
 // any directory in a probe or two.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "famfs/omf.h"
 #include "famfs/testing/faulty_device.h"

@@ -3,9 +3,12 @@
 // memory ranges so that touching them raises SIGBUS, as poisoned memory does.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "famfs/device.h"
