@@ -59,6 +59,25 @@ Result<std::string> choose_method(const RunDir& run, const InjectRequest& req) {
     return auto_poison_method(*t, caps);
 }
 
+// Whether the host's QEMU's `command` takes an argument named `member`:
+// commands grow required arguments across releases (QEMU 11's event
+// injection requires the CXL 3.2 `sub-type` that 10 does not know).
+Result<bool> command_takes(const RunDir& run, const std::string& host, const std::string& command,
+                           const std::string& member) {
+    auto schema = host_qmp(run, host, "query-qmp-schema", Json(), 10);
+    if (!schema) return schema.error();
+    std::string arg_type;
+    for (const auto& e : schema->items())
+        if (e["meta-type"].as_string() == "command" && e["name"].as_string() == command)
+            arg_type = e["arg-type"].as_string();
+    for (const auto& e : schema->items()) {
+        if (e["name"].as_string() != arg_type) continue;
+        for (const auto& m : e["members"].items())
+            if (m["name"].as_string() == member) return true;
+    }
+    return false;
+}
+
 // The CXL memdev of the host's QEMU, and the device physical address (DPA)
 // of a /dev/famfs0 offset in it.
 struct CxlTarget {
@@ -191,6 +210,9 @@ Status general_media_event(const RunDir& run, const InjectRequest& req) {
     args.set("descriptor", Json::number(1));        // uncorrectable event
     args.set("type", Json::number(0));              // ECC error
     args.set("transaction-type", Json::number(1));  // host read
+    auto sub_type = command_takes(run, req.host, "cxl-inject-general-media-event", "sub-type");
+    if (!sub_type) return sub_type.error();
+    if (*sub_type) args.set("sub-type", Json::number(0));  // not reported
     auto r = host_qmp(run, req.host, "cxl-inject-general-media-event", args, 10);
     if (!r) return r.error();
     std::printf("injected a general media event on %s: device offset 0x%llx, DPA 0x%llx\n",
