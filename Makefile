@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 LAB_OUT    ?= out/lab
 
-.PHONY: all deps build test unit-test asan-test fuzz bench vm-image multihost-test format clean
+.PHONY: all deps build test unit-test asan-test portability fuzz bench vm-image multihost-test format clean
 
 all: build
 
@@ -28,6 +28,11 @@ asan-test: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target unit_tests golden_test cli_tests fuse_test
 	@tests/run-sanitized.sh $(ASAN_BUILD)
 
+# The whole tree built with -Werror by GCC 14 (in a Debian 13 root) and by
+# clang, each followed by its unit and golden tests.
+portability: deps
+	@ci/portability-check.sh
+
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAMFS_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_replay
@@ -48,4 +53,4 @@ format:
 	@find famfs harness tests -name '*.cc' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-gcc14 build-clang out

@@ -6,16 +6,16 @@
 # A stack is a QEMU and a guest kernel (harness up --qemu/--kernel):
 #   default  the system QEMU (Debian 12: 7.2) and Debian 12's 6.1 kernel
 #   new      QEMU 10.0 (bookworm-backports) and the 6.12 kernel (bookworm-security)
-#   qemu11   QEMU 11 (trixie-backports, from a Debian 13 root) and 6.12; not in
-#            the default matrix
+#   qemu11   QEMU 11 (trixie-backports, from a Debian 13 root) and 6.12
 # On each stack every scenario runs on the default cxl2 lab (the fault
 # scenarios, marker `faults`, only there), the smoke test and the two sharing
 # scenarios also on nvdimm2 and ivshmem2; the new stack adds the volatile
 # region lab cxl2v (smoke, sharing, stale metadata, CXL RAS). The qemu11 stack,
-# whose CXL window runs at memory speed, runs the CXL labs only. One lab boot per (stack, topology). Builds each stack's
-# guest image and fetches its QEMU first (both cached); a stack whose parts
-# cannot be had is reported as skipped with the reason, and fails the run
-# under CI (CI=true), where they must be fetchable.
+# whose CXL window runs at memory speed, runs the CXL labs only. One lab boot
+# per (stack, topology). Builds each stack's guest image and fetches its QEMU
+# first (both cached); a stack whose parts cannot be had is reported as
+# skipped with the reason, and fails the run under CI (CI=true), where they
+# must be fetchable.
 #
 # Writes OUT_DIR/junit-<stack>.xml (all topologies of a stack), keeps each
 # lab's run directory (console logs, transcripts, stack.txt) in
@@ -23,10 +23,10 @@
 # scenario) and ends with "N passed, N failed". Exit status non-zero on any
 # failure.
 #
-# LAB_STACKS selects stacks (default "default new"); LAB_PLAN overrides the
-# plan of every selected stack, e.g. LAB_PLAN="nvdimm2:smoke" (topology:marker
-# expression, space separated, "_" for spaces; an empty expression runs
-# everything).
+# LAB_STACKS selects stacks (default "default new qemu11"); LAB_PLAN overrides
+# the plan of every selected stack, e.g. LAB_PLAN="nvdimm2:smoke"
+# (topology:marker expression, space separated, "_" for spaces; an empty
+# expression runs everything).
 set -uo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 BUILD_DIR OUT_DIR" >&2; exit 2; }
@@ -36,7 +36,7 @@ build=$(realpath "$1")
 mkdir -p "$2"
 out=$(realpath "$2")
 harness=$build/bin/harness
-stacks=${LAB_STACKS:-"default new"}
+stacks=${LAB_STACKS:-"default new qemu11"}
 # Hard stop per topology, far above the expected few minutes.
 limit=${LAB_TOPOLOGY_TIMEOUT:-1500}
 
