@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "famfs/escape.h"
 #include "report.h"
 #include "target.h"
 #include "volumes.h"
@@ -40,7 +41,7 @@ struct Checker {
             return;
         }
         ++good;
-        if (verbose) std::printf("famfs check: %s: ok\n", shown.c_str());
+        if (verbose) std::printf("famfs check: %s: ok\n", escaped(shown).c_str());
     }
 };
 

@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "famfs/escape.h"
 #include "report.h"
 #include "target.h"
 #include "volumes.h"
@@ -39,7 +40,7 @@ void print_extents(const std::vector<omf::Extent>& list, const char* indent) {
 
 // Offsets in hex, lengths in decimal, as the reference tool prints them.
 void print_map(const std::string& shown, const omf::FileEntry& f) {
-    std::printf("File:     %s\n\tsize:    %" PRIu64 "\n", shown.c_str(), f.size);
+    std::printf("File:     %s\n\tsize:    %" PRIu64 "\n", escaped(shown).c_str(), f.size);
     if (f.ext_type == omf::ExtentType::kSimple) {
         std::printf("\textents: %zu\n", f.extents.size());
         print_extents(f.extents, "\t\t");

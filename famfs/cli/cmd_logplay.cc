@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "famfs/escape.h"
 #include "famfs/volume.h"
 #include "famfs_mount_util.h"
 #include "report.h"
@@ -49,10 +50,10 @@ Result<Tally> describe(const std::string& device, uint64_t from, uint64_t to, bo
         std::string what;
         if (auto* f = std::get_if<omf::FileEntry>(&payload)) {
             t.files++;
-            what = "file " + f->relpath + " (" + std::to_string(f->size) + " bytes)";
+            what = "file " + escaped(f->relpath) + " (" + std::to_string(f->size) + " bytes)";
         } else if (auto* d = std::get_if<omf::MkdirEntry>(&payload)) {
             t.dirs++;
-            what = "directory " + d->relpath;
+            what = "directory " + escaped(d->relpath);
         } else {
             t.other++;
             what = "non-namespace entry";

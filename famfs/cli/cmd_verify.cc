@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "data_io.h"
+#include "famfs/escape.h"
 #include "parallel.h"
 #include "report.h"
 #include "volumes.h"
@@ -149,7 +150,8 @@ int cmd_verify(const GlobalOptions& g, int argc, char** argv) {
     for (const Job& j : jobs) {
         if (!j.ok) ++failed;
         // As in the reference tool, "Verify fail" goes to stderr with the errors.
-        if (!j.ok || !quiet) std::fprintf(j.ok ? stdout : stderr, "%s\n", j.outcome.c_str());
+        if (!j.ok || !quiet)
+            std::fprintf(j.ok ? stdout : stderr, "%s\n", escaped(j.outcome).c_str());
     }
     return exit_status(failed);
 }

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "device_use.h"
+#include "famfs/escape.h"
 #include "famfs/volume.h"
 #include "report.h"
 
@@ -31,7 +32,7 @@ void usage(FILE* out) {
 }
 
 int fail(const std::string& object, const std::string& reason) {
-    std::fprintf(stderr, "mkfs.famfs: %s: %s\n", object.c_str(), reason.c_str());
+    std::fprintf(stderr, "mkfs.famfs: %s: %s\n", escaped(object).c_str(), escaped(reason).c_str());
     return kExitFailure;
 }
 

@@ -3,10 +3,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "famfs/escape.h"
 
 namespace famfs::cli {
 
-void report_problem(std::string_view cmd, std::string_view reason) {
+void report_problem(std::string_view cmd, std::string_view raw_reason) {
+    // Reasons may quote names from the log: no control byte reaches the terminal.
+    const std::string reason = escaped(raw_reason);
     std::fprintf(stderr, "famfs %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
                  static_cast<int>(reason.size()), reason.data());
 }
@@ -16,9 +21,11 @@ void report_error(std::string_view cmd, std::string_view object, std::string_vie
     // the object already printed.
     const std::string named = std::string(object) + ": ";
     if (!object.empty() && reason.starts_with(named)) reason.remove_prefix(named.size());
-    std::fprintf(stderr, "famfs %.*s: %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
-                 static_cast<int>(object.size()), object.data(), static_cast<int>(reason.size()),
-                 reason.data());
+    // Objects and reasons may be (or quote) names from the log: no control
+    // byte reaches the terminal.
+    const std::string obj = escaped(object), why = escaped(reason);
+    std::fprintf(stderr, "famfs %.*s: %s: %s\n", static_cast<int>(cmd.size()), cmd.data(),
+                 obj.c_str(), why.c_str());
 }
 
 void report_error(std::string_view cmd, std::string_view object, const Error& e,

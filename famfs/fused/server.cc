@@ -12,6 +12,7 @@
 #include "datapath.h"
 #include "famfs/cache.h"
 #include "famfs/dax.h"
+#include "famfs/escape.h"
 #include "famfs/omf.h"
 #include "kernel_caps.h"
 #include "memory_guard.h"
@@ -218,13 +219,13 @@ std::string Server::status_text() const {
             ns.problems().size() + (stopped ? 1 : 0) + (header_error_.empty() ? 0 : 1);
         out << "errors: " << errors << "\n";
         for (const auto& p : ns.problems()) {
-            out << "error: log entry " << p.index << " (" << p.relpath << ") skipped: " << p.reason
-                << "\n";
+            out << "error: log entry " << p.index << " (" << escaped(p.relpath)
+                << ") skipped: " << escaped(p.reason) << "\n";
         }
         if (stopped) {
             out << "error: log entry " << *state_->invalid_index
                 << " is invalid, replay stops there: "
-                << (state_->invalid_reason ? state_->invalid_reason->message : "") << "\n";
+                << (state_->invalid_reason ? escaped(state_->invalid_reason->message) : "") << "\n";
         }
         if (!header_error_.empty()) out << "error: log header: " << header_error_ << "\n";
         std::string why = failure_;
@@ -242,22 +243,10 @@ std::string Server::status_text() const {
 
 namespace {
 
-// A path as a poison line shows it: from the mount's root, with control
-// bytes, backslashes and commas (the list's separator) as \xHH.
+// A path as a poison line shows it: from the mount's root, escaped, with
+// commas (the list's separator) as \xHH too.
 std::string shown_path(const std::string& relpath) {
-    std::string out = "/";
-    for (const char c : relpath) {
-        const auto b = static_cast<unsigned char>(c);
-        if (b < 0x20 || b == 0x7f || c == '\\' || c == ',') {
-            constexpr char kHex[] = "0123456789abcdef";
-            out += "\\x";
-            out += kHex[b >> 4];
-            out += kHex[b & 15];
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return "/" + escaped(relpath, ",");
 }
 
 // Files named on one poison line; the rest are counted.

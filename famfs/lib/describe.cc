@@ -5,6 +5,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "famfs/escape.h"
+
 namespace famfs {
 namespace {
 
@@ -36,7 +38,7 @@ std::string describe_interleave(const omf::Interleave& il) {
 std::string describe_file(const omf::FileEntry& f) {
     const bool striped = f.ext_type == omf::ExtentType::kInterleaved;
     std::string out = "---\nfile:\n";
-    out += "  path: " + f.relpath + "\n";
+    out += "  path: " + escaped(f.relpath) + "\n";
     out += format("  size: %" PRIu64 "\n", f.size);
     out += format("  flags: %u\n", f.flags);
     out += format("  mode: 0%o\n", f.mode);

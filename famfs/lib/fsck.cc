@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 
+#include "famfs/escape.h"
 #include "famfs/volume.h"
 
 namespace famfs {
@@ -100,13 +101,14 @@ std::string cross_link_lines(const FsckReport& r) {
     std::string out =
         format("  ERROR: %zu allocation collision(s) (units claimed twice)\n", r.collisions.size());
     for (const CrossLink& l : r.cross_links) {
-        const std::string first =
-            l.first_index == CrossLink::kUnknownClaimant
-                ? l.first_relpath
-                : format("%s (log entry %" PRIu64 ")", l.first_relpath.c_str(), l.first_index);
+        const std::string first = l.first_index == CrossLink::kUnknownClaimant
+                                      ? escaped(l.first_relpath)
+                                      : format("%s (log entry %" PRIu64 ")",
+                                               escaped(l.first_relpath).c_str(), l.first_index);
         out += format("  ERROR: cross-linked: %s and %s (log entry %" PRIu64 ") both claim %" PRIu64
                       " unit(s) at 0x%" PRIx64 "\n",
-                      first.c_str(), l.second_relpath.c_str(), l.second_index, l.units, l.offset);
+                      first.c_str(), escaped(l.second_relpath).c_str(), l.second_index, l.units,
+                      l.offset);
     }
     return out;
 }
@@ -131,10 +133,10 @@ std::string problem_lines(const FsckReport& r) {
     std::string out;
     if (r.invalid_index)
         out += format("  ERROR: log entry %" PRIu64 " is invalid (%s); replay stopped there\n",
-                      *r.invalid_index, r.invalid_reason.c_str());
+                      *r.invalid_index, escaped(r.invalid_reason).c_str());
     for (const auto& p : r.problems)
         out += format("  ERROR: log entry %" PRIu64 " (%s) refused: %s\n", p.index,
-                      p.relpath.c_str(), p.reason.c_str());
+                      escaped(p.relpath).c_str(), escaped(p.reason).c_str());
     return out;
 }
 
