@@ -1,6 +1,7 @@
 #include "famfs/device.h"
 
 #include <daxctl/libdaxctl.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -16,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <type_traits>
 
 #include "famfs/cache.h"
@@ -279,9 +282,30 @@ Status create_device_file(const std::string& path, uint64_t size) {
 
 namespace {
 
-// Byte 0: the mount lock (shared by servers); byte 1: the append lock.
+// Byte 0: the mount lock (shared by servers); byte 1: the append lock;
+// byte 2: the use lock (shared by every open Volume).
 off_t lock_byte(DeviceLock::Kind kind) {
-    return kind == DeviceLock::Kind::kMount ? 0 : 1;
+    switch (kind) {
+        case DeviceLock::Kind::kMount:
+            return 0;
+        case DeviceLock::Kind::kAppend:
+            return 1;
+        case DeviceLock::Kind::kUse:
+            return 2;
+    }
+    return 1;
+}
+
+const char* lock_name(DeviceLock::Kind kind) {
+    switch (kind) {
+        case DeviceLock::Kind::kMount:
+            return "mount";
+        case DeviceLock::Kind::kAppend:
+            return "append";
+        case DeviceLock::Kind::kUse:
+            return "use";
+    }
+    return "device";
 }
 
 struct flock lock_request(DeviceLock::Kind kind, short type) {
@@ -291,6 +315,45 @@ struct flock lock_request(DeviceLock::Kind kind, short type) {
     fl.l_start = lock_byte(kind);
     fl.l_len = 1;
     return fl;
+}
+
+std::string slurp_small(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A process's command line, its arguments separated by blanks.
+std::string command_of(const std::string& pid) {
+    std::string cmd = slurp_small("/proc/" + pid + "/cmdline");
+    while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.empty()) {
+        cmd = slurp_small("/proc/" + pid + "/comm");
+        while (!cmd.empty() && cmd.back() == '\n') cmd.pop_back();
+    }
+    return cmd;
+}
+
+// Whether an open file's /proc/PID/fdinfo text lists a lock that covers
+// byte `at` of the inode (st_dev, st_ino). The lines read
+//   lock:\t1: OFDLCK ADVISORY  WRITE -1 00:1a:1909 1 1
+bool fdinfo_holds(const std::string& fdinfo, dev_t dev, ino_t ino, off_t at) {
+    std::ifstream in(fdinfo);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("lock:", 0) != 0) continue;
+        unsigned maj = 0, min = 0;
+        unsigned long long inode = 0;
+        long long start = 0;
+        char end[24] = {};
+        if (std::sscanf(line.c_str(), "lock: %*d: %*s %*s %*s %*d %x:%x:%llu %lld %23s", &maj, &min,
+                        &inode, &start, end) != 5)
+            continue;
+        if (maj != major(dev) || min != minor(dev) || inode != static_cast<unsigned long long>(ino))
+            continue;
+        const bool to_eof = std::strcmp(end, "EOF") == 0;
+        if (start <= at && (to_eof || std::strtoll(end, nullptr, 10) >= at)) return true;
+    }
+    return false;
 }
 
 }  // namespace
@@ -310,6 +373,58 @@ Result<DeviceLock> DeviceLock::acquire(const std::string& device_path, Kind kind
         return e;
     }
     return DeviceLock(fd);
+}
+
+Result<DeviceLock> DeviceLock::acquire_exclusive(const std::string& device_path, Kind kind) {
+    int fd = open(device_path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return sys_error(device_path, "cannot open device to lock it");
+    struct flock fl = lock_request(kind, F_WRLCK);
+    while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        close(fd);
+        if (err != EAGAIN && err != EACCES) {
+            errno = err;
+            return sys_error(device_path, "cannot lock device");
+        }
+        const std::string who = holders(device_path, kind);
+        return make_error(EBUSY, device_path + ": device is in use by " +
+                                     (who.empty() ? std::string("another famfs process") : who) +
+                                     " (it holds the " + lock_name(kind) + " lock)");
+    }
+    return DeviceLock(fd);
+}
+
+std::string DeviceLock::holders(const std::string& device_path, Kind kind) {
+    struct stat st;
+    if (stat(device_path.c_str(), &st) != 0) return {};
+    const std::string self = std::to_string(getpid());
+    std::string out;
+    DIR* proc = opendir("/proc");
+    if (proc == nullptr) return {};
+    while (const dirent* p = readdir(proc)) {
+        const std::string pid = p->d_name;
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid == self)
+            continue;
+        const std::string fds = "/proc/" + pid + "/fdinfo";
+        DIR* d = opendir(fds.c_str());
+        if (d == nullptr) continue;
+        bool holds = false;
+        while (const dirent* f = readdir(d)) {
+            if (f->d_name[0] == '.') continue;
+            if (fdinfo_holds(fds + "/" + f->d_name, st.st_dev, st.st_ino, lock_byte(kind))) {
+                holds = true;
+                break;
+            }
+        }
+        closedir(d);
+        if (!holds) continue;
+        if (!out.empty()) out += ", ";
+        out += "pid " + pid;
+        if (const std::string cmd = command_of(pid); !cmd.empty()) out += " (" + cmd + ")";
+    }
+    closedir(proc);
+    return out;
 }
 
 bool DeviceLock::in_use(const std::string& device_path) {

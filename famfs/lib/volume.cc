@@ -78,9 +78,17 @@ Volume::Volume(std::shared_ptr<Device> device, const omf::Superblock& sb, Role r
 }
 
 Result<std::unique_ptr<Volume>> Volume::open(const std::string& device_path, Access access) {
+    // Taken before the superblock is read: a device being formatted is
+    // refused rather than read half-written. A lock that cannot be taken for
+    // another reason (a read-only copy of the metadata, ...) is done without.
+    auto lock = DeviceLock::acquire(device_path, DeviceLock::Kind::kUse, /*wait=*/false);
+    if (!lock && lock.error().code == EBUSY)
+        return make_error(EBUSY, device_path + ": device is being formatted (mkfs.famfs)");
     auto dev = open_device(device_path, access);
     if (!dev) return dev.error();
-    return open(std::shared_ptr<Device>(std::move(dev.value())));
+    auto v = open(std::shared_ptr<Device>(std::move(dev.value())));
+    if (v && lock) (*v)->use_lock_.emplace(std::move(lock.value()));
+    return v;
 }
 
 Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
@@ -430,7 +438,11 @@ Status check_mkfs(const std::string& path, const MkfsOptions& opt) {
         return make_error(EINVAL, "log length " + std::to_string(opt.log_len) +
                                       " must be a power of two of at least 8 MiB");
     if (opt.kill && !opt.force) return make_error(EINVAL, path + ": -k needs -f");
-    if (served_here(path)) return make_error(EBUSY, path + ": device is in use (mounted by famfs)");
+    if (served_here(path)) {
+        const std::string who = DeviceLock::holders(path, DeviceLock::Kind::kMount);
+        return make_error(EBUSY, path + ": device is in use (mounted by famfs" +
+                                     (who.empty() ? "" : ": " + who) + ")");
+    }
     bool exists = access(path.c_str(), F_OK) == 0;
     if (!exists && !opt.create_size)
         return make_error(ENOENT, path + ": no such device (give a size to create a file)");
@@ -468,6 +480,18 @@ Status write_filesystem(Device& dev, const std::string& path, const MkfsOptions&
 
 Status mkfs(const std::string& path, const MkfsOptions& opt) {
     FAMFS_TRY(check_mkfs(path, opt));
+    // No famfs process may be writing the log (append lock) or have the
+    // file system open (use lock) while it is formatted, and none may start
+    // until it is done; a holder is named and left alone.
+    std::optional<DeviceLock> append, use;
+    if (access(path.c_str(), F_OK) == 0) {
+        auto a = DeviceLock::acquire_exclusive(path, DeviceLock::Kind::kAppend);
+        if (!a) return a.error();
+        append.emplace(std::move(a.value()));
+        auto u = DeviceLock::acquire_exclusive(path, DeviceLock::Kind::kUse);
+        if (!u) return u.error();
+        use.emplace(std::move(u.value()));
+    }
     if (opt.create_size && !opt.kill) FAMFS_TRY(create_device_file(path, opt.create_size));
     auto d = open_device(path, Access::kReadWrite);
     if (!d) return d.error();

@@ -1,8 +1,16 @@
 // mkfs.famfs: formatting, and every refusal leaving the device as it was.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "cli_fixture.h"
 #include "famfs/device.h"
+#include "famfs/volume.h"
 
 namespace famfs::clitest {
 namespace {
@@ -119,7 +127,7 @@ TEST_F(MkfsTest, RefusesNonRoot) {
     ::chmod(dev_.c_str(), 0666);
     const auto before = snapshot();
     Outcome r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", MKFS_BIN, "-f",
-                 "--allow-small", dev_});
+                     "--allow-small", dev_});
     EXPECT_EQ(r.status, 2);
     EXPECT_TRUE(contains(r.err, "root")) << r.err;
     EXPECT_DEVICE_UNCHANGED(before);
@@ -135,6 +143,116 @@ TEST_F(MkfsTest, RefusesADeviceInUse) {
     EXPECT_EQ(r.status, 2);
     EXPECT_TRUE(contains(r.err, "in use")) << r.err;
     EXPECT_DEVICE_UNCHANGED(before);
+}
+
+// A famfs command that has the device open (here this test process, which
+// holds a Volume) keeps mkfs away, and mkfs names it.
+TEST_F(MkfsTest, RefusesADeviceAFamfsProcessHasOpen) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
+    auto vol = Volume::open(dev_, Access::kReadOnly);
+    ASSERT_TRUE(vol.ok()) << vol.error().message;
+    const auto before = snapshot();
+    for (const char* flags : {"-f", "-fk"}) {
+        Outcome r = mkfs({flags, "--allow-small"});
+        EXPECT_EQ(r.status, 2) << flags;
+        EXPECT_TRUE(contains(r.err, "in use by pid " + std::to_string(::getpid()))) << r.err;
+        EXPECT_DEVICE_UNCHANGED(before);
+    }
+    vol->reset();
+    EXPECT_EQ(mkfs({"-f", "--allow-small"}).status, 0) << "free once the Volume is closed";
+}
+
+// A process in the middle of a log append (the append lock) as well.
+TEST_F(MkfsTest, RefusesADeviceWhoseLogIsBeingWritten) {
+    format();
+    const auto before = snapshot();
+    auto lock = DeviceLock::acquire(dev_, DeviceLock::Kind::kAppend, false);
+    ASSERT_TRUE(lock.ok()) << lock.error().message;
+    Outcome r = mkfs({"-f", "--allow-small"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "in use by pid " + std::to_string(::getpid()))) << r.err;
+    EXPECT_TRUE(contains(r.err, "append lock")) << r.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+}
+
+// While mkfs formats (it holds the use lock exclusively), famfs commands
+// refuse the device instead of reading a half-written file system.
+TEST_F(MkfsTest, CommandsRefuseADeviceBeingFormatted) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
+    const auto before = snapshot();
+    auto lock = DeviceLock::acquire_exclusive(dev_, DeviceLock::Kind::kUse);
+    ASSERT_TRUE(lock.ok()) << lock.error().message;
+    Outcome c = famfs({"creat", "-s", "4k", "g"});
+    EXPECT_EQ(c.status, 1);
+    EXPECT_TRUE(contains(c.err, "being formatted")) << c.err;
+    Outcome f = famfs({"fsck"});
+    EXPECT_NE(f.status, 0);
+    EXPECT_TRUE(contains(f.err, "being formatted")) << f.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+}
+
+// Whether some process holds byte `at` of the device (F_OFD_GETLK: looks
+// without taking anything).
+bool byte_locked(const std::string& dev, off_t at) {
+    const int fd = ::open(dev.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = at;
+    fl.l_len = 1;
+    const bool locked = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    return locked;
+}
+
+// The case: `famfs --device DEV creat -r` (or cp) is running when
+// mkfs -f comes. mkfs fails naming it, and the command completes unharmed.
+TEST_F(MkfsTest, RefusesADeviceARunningCommandUsesAndLeavesItAlone) {
+    format("512m");
+    constexpr off_t kUseByte = 2;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        const std::string name = "f" + std::to_string(attempt);
+        const std::vector<std::string> argv{FAMFS_BIN, "--device", dev_, "creat", "-r",
+                                            "-S",      "9",        "-s", "256m",  name};
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            std::vector<char*> args;
+            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execv(args[0], args.data());
+            ::_exit(126);
+        }
+        // Catch it with the device open, and freeze it there.
+        int status = 0;
+        bool exited = false;
+        while (!byte_locked(dev_, kUseByte)) {
+            if (::waitpid(pid, &status, WNOHANG) == pid) {
+                exited = true;
+                break;
+            }
+        }
+        if (!exited) {
+            ::kill(pid, SIGSTOP);
+            if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+        }
+        if (exited) continue;  // it finished first: try again
+        const auto before = snapshot();
+        Outcome r = mkfs({"-f", "--allow-small"});
+        EXPECT_DEVICE_UNCHANGED(before);
+        ::kill(pid, SIGCONT);
+        ::waitpid(pid, &status, 0);
+        EXPECT_EQ(r.status, 2);
+        EXPECT_TRUE(contains(r.err, "in use by pid " + std::to_string(pid))) << r.err;
+        EXPECT_TRUE(contains(r.err, "creat -r")) << r.err;
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the command was harmed";
+        EXPECT_EQ(read_file(name), pattern_bytes(256u << 20, 9));
+        EXPECT_EQ(famfs({"fsck"}).status, 0);
+        return;
+    }
+    FAIL() << "the command always finished before it could be caught";
 }
 
 }  // namespace

@@ -73,13 +73,28 @@ Status create_device_file(const std::string& path, uint64_t size);
 // so every famfs process on the host honours them, threads included):
 //  - the append lock serialises log appends (the CLI and the server),
 //  - the mount lock is held shared by every famfs_fused serving the device;
-//    mkfs and fsck-by-device test it to refuse a device that is in use.
+//    mkfs and fsck-by-device test it to refuse a device that is in use,
+//  - the use lock is held shared by every process that has the file system
+//    open (Volume::open: the CLI commands and the servers) for as long as it
+//    has it open.
+// mkfs takes the append and use locks exclusively, so it never formats a
+// device under a famfs command that is running, and no command opens the
+// device while it is being formatted.
 class DeviceLock {
   public:
-    enum class Kind { kAppend, kMount };
+    enum class Kind { kAppend, kMount, kUse };
+    // The append lock is taken exclusively, the mount and use locks shared.
     static Result<DeviceLock> acquire(const std::string& device_path, Kind kind, bool wait);
+    // Takes any of the locks exclusively without waiting (mkfs); EBUSY,
+    // naming the holders, when a famfs process holds it.
+    static Result<DeviceLock> acquire_exclusive(const std::string& device_path, Kind kind);
     // True when some process holds the mount lock of this device.
     static bool in_use(const std::string& device_path);
+    // The processes on this host (other than this one) that hold `kind` on
+    // the device, as "pid 123 (famfs --device /dev/dax0.0 cp ...)", comma
+    // separated; empty when none can be found (they are gone, or /proc does
+    // not show them to this user).
+    static std::string holders(const std::string& device_path, Kind kind);
 
     DeviceLock(DeviceLock&& other) noexcept;
     DeviceLock& operator=(DeviceLock&& other) noexcept;

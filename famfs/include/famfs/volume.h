@@ -128,6 +128,8 @@ class Volume {
                     uint32_t gid, bool parents, uint64_t free_entries);
 
     std::shared_ptr<Device> device_;
+    // Held shared while the Volume is open: mkfs refuses the device meanwhile.
+    std::optional<DeviceLock> use_lock_;
     omf::Superblock sb_;
     omf::Superblock layout_;
     LogView log_;
