@@ -1,18 +1,30 @@
 // famfs creat: allocates and logs files, optionally filled with the test
-// pattern. Exit status: the number of files that failed.
+// pattern. A new file that is filled (-r, or -M with a seed) is reserved,
+// filled and only then logged, as famfs cp does: a creat that dies mid-fill
+// leaves nothing visible and its space free. An existing file of the same
+// size is re-filled in place (it stays visible meanwhile, partly
+// re-filled if the creat dies). Exit status: the number of files that
+// failed.
 #include <getopt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "args.h"
 #include "commands.h"
 #include "data_io.h"
+#include "famfs/escape.h"
 #include "famfs/volume.h"
 #include "lifetime.h"
 #include "parallel.h"
@@ -31,7 +43,9 @@ void usage(FILE* out) {
                  "       famfs creat -M NAME,SIZE[,SEED] [-M ...] [options]\n"
                  "Allocates and logs famfs files (master only). SIZE takes k/m/g suffixes.\n"
                  "  -s, --size       the file's size; with -r, an existing file may omit it\n"
-                 "  -r, --randomize  fill with the test pattern of SEED (-S, --seed)\n"
+                 "  -r, --randomize  fill with the test pattern of SEED (-S, --seed); a new\n"
+                 "                   file is logged once filled, an existing one is\n"
+                 "                   re-filled in place\n"
                  "  -M, --multi      one more file: NAME,SIZE and optionally a pattern SEED\n"
                  "                   (SIZE 0: an existing file at its size; not with -S)\n"
                  "  -t, --threadct   threads filling files with the pattern\n"
@@ -168,17 +182,26 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     return std::nullopt;
 }
 
-struct Fill {
-    Volume* vol;
+// One file of the command, resolved and (unless a dry run) reserved.
+struct Job {
     Target target;
+    Volume* vol = nullptr;
+    Volume::Transaction* txn = nullptr;  // null: create_file() logged it already
     omf::FileEntry file;
-    uint64_t seed;
+    bool created = false;  // false: it existed with this size
+    uint64_t seed = 0;     // 0: no fill
+    bool single = false;   // the FILE argument (not a -M file)
 };
 
 // One Volume per device named: its writer state is replayed once and then
-// kept up to date, however many files are created.
+// kept up to date, however many files are created. When any file is
+// filled, each device gets one transaction (the append lock held until the
+// command ends), so a file is reserved, filled and only then logged: a
+// creat killed mid-fill leaves nothing visible, and its space free.
 class Writers {
   public:
+    explicit Writers(bool transactions) : transactions_(transactions) {}
+
     Result<Volume*> get(const std::string& device) {
         Volume*& v = open_[device];
         if (v == nullptr) {
@@ -192,9 +215,28 @@ class Writers {
         FAMFS_TRY(v->require_master());
         return v;
     }
+    // The device's transaction (null without transactions).
+    Result<Volume::Transaction*> transaction(const std::string& device, Volume& vol) {
+        if (!transactions_) return nullptr;
+        std::unique_ptr<Volume::Transaction>& t = txns_[device];
+        if (t == nullptr) {
+            auto begun = vol.begin_transaction();
+            if (!begun) {
+                txns_.erase(device);
+                return begun.error();
+            }
+            t = std::move(*begun);
+        }
+        return t.get();
+    }
+    // Ends every transaction: space reserved and never logged is free again
+    // and the append locks are dropped.
+    void finish() { txns_.clear(); }
 
   private:
+    bool transactions_;
     std::map<std::string, Volume*> open_;
+    std::map<std::string, std::unique_ptr<Volume::Transaction>> txns_;
 };
 
 // Size 0 (no -s, or NAME,0 in -M): the size of the existing famfs file, to
@@ -211,9 +253,25 @@ Result<uint64_t> existing_size(const Volume& vol, const std::string& relpath, bo
     return n->file.size;
 }
 
-// Logs one file; returns the fill job when it needs the pattern written.
-Result<std::optional<Fill>> create_one(const GlobalOptions& g, const Options& o, FileSpecArg f,
-                                       bool single, Writers& writers) {
+// The file is there (logged, or it existed): shown through its mount and,
+// with -v, said so.
+void announce(const Options& o, const Job& j) {
+    if (j.created) reveal_in_mount(j.target);
+    if (o.verbose) {
+        std::printf("famfs creat: %s: %s (%llu bytes)\n", escaped(j.target.arg).c_str(),
+                    j.created ? "created" : "exists with this size",
+                    static_cast<unsigned long long>(j.file.size));
+    }
+    if (j.seed != 0 && j.single && o.random_seed) {
+        std::printf("famfs creat: %s: filled with seed %llu\n", escaped(j.target.arg).c_str(),
+                    static_cast<unsigned long long>(j.seed));
+    }
+}
+
+// Reserves one file (in a transaction) or logs it (without one); returns
+// nothing for a dry run.
+Result<std::optional<Job>> prepare_one(const GlobalOptions& g, FileSpecArg f, bool single,
+                                       const Options& o, Writers& writers) {
     auto t = resolve_target(g, f.name);
     if (!t) return t.error();
     auto vol = writers.get(t->device);
@@ -225,24 +283,27 @@ Result<std::optional<Fill>> create_one(const GlobalOptions& g, const Options& o,
     }
     if (g.dryrun) {
         FAMFS_TRY(validate_relpath(t->relpath));
-        std::printf("famfs creat: %s: dry run, nothing logged\n", f.name.c_str());
-        return std::optional<Fill>{};
+        std::printf("famfs creat: %s: dry run, nothing logged\n", escaped(f.name).c_str());
+        return std::optional<Job>{};
     }
-    auto created =
-        (*vol)->create_file(CreateSpec{t->relpath, f.size, o.mode, o.uid, o.gid, o.interleave});
-    if (!created) return make_error(created.error().code, explain(created.error(), t->relpath));
-    if (created->created) reveal_in_mount(*t);
-    if (o.verbose) {
-        std::printf("famfs creat: %s: %s (%llu bytes)\n", f.name.c_str(),
-                    created->created ? "created" : "exists with this size",
-                    static_cast<unsigned long long>(f.size));
+    auto txn = writers.transaction(t->device, **vol);
+    if (!txn) return make_error(txn.error().code, explain(txn.error(), t->relpath));
+    const CreateSpec spec{t->relpath, f.size, o.mode, o.uid, o.gid, o.interleave};
+    auto c = *txn ? (*txn)->reserve(spec) : (*vol)->create_file(spec);
+    if (!c) return make_error(c.error().code, explain(c.error(), t->relpath));
+    return std::optional<Job>{Job{*t, *vol, *txn, std::move(c->file), c->created, f.seed, single}};
+}
+
+// Fills a reserved (or existing) file and logs it if it is new.
+Status fill_and_log(const Job& j) {
+    auto map = dax::FileMapping::from_entry(j.vol->shared_device(), j.file);
+    if (!map) return map.error();
+    FAMFS_TRY(write_pattern(j.vol->device(), *map, j.seed));
+    if (j.created && j.txn != nullptr) {
+        if (auto s = j.txn->commit(j.file); !s)
+            return make_error(s.error().code, explain(s.error(), j.target.relpath));
     }
-    if (f.seed == 0) return std::optional<Fill>{};
-    if (single && o.random_seed) {
-        std::printf("famfs creat: %s: filled with seed %llu\n", f.name.c_str(),
-                    static_cast<unsigned long long>(f.seed));
-    }
-    return std::optional<Fill>{Fill{*vol, *t, std::move(created->file), f.seed}};
+    return {};
 }
 
 }  // namespace
@@ -251,29 +312,50 @@ int cmd_creat(const GlobalOptions& g, int argc, char** argv) {
     Options o;
     if (auto stop = parse(argc, argv, o)) return *stop;
 
+    const bool fills = std::any_of(o.files.begin(), o.files.end(),
+                                   [](const FileSpecArg& f) { return f.seed != 0; });
+    Writers writers(fills && !g.dryrun);
     int failed = 0;
-    Writers writers;
-    std::vector<Fill> fills;
+    std::vector<Job> to_fill;
+    std::set<std::pair<std::string, std::string>> reserved;  // (device, relpath) not yet logged
     for (size_t i = 0; i < o.files.size(); ++i) {
         const FileSpecArg& f = o.files[i];
-        auto fill = create_one(g, o, f, i == 0 && o.single, writers);
-        if (!fill) {
-            report_error(kCmd, f.name, fill.error());
+        auto job = prepare_one(g, f, i == 0 && o.single, o, writers);
+        Status s = job ? Status{} : Status(job.error());
+        if (job && *job) {
+            Job& j = **job;
+            if (j.created && j.txn != nullptr &&
+                !reserved.emplace(j.target.device, j.target.relpath).second) {
+                s = make_error(EEXIST, "named more than once");
+            } else if (j.seed != 0) {
+                to_fill.push_back(std::move(j));
+            } else if (j.created && j.txn != nullptr) {
+                s = j.txn->commit(j.file);
+                if (s) announce(o, j);
+            } else {
+                announce(o, j);
+            }
+        }
+        if (!s) {
+            report_error(kCmd, f.name, s.error());
             ++failed;
-        } else if (*fill) {
-            fills.push_back(std::move(**fill));
         }
     }
+    // Each file is logged by the thread that filled it, once it is full.
     std::atomic<int> fill_failed{0};
-    run_parallel(o.threads, fills.size(), [&](size_t i) {
-        const Fill& f = fills[i];
-        auto map = dax::FileMapping::from_entry(f.vol->shared_device(), f.file);
-        Status s = map ? write_pattern(f.vol->device(), *map, f.seed) : Status(map.error());
-        if (!s) {
-            report_error(kCmd, f.target.arg, s.error());
+    std::mutex out;
+    run_parallel(o.threads, to_fill.size(), [&](size_t i) {
+        const Job& j = to_fill[i];
+        Status s = fill_and_log(j);
+        std::lock_guard<std::mutex> lock(out);
+        if (s) {
+            announce(o, j);
+        } else {
+            report_error(kCmd, j.target.arg, s.error());
             ++fill_failed;
         }
     });
+    writers.finish();
     return exit_status(failed + fill_failed);
 }
 

@@ -29,7 +29,7 @@ TEST_F(CreatTest, CreatesAFile) {
 TEST_F(CreatTest, ModeIsMaskedWithTheUmask) {
     format();
     Outcome r = run({"sh", "-c", "umask 077 && exec \"$0\" --device \"$1\" creat -s 4k -m 0666 f",
-                 FAMFS_BIN, dev_});
+                     FAMFS_BIN, dev_});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(load().ns.lookup("f")->file.mode, 0600u);
 }
@@ -116,12 +116,12 @@ TEST_F(CreatTest, OutOfSpaceFailsCleanly) {
 TEST_F(CreatTest, UsageErrorsChangeNothing) {
     format();
     const auto before = snapshot();
-    EXPECT_EQ(famfs({"creat", "f"}).status, 1);                    // no size
-    EXPECT_EQ(famfs({"creat", "-s", "0", "f"}).status, 1);         // size 0
-    EXPECT_EQ(famfs({"creat", "-s", "4q", "f"}).status, 1);        // bad suffix
+    EXPECT_EQ(famfs({"creat", "f"}).status, 1);                         // no size
+    EXPECT_EQ(famfs({"creat", "-s", "0", "f"}).status, 1);              // size 0
+    EXPECT_EQ(famfs({"creat", "-s", "4q", "f"}).status, 1);             // bad suffix
     EXPECT_EQ(famfs({"creat", "-s", "4k", "-S", "3", "f"}).status, 1);  // -S without -r
-    EXPECT_EQ(famfs({"creat", "-s", "4k"}).status, 1);             // no file
-    EXPECT_EQ(famfs({"creat", "-Z", "f"}).status, 1);              // unknown option
+    EXPECT_EQ(famfs({"creat", "-s", "4k"}).status, 1);                  // no file
+    EXPECT_EQ(famfs({"creat", "-Z", "f"}).status, 1);                   // unknown option
     EXPECT_EQ(famfs({"creat", "-h"}).status, 0);
     EXPECT_DEVICE_UNCHANGED(before);
 }
@@ -151,7 +151,8 @@ TEST_F(CreatTest, MultipleFilesExitWithTheFailureCount) {
 TEST_F(CreatTest, ExitStatusIsCappedAt127) {
     format();
     std::vector<std::string> args{"creat"};
-    for (int i = 0; i < 130; ++i) args.insert(args.end(), {"-M", "/abs" + std::to_string(i) + ",4k"});
+    for (int i = 0; i < 130; ++i)
+        args.insert(args.end(), {"-M", "/abs" + std::to_string(i) + ",4k"});
     EXPECT_EQ(famfs(args).status, 127);
 }
 
@@ -183,7 +184,8 @@ TEST_F(CreatTest, RandomizeWithoutASeedReportsTheSeedItUsed) {
 
 TEST_F(CreatTest, StripedFileIsInterleaved) {
     format("4200m");
-    Outcome r = famfs({"creat", "-s", "64m", "-N", "2", "-B", "4", "-C", "2m", "-r", "-S", "5", "s"});
+    Outcome r =
+        famfs({"creat", "-s", "64m", "-N", "2", "-B", "4", "-C", "2m", "-r", "-S", "5", "s"});
     ASSERT_EQ(r.status, 0) << r.err;
     const State st = load();
     const Node* n = st.ns.lookup("s");
@@ -212,7 +214,7 @@ TEST_F(CreatTest, NonRootCannotCreate) {
     format();
     const auto before = snapshot();
     Outcome r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", FAMFS_BIN,
-                 "--device", dev_, "creat", "-s", "4k", "f"});
+                     "--device", dev_, "creat", "-s", "4k", "f"});
     EXPECT_EQ(r.status, 1);
     EXPECT_TRUE(contains(r.err, "famfs creat: f: ")) << r.err;
     EXPECT_DEVICE_UNCHANGED(before);
@@ -253,6 +255,57 @@ TEST_F(CreatTest, ConcurrentCreatorsNeverInterleave) {
             EXPECT_EQ(read_file(name), pattern_bytes(4096, p * 100 + f + 1)) << name;
         }
     }
+}
+
+// Re-filling an existing file of the same size rewrites it where it is:
+// nothing new is logged and its extents stay.
+TEST_F(CreatTest, RefillingAnExistingFileStaysInPlace) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "1m", "-r", "-S", "1", "f"}).status, 0);
+    const auto extents = load().ns.lookup("f")->file.extents;
+    Outcome r = famfs({"creat", "-r", "-S", "2", "-v", "f"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "famfs creat: f: exists with this size")) << r.out;
+    EXPECT_EQ(next_index(), 1u);
+    EXPECT_EQ(load().ns.lookup("f")->file.extents, extents);
+    EXPECT_EQ(read_file("f"), pattern_bytes(1u << 20, 2));
+}
+
+// Filled and unfilled -M files in one command: each logged once, filled
+// ones with their pattern.
+TEST_F(CreatTest, FilledAndEmptyFilesTogether) {
+    format();
+    Outcome r = famfs({"creat", "-v", "-t", "2", "-M", "a,4k", "-M", "b,8k,3", "-M", "c,5000,4"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "famfs creat: b: created (8192 bytes)")) << r.out;
+    EXPECT_EQ(next_index(), 3u);
+    EXPECT_EQ(read_file("b"), pattern_bytes(8192, 3));
+    EXPECT_EQ(read_file("c"), pattern_bytes(5000, 4));
+    EXPECT_EQ(famfs({"fsck"}).status, 0);
+}
+
+// A new name filled twice in one command would be reserved twice: the
+// second is refused, the first created.
+TEST_F(CreatTest, ANewNameGivenTwiceIsCreatedOnce) {
+    format();
+    Outcome r = famfs({"creat", "-M", "a,4k,1", "-M", "a,4k,2"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "famfs creat: a: named more than once")) << r.err;
+    EXPECT_EQ(next_index(), 1u);
+    EXPECT_EQ(read_file("a"), pattern_bytes(4096, 1));
+    Outcome fsck = famfs({"fsck"});
+    EXPECT_EQ(fsck.status, 0) << fsck.out;
+}
+
+// A fill that cannot start (no space for the second file) logs nothing for
+// it; the first file is complete.
+TEST_F(CreatTest, AFileThatCannotBeReservedLeavesTheOthers) {
+    format();
+    Outcome r = famfs({"creat", "-M", "a,16m,1", "-M", "b,200m,2"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(contains(r.err, "famfs creat: b: ")) << r.err;
+    EXPECT_EQ(next_index(), 1u);
+    EXPECT_EQ(read_file("a"), pattern_bytes(16u << 20, 1));
 }
 
 }  // namespace
