@@ -25,8 +25,9 @@
 #
 # LAB_STACKS selects stacks (default "default new qemu11"); LAB_PLAN overrides
 # the plan of every selected stack, e.g. LAB_PLAN="nvdimm2:smoke"
-# (topology:marker expression, space separated, "_" for spaces; an empty
-# expression runs everything).
+# (topology:marker expression, space separated, "_" for the spaces around
+# and/or/not, e.g. "cxl2:smoke_or_host_death"; an empty expression runs
+# everything).
 set -uo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 BUILD_DIR OUT_DIR" >&2; exit 2; }
@@ -76,7 +77,12 @@ run_topology() {
     local stack=$1 entry=$2 topo marks dir
     topo=${entry%%:*}
     marks=${entry#*:}
-    marks=${marks//_/ }
+    # "_" stands for a space only around the operators, so that markers
+    # with an underscore in their name (host_death) can be selected.
+    marks=${marks//_or_/ or }
+    marks=${marks//_and_/ and }
+    marks=${marks//_not_/ not }
+    [[ $marks == not_* ]] && marks="not ${marks#not_}"
     dir=$out/$stack/$topo
     rm -rf "$dir"
     mkdir -p "$dir"
