@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "device_use.h"
+#include "famfs/device.h"
 #include "famfs/escape.h"
 #include "famfs/volume.h"
 #include "report.h"
@@ -114,7 +115,12 @@ int mkfs_main(int argc, char** argv) {
     if (opt.kill && !opt.force) return usage_error("-k (kill the superblock) needs -f");
     const std::string device = argv[optind];
     if (::geteuid() != 0) return fail(device, "must be run as root");
-    if (device_in_use(device)) return fail(device, "device is in use (mounted); unmount it first");
+    if (device_in_use(device)) {
+        const std::string server = DeviceLock::holders(device, DeviceLock::Kind::kMount);
+        return fail(device, "device is in use (mounted" +
+                                (server.empty() ? std::string() : " by " + server) +
+                                "); unmount it first");
+    }
     if (auto s = mkfs(device, opt); !s) return fail(device, explain(s.error(), device));
     if (opt.kill) {
         std::printf("mkfs.famfs: %s: superblock invalidated\n", device.c_str());

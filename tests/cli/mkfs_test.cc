@@ -142,6 +142,7 @@ TEST_F(MkfsTest, RefusesADeviceInUse) {
     Outcome r = mkfs({"-f", "--allow-small"});
     EXPECT_EQ(r.status, 2);
     EXPECT_TRUE(contains(r.err, "in use")) << r.err;
+    EXPECT_TRUE(contains(r.err, "by pid " + std::to_string(::getpid()))) << r.err;
     EXPECT_DEVICE_UNCHANGED(before);
 }
 
