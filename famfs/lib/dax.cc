@@ -57,6 +57,12 @@ Result<std::vector<Segment>> striped_segments(Device& dev, const omf::FileEntry&
 
 }  // namespace
 
+Status check_writable(const omf::FileEntry& file) {
+    if (!file.read_only()) return {};
+    return make_error(EROFS, "'" + file.relpath + "': logged read-only for all hosts (flags " +
+                                 std::to_string(file.flags) + "): its data cannot be written");
+}
+
 Result<FileMapping> FileMapping::from_entry(std::shared_ptr<Device> device,
                                             const omf::FileEntry& file) {
     auto segs = file.ext_type == omf::ExtentType::kInterleaved ? striped_segments(*device, file)
@@ -78,6 +84,7 @@ Result<FileMapping> FileMapping::open(const std::string& device_path, const std:
     const Node* node = st->ns.lookup(relpath);
     if (!node) return make_error(ENOENT, relpath + ": no such famfs file on " + device_path);
     if (node->is_dir) return make_error(EISDIR, relpath + ": is a directory");
+    if (access == Access::kReadWrite) FAMFS_TRY(check_writable(node->file));
     return from_entry((*vol)->shared_device(), node->file);
 }
 
@@ -146,7 +153,7 @@ size_t FileMapping::read(uint64_t off, std::span<uint8_t> out) const {
 
 size_t FileMapping::write(uint64_t off, std::span<const uint8_t> in) const {
     // A read-only mapping would fault on the first store: refuse instead.
-    if (device_->access() != Access::kReadWrite) return 0;
+    if (device_->access() != Access::kReadWrite || file_.read_only()) return 0;
     size_t done = 0;
     (void)for_each_piece(off, in.size(), [&](uint64_t o, uint8_t* mem, uint64_t n) {
         std::memcpy(mem, in.data() + (o - off), n);
@@ -172,6 +179,7 @@ Result<size_t> FileMapping::read_checked(uint64_t off, std::span<uint8_t> out) c
 Result<size_t> FileMapping::write_checked(uint64_t off, std::span<const uint8_t> in) const {
     if (device_->access() != Access::kReadWrite)
         return make_error(EROFS, "'" + file_.relpath + "': mapped read-only");
+    FAMFS_TRY(check_writable(file_));
     size_t done = 0;
     Status s = for_each_piece(off, in.size(), [&](uint64_t o, uint8_t* mem, uint64_t n) {
         return guarded(o, mem, n, [&] {

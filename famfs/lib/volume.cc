@@ -289,6 +289,10 @@ Result<Volume::Created> Volume::allocate(WriterState& st, const CreateSpec& spec
                                           "': file exists with a different size (" +
                                           std::to_string(existing->size) +
                                           " != " + std::to_string(spec.size) + ")");
+        if (omf::flags_read_only(spec.flags) && !existing->read_only())
+            return make_error(EEXIST, "'" + spec.relpath +
+                                          "': file exists read-write; a logged file's flags "
+                                          "cannot be changed to read-only");
         return Created{std::move(*existing), false};
     }
     FAMFS_TRY(check_parent(st.paths, spec.relpath));
@@ -299,6 +303,7 @@ Result<Volume::Created> Volume::allocate(WriterState& st, const CreateSpec& spec
     f->mode = spec.mode & 07777;
     f->uid = spec.uid;
     f->gid = spec.gid;
+    f->flags = spec.flags;
     return Created{*f, true};
 }
 

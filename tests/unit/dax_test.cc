@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -216,6 +217,54 @@ TEST(DaxOpen, ByDevicePathAndRelpath) {
 
 namespace famfs {
 namespace {
+
+// A file logged read-only for all hosts takes no writes through the API:
+// it cannot be opened for writing, and a mapping of it stores nothing.
+TEST(DaxOpen, AFileLoggedReadOnlyRefusesWrites) {
+    test::ShmFile file(4 * kGiB + 64 * kMiB);
+    ASSERT_TRUE(mkfs(file.path(), MkfsOptions{}).ok());
+    omf::FileEntry logged;
+    {
+        auto vol = Volume::open(file.path(), Access::kReadWrite);
+        ASSERT_TRUE(vol.ok());
+        CreateSpec s;
+        s.relpath = "ro";
+        s.size = 3 * kMiB;
+        s.flags = omf::kFileFlagsAllRO;
+        auto c = (*vol)->create_file(s);
+        ASSERT_TRUE(c.ok()) << c.error().message;
+        logged = c->file;
+        // Its creator fills it through the memory itself.
+        auto fill = dax::FileMapping::from_entry((*vol)->shared_device(), c->file);
+        ASSERT_TRUE(fill.ok());
+        for (const auto& seg : fill->segments()) std::fill(seg.bytes.begin(), seg.bytes.end(), 7);
+    }
+    EXPECT_EQ(dax::check_writable(logged).error().code, EROFS);
+    auto w = dax::FileMapping::open(file.path(), "ro", Access::kReadWrite);
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(w.error().code, EROFS);
+    EXPECT_NE(w.error().message.find("'ro': logged read-only for all hosts"), std::string::npos)
+        << w.error().message;
+
+    auto r = dax::FileMapping::open(file.path(), "ro", Access::kReadOnly);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    std::vector<uint8_t> back(r->size());
+    EXPECT_EQ(r->read(0, back), back.size());
+    EXPECT_EQ(std::count(back.begin(), back.end(), 7), static_cast<long>(back.size()));
+
+    // Even a mapping of the entry on a read-write device stores nothing.
+    auto dev = open_device(file.path(), Access::kReadWrite);
+    ASSERT_TRUE(dev.ok());
+    auto m = dax::FileMapping::from_entry(std::shared_ptr<Device>(std::move(*dev)), logged);
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> one(1, 9);
+    EXPECT_EQ(m->write(0, one), 0u);
+    auto checked = m->write_checked(0, one);
+    ASSERT_FALSE(checked.ok());
+    EXPECT_EQ(checked.error().code, EROFS);
+    EXPECT_EQ(r->read(0, back), back.size());
+    EXPECT_EQ(back[0], 7);
+}
 
 TEST(DaxOpen, StripedFileCreatedByTheVolume) {
     test::ShmFile file(4 * kGiB + 64 * kMiB);

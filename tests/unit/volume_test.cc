@@ -100,6 +100,31 @@ TEST_F(VolumeFixture, SameSizeIsANoOpOtherSizeFails) {
     expect_refused([&] { return create_error(spec("f", 8192)); }, EEXIST, "other size");
 }
 
+TEST_F(VolumeFixture, ReadOnlyFlagsAreLoggedAndNeverAddedToAnExistingFile) {
+    CreateSpec ro = spec("ro", 4096);
+    ro.flags = omf::kFileFlagsAllRO;
+    auto c = vol->create_file(ro);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->file.flags, omf::kFileFlagsAllRO);
+    EXPECT_TRUE(c->file.read_only());
+    const State st = load();
+    ASSERT_NE(st.ns.lookup("ro"), nullptr);
+    EXPECT_EQ(st.ns.lookup("ro")->file.flags, omf::kFileFlagsAllRO);
+    // Asking again without the flag finds the file as it is (read-only).
+    auto again = vol->create_file(spec("ro", 4096));
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_FALSE(again->created);
+    EXPECT_TRUE(again->file.read_only());
+    // A read-write file cannot become read-only by creating it again.
+    ASSERT_TRUE(vol->create_file(spec("rw", 4096)).ok());
+    CreateSpec rw_as_ro = spec("rw", 4096);
+    rw_as_ro.flags = omf::kFileFlagsAllRO;
+    expect_refused([&] { return create_error(rw_as_ro); }, EEXIST, "read-write file as read-only");
+    EXPECT_FALSE(omf::flags_read_only(0));
+    EXPECT_FALSE(omf::flags_read_only(omf::kFileFlagsAllRW));
+    EXPECT_TRUE(omf::flags_read_only(omf::kFileFlagsAllRO | omf::kFileFlagsAllRW));
+}
+
 TEST_F(VolumeFixture, MkdirWithAndWithoutParents) {
     ASSERT_TRUE(vol->mkdir("a/b/c", 0750, 1, 2, true).ok());
     EXPECT_EQ(vol->log().next_index(), 3u);

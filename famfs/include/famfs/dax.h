@@ -28,10 +28,15 @@ struct Segment {
     std::span<uint8_t> bytes;
 };
 
+// EROFS naming the file when its logged flags make it read-only on every
+// host (omf::kFileFlagsAllRO): no user, root included, writes its data.
+Status check_writable(const omf::FileEntry& file);
+
 class FileMapping {
   public:
     // Opens `relpath` on a device (a famfs device path), or a path inside a
-    // famfs mount (the device is found from the mount table).
+    // famfs mount (the device is found from the mount table). Access::
+    // kReadWrite fails with EROFS for a file logged read-only (check_writable).
     static Result<FileMapping> open(const std::string& device_path, const std::string& relpath,
                                     Access access);
     static Result<FileMapping> open_path(const std::string& path_in_mount, Access access);
@@ -57,6 +62,8 @@ class FileMapping {
     uint8_t* address(uint64_t off, uint64_t* contiguous_len) const;
 
     // Copies between the file and a buffer; lengths are clamped to size().
+    // Writes store nothing (0, or EROFS from write_checked) on a read-only
+    // mapping or a file logged read-only.
     size_t read(uint64_t off, std::span<uint8_t> out) const;
     size_t write(uint64_t off, std::span<const uint8_t> in) const;
 

@@ -39,7 +39,15 @@ inline constexpr size_t kRelpathBytes = 80;  // including the terminating NUL
 inline constexpr size_t kMaxRelpathLen = kRelpathBytes - 1;
 inline constexpr size_t kMaxExtents = 16;
 inline constexpr size_t kMaxStrips = 16;
+// FILE entry flags: bit 0 (1) read-only on every host, bit 1 (2) read-write
+// on every host (what the reference writes for every file). Bit 0 wins: a
+// file whose flags have it is never written, by any user on any host; any
+// other value (2, or 0 in some reference images) leaves writing to the mode.
+inline constexpr uint32_t kFileFlagsAllRO = 1;
 inline constexpr uint32_t kFileFlagsAllRW = 2;
+constexpr bool flags_read_only(uint32_t flags) {
+    return (flags & kFileFlagsAllRO) != 0;
+}
 
 using Uuid = std::array<uint8_t, 16>;
 std::string uuid_to_string(const Uuid& u);
@@ -132,6 +140,7 @@ struct FileEntry {
     ExtentType ext_type = ExtentType::kSimple;
     std::vector<Extent> extents;  // simple
     Interleave interleave;        // interleaved
+    bool read_only() const { return flags_read_only(flags); }
     bool operator==(const FileEntry&) const = default;
 };
 

@@ -36,6 +36,9 @@ struct CreateSpec {
     uint32_t mode = 0644;
     uint32_t uid = 0, gid = 0;
     InterleaveParams interleave;
+    // omf::kFileFlagsAllRO logs a file no host may write (its creator fills
+    // it before or right after logging it, through its own mapping).
+    uint32_t flags = omf::kFileFlagsAllRW;
 };
 
 // The namespace and allocation state as of some log index.
