@@ -20,8 +20,10 @@ struct MetaInfo {
 
 constexpr MetaInfo kMetaInfo[] = {
     {MetaFile::kDir, kMetaDirName, S_IFDIR | 0555},
-    {MetaFile::kSuperblock, ".superblock", S_IFREG | 0444},
-    {MetaFile::kLog, ".log", S_IFREG | 0444},
+    // The log names every file, even inside directories only root may
+    // search: root's alone, like the superblock (permissions.h).
+    {MetaFile::kSuperblock, ".superblock", S_IFREG | 0400},
+    {MetaFile::kLog, ".log", S_IFREG | 0400},
     // Generated on open; direct I/O, so the size shown does not limit reads.
     {MetaFile::kStatus, ".status", S_IFREG | 0444},
     {MetaFile::kControl, ".control", S_IFREG | 0200},
@@ -93,6 +95,9 @@ struct stat attributes(const Server& s, const Inode& in) {
         const Node& n = *in.node;
         st.st_ino = n.ino;
         st.st_mode = (n.is_dir ? S_IFDIR : S_IFREG) | (n.mode & 07777);
+        // A file logged read-only for all hosts shows no write bits: the
+        // server refuses its writes whatever the mode (op_file.cc).
+        if (!n.is_dir && n.file.read_only()) st.st_mode &= ~mode_t(0222);
         st.st_uid = n.uid;
         st.st_gid = n.gid;
         st.st_size = static_cast<off_t>(n.size());

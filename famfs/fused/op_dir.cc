@@ -51,6 +51,11 @@ void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             fuse_reply_err(req, ENOTDIR);
             return;
         }
+        // Listing needs read permission; readdir goes through this handle.
+        if (int err = check_access(s, caller_of(req), *in, kMayRead)) {
+            fuse_reply_err(req, err);
+            return;
+        }
         h = snapshot(s, *in);
     }
     fi->fh = s.dirs().add(std::move(h));

@@ -3,7 +3,9 @@
 // its mappings fault in fresh memory. Regular files use direct I/O when the
 // kernel allows direct-I/O files to be mmap()ed, else the page cache.
 // .meta/.status and .meta/.control are generated text and commands: always
-// direct I/O.
+// direct I/O. Who may open what: permissions.h; a file logged read-only for
+// all hosts is never opened for writing (EROFS), so neither write() nor a
+// shared writable mmap can reach its memory.
 #include <fcntl.h>
 
 #include <memory>
@@ -20,31 +22,45 @@ bool wants_write(const fuse_file_info* fi) {
     return (fi->flags & O_ACCMODE) != O_RDONLY;
 }
 
+// What an open asks of the mode bits (O_TRUNC writes).
+int wanted(const fuse_file_info* fi) {
+    const int acc = fi->flags & O_ACCMODE;
+    int want = acc == O_WRONLY ? kMayWrite : acc == O_RDWR ? kMayRead | kMayWrite : kMayRead;
+    if (fi->flags & O_TRUNC) want |= kMayWrite;
+    return want;
+}
+
 // Builds the handle; 0 or a positive errno.
-int make_handle(Server& s, const Inode& in, const fuse_file_info* fi,
+int make_handle(Server& s, const Caller& c, const Inode& in, const fuse_file_info* fi,
                 std::shared_ptr<OpenFile>& out) {
     if (in.is_dir()) return EISDIR;
     const bool write = wants_write(fi);
+    if (int err = check_access(s, c, in, wanted(fi))) return err;
     if (in.meta) {
         switch (*in.meta) {
             case MetaFile::kStatus:
                 if (write) return EACCES;
                 out = std::make_shared<OpenFile>();
                 out->inode = in;
-                out->text = s.status_text();
+                out->text = s.status_text(c.root());
                 out->size = out->text.size();
                 return 0;
             case MetaFile::kControl:
-                if ((fi->flags & O_ACCMODE) != O_WRONLY) return EACCES;
+                // Its commands fail the device for everyone: root's alone,
+                // whatever the mount's permission mode (permissions.h).
+                if (!c.root() || (fi->flags & O_ACCMODE) != O_WRONLY) return EACCES;
                 out = std::make_shared<OpenFile>();
                 out->inode = in;
                 out->writable = true;
                 return 0;
             default:
-                if (write) return EACCES;  // the superblock and log are read-only here
+                // The superblock and the log: read-only here, and root's alone.
+                if (!c.root() || write) return EACCES;
                 break;
         }
     }
+    // Logged read-only for all hosts: no user writes it, root included.
+    if ((write || (fi->flags & O_TRUNC)) && in.node && in.node->file.read_only()) return EROFS;
     if (s.failed()) return EIO;
     // Files have a fixed size; truncating one would change it.
     if ((fi->flags & O_TRUNC) && in.node && in.node->size() != 0) return metadata_change_errno(s);
@@ -62,7 +78,7 @@ void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     {
         auto rd = s.read_tree();
         auto in = resolve(s, ino);
-        err = in ? make_handle(s, *in, fi, h) : ENOENT;
+        err = in ? make_handle(s, caller_of(req), *in, fi, h) : ENOENT;
     }
     if (err) {
         fuse_reply_err(req, err);

@@ -1,6 +1,8 @@
 // Name lookup and attributes. A lookup miss catches up with the log before
 // answering ENOENT: the famfs CLI on this host appends to the log directly
 // and then stats the new path through the mount.
+#include <unistd.h>
+
 #include <cstring>
 
 #include "ops.h"
@@ -24,11 +26,13 @@ std::optional<Inode> find_child(const Server& s, const Inode& parent, const char
 }
 
 // 0 with `e` filled, or a positive errno.
-int lookup_once(const Server& s, fuse_ino_t parent, const char* name, fuse_entry_param& e) {
+int lookup_once(const Server& s, const Caller& c, fuse_ino_t parent, const char* name,
+                fuse_entry_param& e) {
     auto rd = s.read_tree();
     auto dir = resolve(s, parent);
     if (!dir) return ENOENT;
     if (!dir->is_dir()) return ENOTDIR;
+    if (int err = check_access(s, c, *dir, kMayExec)) return err;
     auto child = find_child(s, *dir, name);
     if (!child) return ENOENT;
     e = entry_for(s, *child);
@@ -37,11 +41,12 @@ int lookup_once(const Server& s, fuse_ino_t parent, const char* name, fuse_entry
 
 void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Server& s = server_of(req);
+    const Caller caller = caller_of(req);
     fuse_entry_param e{};
-    int err = lookup_once(s, parent, name, e);
+    int err = lookup_once(s, caller, parent, name, e);
     if (err == ENOENT) {
         const CatchUp c = s.catch_up();
-        if (c.after != c.before) err = lookup_once(s, parent, name, e);
+        if (c.after != c.before) err = lookup_once(s, caller, parent, name, e);
     }
     if (err) {
         fuse_reply_err(req, err);
@@ -61,9 +66,29 @@ void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             fuse_reply_err(req, ENOENT);
             return;
         }
+        // Only the directories above matter, as for stat(2).
+        if (int err = check_access(s, caller_of(req), *in, 0)) {
+            fuse_reply_err(req, err);
+            return;
+        }
         st = attributes(s, *in);
     }
     fuse_reply_attr(req, &st, s.options().timeout_secs);
+}
+
+// access(2) and chdir(2): sent only when the server checks permissions
+// (the kernel answers them itself under default_permissions).
+void famfs_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+    const Server& s = server_of(req);
+    int err;
+    {
+        auto rd = s.read_tree();
+        auto in = resolve(s, ino);
+        // The mode decides, as under default_permissions: root's W_OK on a
+        // file logged read-only succeeds there too, and its open fails.
+        err = in ? check_access(s, caller_of(req), *in, mask & (R_OK | W_OK | X_OK)) : ENOENT;
+    }
+    fuse_reply_err(req, err);
 }
 
 // Nodes live as long as the server, so the kernel's lookup counts need no
@@ -85,6 +110,7 @@ void famfs_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets)
 void register_lookup_ops(fuse_lowlevel_ops& ops) {
     ops.lookup = famfs_lookup;
     ops.getattr = famfs_getattr;
+    ops.access = famfs_access;
     ops.forget = famfs_forget;
     ops.forget_multi = famfs_forget_multi;
 }

@@ -21,16 +21,35 @@ void reply_value(fuse_req_t req, const std::string& value, size_t size) {
     }
 }
 
+// user.* attributes need read permission on the object (xattr(7)).
+int may_read_xattrs(fuse_req_t req, const Caller& c, fuse_ino_t ino) {
+    const Server& s = server_of(req);
+    auto rd = s.read_tree();
+    auto in = resolve(s, ino);
+    return in ? check_access(s, c, *in, kMayRead) : ENOENT;
+}
+
 void famfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     const Server& s = server_of(req);
+    const Caller c = caller_of(req);
+    if (int err = may_read_xattrs(req, c, ino)) {
+        fuse_reply_err(req, err);
+        return;
+    }
     if (ino == kRootIno && std::strcmp(name, kStatusXattr) == 0) {
-        reply_value(req, s.status_text(), size);
+        // The same text as .meta/.status, under the same rule: file names
+        // for root only.
+        reply_value(req, s.status_text(c.root()), size);
         return;
     }
     fuse_reply_err(req, ENODATA);
 }
 
 void famfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    if (int err = may_read_xattrs(req, caller_of(req), ino)) {
+        fuse_reply_err(req, err);
+        return;
+    }
     std::string names;
     if (ino == kRootIno) names.assign(kStatusXattr, sizeof(kStatusXattr));  // with its NUL
     reply_value(req, names, size);

@@ -1,6 +1,27 @@
 #include "ops.h"
 
+#include <vector>
+
 namespace famfs::fused {
+
+Caller caller_of(fuse_req_t req) {
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    return Caller(ctx->uid, ctx->gid, [req] {
+        // The kernel does not send them: libfuse reads the requester's
+        // /proc status. Unreadable (the requester is gone, or in another
+        // pid namespace): no supplementary groups, which grants less.
+        std::vector<gid_t> groups(64);
+        for (;;) {
+            const int n = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+            if (n < 0) return std::vector<gid_t>{};
+            if (static_cast<size_t>(n) <= groups.size()) {
+                groups.resize(static_cast<size_t>(n));
+                return groups;
+            }
+            groups.resize(static_cast<size_t>(n));
+        }
+    });
+}
 
 int metadata_change_errno(const Server& s) {
     return s.role() == Role::kClient ? EROFS : EOPNOTSUPP;

@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 
 #include "inodes.h"
+#include "permissions.h"
 #include "server.h"
 
 namespace famfs::fused {
@@ -14,6 +15,10 @@ namespace famfs::fused {
 inline Server& server_of(fuse_req_t req) {
     return *static_cast<Server*>(fuse_req_userdata(req));
 }
+
+// Who sent the request (permissions.h); its groups are read from /proc
+// only if a decision needs them.
+Caller caller_of(fuse_req_t req);
 
 // The errno for metadata changes famfs does not make through a mount:
 // clients are read-only for metadata; the master uses the famfs CLI.

@@ -64,7 +64,8 @@ const OptionDef kOptions[] = {
          o.allow_other = false;
          return Status{};
      }},
-    {'p', nullptr, nullptr, "no default_permissions",
+    {'p', nullptr, nullptr,
+     "no default_permissions: the server checks the mode bits itself (timeouts 0)",
      [](ServerOptions& o, const char*) {
          o.default_permissions = false;
          return Status{};
@@ -161,6 +162,9 @@ Result<ServerOptions> parse_options(int argc, char** argv) {
         if (auto st = def->apply(opt, optarg); !st) return st.error();
     }
     if (argc - optind != 2) return make_error(EINVAL, usage());
+    // Checked by the server, a path walk must reach it at every step: with
+    // cached entries the kernel would walk into directories unasked.
+    if (!opt.default_permissions) opt.timeout_secs = 0;
     opt.device = argv[optind];
     opt.mountpoint = argv[optind + 1];
     return opt;

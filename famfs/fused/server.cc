@@ -181,7 +181,19 @@ std::string cpu_following_status() {
 
 }  // namespace
 
-std::string Server::status_text() const {
+namespace {
+
+// Who decides access on this mount (permissions.h).
+std::string permission_status(const ServerOptions& o) {
+    return std::string("permissions: ") +
+           (o.default_permissions ? "kernel (default_permissions: mode bits, checked by the kernel)"
+                                  : "server (-p: famfs_fused checks mode bits itself)") +
+           "\nallow_other: " + (o.allow_other ? "yes" : "no (the mounting user only)") + "\n";
+}
+
+}  // namespace
+
+std::string Server::status_text(bool for_root) const {
     std::ostringstream out;
     const auto& sb = volume_->superblock();
     const double since_ms = double(steady_ns() - last_poll_ns_.load()) / 1e6;
@@ -194,6 +206,8 @@ std::string Server::status_text() const {
             << "device: " << opt_.device << "\n"
             << "mountpoint: " << opt_.mountpoint << "\n"
             << "fs_uuid: " << omf::uuid_to_string(sb.fs_uuid) << "\n"
+            << permission_status(opt_)
+            << "file_names: " << (for_root ? "shown (root)" : "hidden (shown to root only)") << "\n"
             << "data_path: "
             << (direct_io_mmap_enabled() ? "direct I/O, mmap through the page cache"
                                          : "page cache (refreshed on open)")
@@ -218,14 +232,23 @@ std::string Server::status_text() const {
         const uint64_t errors =
             ns.problems().size() + (stopped ? 1 : 0) + (header_error_.empty() ? 0 : 1);
         out << "errors: " << errors << "\n";
+        // Reasons quote paths too: not for others.
         for (const auto& p : ns.problems()) {
-            out << "error: log entry " << p.index << " (" << escaped(p.relpath)
-                << ") skipped: " << escaped(p.reason) << "\n";
+            out << "error: log entry " << p.index;
+            if (for_root) {
+                out << " (" << escaped(p.relpath) << ") skipped: " << escaped(p.reason) << "\n";
+            } else {
+                out << " skipped\n";
+            }
         }
         if (stopped) {
             out << "error: log entry " << *state_->invalid_index
-                << " is invalid, replay stops there: "
-                << (state_->invalid_reason ? escaped(state_->invalid_reason->message) : "") << "\n";
+                << " is invalid, replay stops there"
+                << (for_root
+                        ? ": " + (state_->invalid_reason ? escaped(state_->invalid_reason->message)
+                                                         : std::string())
+                        : std::string())
+                << "\n";
         }
         if (!header_error_.empty()) out << "error: log header: " << header_error_ << "\n";
         std::string why = failure_;
@@ -236,7 +259,7 @@ std::string Server::status_text() const {
             why += "memory failure (SIGBUS) at device offset " + std::to_string(off);
         }
         out << "device_failed: " << (failed() ? "yes (" + why + ")" : std::string("no")) << "\n";
-        out << poison_status();
+        out << poison_status(for_root);
     }
     return out.str();
 }
@@ -254,7 +277,7 @@ constexpr size_t kNamedPerRange = 32;
 
 }  // namespace
 
-std::string Server::poison_status() const {
+std::string Server::poison_status(bool name_files) const {
     std::ostringstream out;
     out << "poison_watch: "
         << (poison_watch_ ? poison_watch_->describe() : std::string("off (not started)")) << "\n";
@@ -310,6 +333,14 @@ std::string Server::poison_status() const {
     });
     for (size_t i = 0; i < ranges.size(); i++) {
         out << "poisoned: " << describe_range(ranges[i]) << ": ";
+        if (!name_files) {
+            const uint64_t n = hits[i].size() + unnamed[i];
+            out << (n == 0 ? std::string("no file")
+                           : std::to_string(n) + (n == 1 ? " file" : " files") +
+                                 " (named to root only)")
+                << "\n";
+            continue;
+        }
         if (hits[i].empty()) out << "no file";
         for (size_t k = 0; k < hits[i].size(); k++) out << (k ? ", " : "") << hits[i][k];
         if (unnamed[i]) out << ", and " << unnamed[i] << " more";

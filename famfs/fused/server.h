@@ -46,6 +46,10 @@ struct ServerOptions {
     bool debug = false;  // foreground, single-threaded, libfuse debug output
     bool verbose = false;
     bool allow_other = true;
+    // The kernel checks permissions against the mode bits
+    // (default_permissions); -p: the server checks them itself
+    // (permissions.h), with entry and attribute timeouts of 0 so that every
+    // path walk reaches it. One of the two always holds.
     bool default_permissions = true;
     std::chrono::microseconds follow_poll{1000};
     bool follow = true;  // -n: no follower thread (lookups still catch up)
@@ -121,8 +125,10 @@ class Server {
     HandleTable<OpenFile>& files() { return files_; }
     HandleTable<DirHandle>& dirs() { return dirs_; }
 
-    // The text of .meta/.status.
-    std::string status_text() const;
+    // The text of .meta/.status. Only root's names files (relpaths in
+    // errors and poison lines): a name can be all a root-only directory
+    // hides, so others get counts and indexes (permissions.h).
+    std::string status_text(bool for_root = true) const;
 
   private:
     explicit Server(const ServerOptions& opt) : opt_(opt) {}
@@ -132,7 +138,7 @@ class Server {
     uint64_t known_next_index() const;
     bool stalled() const;
     // The poison lines of .meta/.status; the caller holds read_tree().
-    std::string poison_status() const;
+    std::string poison_status(bool name_files) const;
 
     ServerOptions opt_;
     std::unique_ptr<Volume> volume_;

@@ -150,6 +150,10 @@ TEST_F(FuseTest, MountFlagsReachTheKernelAndUmountRemovesTheMount) {
     EXPECT_EQ(line2.find("allow_other"), std::string::npos) << line2;
     ASSERT_EQ(a.run(cli_bin() + " status", &out), 0) << out;
     EXPECT_NE(out.find("mountpoint: " + mnt2), std::string::npos) << out;
+    // Without default_permissions the server checks permissions itself.
+    EXPECT_NE(out.find("permissions: server (-p"), std::string::npos) << out;
+    EXPECT_NE(out.find("allow_other: no"), std::string::npos) << out;
+    EXPECT_NE(out.find("permissions: kernel (default_permissions"), std::string::npos) << out;
     EXPECT_NE(out.find("mountpoint: " + a.mountpoint()), std::string::npos) << out;
     ASSERT_EQ(a.run(cli_bin() + " umount " + mnt2, &out), 0) << out;
     EXPECT_EQ(mount_line(mnt2), "");
