@@ -18,6 +18,8 @@
 #include "commands.h"
 #include "cp_plan.h"
 #include "data_io.h"
+#include "famfs/dax.h"
+#include "famfs/omf.h"
 #include "famfs/volume.h"
 #include "lifetime.h"
 #include "parallel.h"
@@ -44,7 +46,7 @@ constexpr size_t kMaxDefaultThreads = 4;
 
 void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs cp [-r] [-t THREADS] [-m MODE] [-u UID] [-g GID] [-v] [-c]\n"
+                 "usage: famfs cp [-r] [-t THREADS] [-m MODE] [-u UID] [-g GID] [-v] [-c] [-O]\n"
                  "                [-N NSTRIPS -B NBUCKETS -C CHUNK] SRC... DEST\n"
                  "Copies regular files (with -r, directory trees) into famfs. DEST must not\n"
                  "exist unless it already has the source's size (an interrupted copy).\n"
@@ -54,6 +56,8 @@ void usage(FILE* out) {
                  "  -t, --threadct   copy threads\n"
                  "  -c, --compare    compare each copy with its source; an existing DEST of\n"
                  "                   the right size is compared, not copied again\n"
+                 "  -O, --readonly   log the copies read-only for all hosts (flags 1): no user,\n"
+                 "                   root included, writes them once copied\n"
                  "  -N -B -C         interleave: strips, buckets, chunk size (default 2m)\n");
 }
 
@@ -65,6 +69,7 @@ struct Options {
     std::optional<size_t> threads;  // -t; else chosen from the copy's size
     std::optional<uint32_t> mode;   // -m, masked with the umask; else the source's
     std::optional<uint32_t> uid, gid;
+    uint32_t flags = omf::kFileFlagsAllRW;  // -O: omf::kFileFlagsAllRO
     InterleaveParams interleave;
     std::vector<std::string> sources;
     std::string dest;
@@ -79,13 +84,14 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
                                       {"gid", required_argument, nullptr, 'g'},
                                       {"verbose", no_argument, nullptr, 'v'},
                                       {"compare", no_argument, nullptr, 'c'},
+                                      {"readonly", no_argument, nullptr, 'O'},
                                       {"nstrips", required_argument, nullptr, 'N'},
                                       {"nbuckets", required_argument, nullptr, 'B'},
                                       {"chunksize", required_argument, nullptr, 'C'},
                                       {"help", no_argument, nullptr, 'h'},
                                       {nullptr, 0, nullptr, 0}};
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "rt:m:u:g:vcN:B:C:h?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "rt:m:u:g:vcON:B:C:h?", longopts, nullptr)) != -1;) {
         const std::string arg = optarg ? optarg : "";
         Status s;
         const auto take = [&s](auto r, auto& into) {
@@ -107,6 +113,9 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
                 break;
             case 'c':
                 o.compare = true;
+                break;
+            case 'O':
+                o.flags = omf::kFileFlagsAllRO;
                 break;
             case 't':
                 take(parse_thread_count(arg), o.threads);
@@ -160,11 +169,14 @@ int reserve_items(Volume::Transaction& txn, const Options& o, const CopyPlan& pl
         if (it.is_dir) {
             s = txn.mkdir(it.dest.relpath, mode, uid, gid);
         } else {
-            auto r = txn.reserve({it.dest.relpath, it.size, mode, uid, gid, o.interleave});
-            if (r)
-                out.push_back(Reserved{&it, std::move(r->file), r->created});
-            else
+            auto r = txn.reserve({it.dest.relpath, it.size, mode, uid, gid, o.interleave, o.flags});
+            // An existing file is rewritten in place (compared only, with -c):
+            // not one logged read-only.
+            if (r && !r->created && !o.compare) s = dax::check_writable(r->file);
+            if (!r)
                 s = r.error();
+            else if (s)
+                out.push_back(Reserved{&it, std::move(r->file), r->created});
         }
         if (s) continue;
         report_error(kCmd, it.dest.arg, s.error(), it.dest.relpath);

@@ -24,7 +24,9 @@
 #include "args.h"
 #include "commands.h"
 #include "data_io.h"
+#include "famfs/dax.h"
 #include "famfs/escape.h"
+#include "famfs/omf.h"
 #include "famfs/volume.h"
 #include "lifetime.h"
 #include "parallel.h"
@@ -38,7 +40,7 @@ constexpr const char* kCmd = "creat";
 
 void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs creat -s SIZE [-m MODE] [-u UID] [-g GID] [-r [-S SEED]]\n"
+                 "usage: famfs creat -s SIZE [-m MODE] [-u UID] [-g GID] [-r [-S SEED]] [-O]\n"
                  "                   [-t THREADS] [-N NSTRIPS -B NBUCKETS -C CHUNK] [-v] FILE\n"
                  "       famfs creat -M NAME,SIZE[,SEED] [-M ...] [options]\n"
                  "Allocates and logs famfs files (master only). SIZE takes k/m/g suffixes.\n"
@@ -48,6 +50,8 @@ void usage(FILE* out) {
                  "                   re-filled in place\n"
                  "  -M, --multi      one more file: NAME,SIZE and optionally a pattern SEED\n"
                  "                   (SIZE 0: an existing file at its size; not with -S)\n"
+                 "  -O, --readonly   log the files read-only for all hosts (flags 1): no user,\n"
+                 "                   root included, writes them after this command fills them\n"
                  "  -t, --threadct   threads filling files with the pattern\n"
                  "  -N -B -C         interleave: strips, buckets, chunk size (default 2m)\n");
 }
@@ -57,6 +61,7 @@ struct Options {
     uint32_t mode = 0644;
     uint32_t uid = static_cast<uint32_t>(::geteuid());
     uint32_t gid = static_cast<uint32_t>(::getegid());
+    uint32_t flags = omf::kFileFlagsAllRW;  // -O: omf::kFileFlagsAllRO
     size_t threads = 1;
     InterleaveParams interleave;
     bool verbose = false;
@@ -87,11 +92,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
                                       {"nbuckets", required_argument, nullptr, 'B'},
                                       {"chunksize", required_argument, nullptr, 'C'},
                                       {"verbose", no_argument, nullptr, 'v'},
+                                      {"readonly", no_argument, nullptr, 'O'},
                                       {"help", no_argument, nullptr, 'h'},
                                       {nullptr, 0, nullptr, 0}};
     reset_getopt();
     for (int c;
-         (c = getopt_long(argc, argv, "s:m:u:g:rS:M:t:N:B:C:vh?", longopts, nullptr)) != -1;) {
+         (c = getopt_long(argc, argv, "s:m:u:g:rS:M:t:N:B:C:vOh?", longopts, nullptr)) != -1;) {
         const std::string arg = optarg ? optarg : "";
         Status s;
         const auto take = [&s](auto r, auto& into) {
@@ -133,6 +139,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& o, Given& given
                 break;
             case 'v':
                 o.verbose = true;
+                break;
+            case 'O':
+                o.flags = omf::kFileFlagsAllRO;
                 break;
             default:
                 usage(help_requested(c, argv) ? stdout : stderr);
@@ -288,9 +297,12 @@ Result<std::optional<Job>> prepare_one(const GlobalOptions& g, FileSpecArg f, bo
     }
     auto txn = writers.transaction(t->device, **vol);
     if (!txn) return make_error(txn.error().code, explain(txn.error(), t->relpath));
-    const CreateSpec spec{t->relpath, f.size, o.mode, o.uid, o.gid, o.interleave};
+    const CreateSpec spec{t->relpath, f.size, o.mode, o.uid, o.gid, o.interleave, o.flags};
     auto c = *txn ? (*txn)->reserve(spec) : (*vol)->create_file(spec);
     if (!c) return make_error(c.error().code, explain(c.error(), t->relpath));
+    // Re-filling an existing file writes it: not one logged read-only.
+    if (auto w = c->created || f.seed == 0 ? Status{} : dax::check_writable(c->file); !w)
+        return make_error(w.error().code, explain(w.error(), t->relpath));
     return std::optional<Job>{Job{*t, *vol, *txn, std::move(c->file), c->created, f.seed, single}};
 }
 

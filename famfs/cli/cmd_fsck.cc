@@ -48,13 +48,19 @@ Result<ToCheck> device_to_check(const GlobalOptions& g, const std::string& arg, 
     return ToCheck{device, ""};
 }
 
-// Only root may open a device, but anyone may read a mount's .meta files,
-// which hold all that fsck reads.
+// Only root may open a device. A mount's .meta files hold all that fsck
+// reads, and the mount serves them to root only too (the log names every
+// file), so they help only where the device node is out of reach.
 Result<std::unique_ptr<Volume>> open_to_check(const ToCheck& c) {
     auto vol = Volume::open(c.device, Access::kReadOnly);
     const bool denied = !vol && (vol.error().code == EACCES || vol.error().code == EPERM);
     if (!denied || c.mountpoint.empty()) return vol;
     auto copy = metadata_snapshot(c.mountpoint);
+    if (!copy && copy.error().code == EACCES) {
+        return make_error(EACCES,
+                          "fsck needs root: the device and the mount's "
+                          ".meta/.superblock and .meta/.log are readable by root only");
+    }
     if (!copy) return copy.error();
     return Volume::open(*copy, Access::kReadOnly);
 }

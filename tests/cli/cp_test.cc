@@ -103,6 +103,34 @@ TEST_F(CpTest, AnExistingDestinationMustHaveTheSameSize) {
     EXPECT_EQ(next_index(), 2u);
 }
 
+// cp -O logs the copies read-only for all hosts; a restart cannot copy
+// into such a file again (it may compare it, with -c).
+TEST_F(CpTest, ReadOnlyCopiesAreNeverRewritten) {
+    format();
+    const auto data = pattern_bytes(5000, 8);
+    const std::string src = local_file("s", data);
+    Outcome r = famfs({"cp", "-O", src, "ro"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(load().ns.lookup("ro")->file.flags, omf::kFileFlagsAllRO);
+    EXPECT_EQ(read_file("ro"), data);
+    const std::string other = local_file("o", pattern_bytes(5000, 9));
+    const auto before = snapshot();
+    Outcome again = famfs({"cp", other, "ro"});
+    EXPECT_EQ(again.status, 1);
+    EXPECT_TRUE(contains(again.err,
+                         "famfs cp: ro: logged read-only for all hosts (flags 1): its "
+                         "data cannot be written"))
+        << again.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+    Outcome compare = famfs({"cp", "-c", src, "ro"});
+    EXPECT_EQ(compare.status, 0) << compare.err;
+    EXPECT_EQ(famfs({"cp", "-c", other, "ro"}).status, 1) << "compared, and it differs";
+    EXPECT_EQ(read_file("ro"), data);
+    // Without -O, copies are read-write as ever.
+    ASSERT_EQ(famfs({"cp", src, "rw"}).status, 0);
+    EXPECT_EQ(load().ns.lookup("rw")->file.flags, omf::kFileFlagsAllRW);
+}
+
 TEST_F(CpTest, ExpandsWildcardsTheShellLeftAlone) {
     format();
     local_file("g/one.txt", {1});

@@ -53,6 +53,42 @@ TEST_F(CreatTest, SameSizeWithASeedRerandomises) {
     EXPECT_EQ(read_file("f"), pattern_bytes(4099, 42));
 }
 
+// -O logs a file read-only for all hosts (flags 1); this command still
+// fills it, and nothing writes it afterwards, not even another creat -r.
+TEST_F(CreatTest, ReadOnlyFilesAreFilledOnceAndNeverRewritten) {
+    format();
+    Outcome r = famfs({"creat", "-O", "-s", "5000", "-r", "-S", "3", "ro"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(famfs({"creat", "--readonly", "-s", "4k", "ro2"}).status, 0);
+    State st = load();
+    ASSERT_NE(st.ns.lookup("ro"), nullptr);
+    EXPECT_EQ(st.ns.lookup("ro")->file.flags, omf::kFileFlagsAllRO);
+    EXPECT_EQ(st.ns.lookup("ro2")->file.flags, omf::kFileFlagsAllRO);
+    EXPECT_EQ(read_file("ro"), pattern_bytes(5000, 3));
+    const auto before = snapshot();
+    Outcome again = famfs({"creat", "-s", "5000", "-r", "-S", "4", "ro"});
+    EXPECT_EQ(again.status, 1);
+    EXPECT_TRUE(contains(again.err,
+                         "famfs creat: ro: logged read-only for all hosts (flags 1): "
+                         "its data cannot be written"))
+        << again.err;
+    EXPECT_DEVICE_UNCHANGED(before);
+    // Without a pattern it is the existing file, as it is.
+    EXPECT_EQ(famfs({"creat", "-s", "5000", "ro"}).status, 0);
+    // A read-write file cannot be made read-only afterwards.
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "rw"}).status, 0);
+    const auto before_rw = snapshot();
+    Outcome flip = famfs({"creat", "-O", "-s", "4k", "rw"});
+    EXPECT_EQ(flip.status, 1);
+    EXPECT_TRUE(contains(flip.err,
+                         "famfs creat: rw: file exists read-write; a logged file's flags "
+                         "cannot be changed to read-only"))
+        << flip.err;
+    EXPECT_DEVICE_UNCHANGED(before_rw);
+    EXPECT_EQ(load().ns.lookup("rw")->file.flags, omf::kFileFlagsAllRW);
+    EXPECT_EQ(famfs({"fsck"}).status, 0);
+}
+
 TEST_F(CreatTest, DifferentSizeFailsNamingBothSizes) {
     format();
     ASSERT_EQ(famfs({"creat", "-s", "4096", "x"}).status, 0);

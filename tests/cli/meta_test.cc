@@ -76,9 +76,10 @@ TEST_F(MetaFilesTest, DeviceIsFreeRightAfterAPlainUmount) {
     EXPECT_EQ(kill.status, 0) << kill.err;
 }
 
-// Only root may open the device, but fsck of a mount path works for anyone:
-// the mount's .meta files hold the superblock and the log.
-TEST_F(MetaFilesTest, FsckThroughTheMountWithoutRoot) {
+// Only root may open the device, and the mount serves .meta/.superblock and
+// .meta/.log (the log names every file) to root only: fsck of a mount path
+// by another user fails, saying so; root's works.
+TEST_F(MetaFilesTest, FsckThroughTheMountNeedsRoot) {
     format();
     mount();
     ASSERT_EQ(famfs_plain({"creat", "-s", "1m", mnt_ + "/f"}).status, 0);
@@ -92,7 +93,18 @@ TEST_F(MetaFilesTest, FsckThroughTheMountWithoutRoot) {
 
     auto fsck = as_nobody;
     fsck.insert(fsck.end(), {FAMFS_BIN, "fsck", mnt_});
-    Outcome r = run(fsck);
+    Outcome denied = run(fsck);
+    EXPECT_NE(denied.status, 0);
+    EXPECT_TRUE(contains(denied.err,
+                         "fsck needs root: the device and the mount's "
+                         ".meta/.superblock and .meta/.log are readable by root only"))
+        << denied.err;
+    for (const char* meta : {"/.meta/.log", "/.meta/.superblock"}) {
+        auto cat = as_nobody;
+        cat.insert(cat.end(), {"cat", mnt_ + meta});
+        EXPECT_NE(run(cat).status, 0) << meta;
+    }
+    Outcome r = famfs_plain({"fsck", mnt_});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(contains(r.out, "# of log entries in use: 2 of 15420")) << r.out;
     EXPECT_TRUE(contains(r.out, "No allocation errors found")) << r.out;
