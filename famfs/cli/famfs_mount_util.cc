@@ -86,7 +86,12 @@ Result<ServerStatus> read_server_status(const std::string& mountpoint) {
 Status send_control(const std::string& mountpoint, const std::string& command) {
     const std::string path = mountpoint + "/.meta/.control";
     const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return make_error(errno, path + ": " + std::strerror(errno));
+    if (fd < 0) {
+        const int err = errno;
+        return make_error(err,
+                          path + ": " + std::strerror(err) +
+                              (err == EACCES ? " (the server takes commands from root only)" : ""));
+    }
     const ssize_t n = write(fd, command.data(), command.size());
     const int err = errno;
     close(fd);

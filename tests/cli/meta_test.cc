@@ -104,6 +104,20 @@ TEST_F(MetaFilesTest, FsckThroughTheMountNeedsRoot) {
         cat.insert(cat.end(), {"cat", mnt_ + meta});
         EXPECT_NE(run(cat).status, 0) << meta;
     }
+    // Anyone may read the status, without file names; only root controls.
+    auto status = as_nobody;
+    status.insert(status.end(), {FAMFS_BIN, "status", mnt_});
+    Outcome st = run(status);
+    EXPECT_EQ(st.status, 0) << st.err;
+    EXPECT_TRUE(contains(st.out, "file_names: hidden (shown to root only)")) << st.out;
+    auto logplay = as_nobody;
+    logplay.insert(logplay.end(), {FAMFS_BIN, "logplay", mnt_});
+    Outcome lp = run(logplay);
+    EXPECT_NE(lp.status, 0);
+    EXPECT_TRUE(contains(lp.err,
+                         "/.meta/.control: Permission denied (the server takes commands "
+                         "from root only)"))
+        << lp.err;
     Outcome r = famfs_plain({"fsck", mnt_});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(contains(r.out, "# of log entries in use: 2 of 15420")) << r.out;
