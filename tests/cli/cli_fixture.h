@@ -25,7 +25,7 @@ struct Outcome {
 Outcome run(const std::vector<std::string>& argv);
 
 class CliTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override;
     void TearDown() override;
 
@@ -37,8 +37,8 @@ protected:
     // famfs ARGS... (no --device)
     Outcome famfs_plain(const std::vector<std::string>& args);
 
-    std::vector<uint8_t> snapshot() const;   // the whole device file
-    uint64_t next_index() const;             // the log header's next_index
+    std::vector<uint8_t> snapshot() const;  // the whole device file
+    uint64_t next_index() const;            // the log header's next_index
     std::unique_ptr<Volume> open_volume() const;
     State load() const;
     // A famfs file's bytes, read through the direct-access API.

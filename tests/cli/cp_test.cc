@@ -94,7 +94,8 @@ TEST_F(CpTest, AnExistingDestinationMustHaveTheSameSize) {
     const auto before = snapshot();
     Outcome bad = famfs({"cp", src, "other"});
     EXPECT_EQ(bad.status, 1);
-    EXPECT_TRUE(contains(bad.err, "famfs cp: other: file exists with a different size (6000 != 5000)"))
+    EXPECT_TRUE(
+        contains(bad.err, "famfs cp: other: file exists with a different size (6000 != 5000)"))
         << bad.err;
     EXPECT_DEVICE_UNCHANGED(before);
     // The restart case: the same size is copied into again.

@@ -28,8 +28,8 @@ TEST_F(VerifyTest, ReportsSuccessAndTheFirstBadOffset) {
     poke(n->file.extents[0].offset + at, {static_cast<uint8_t>(~read_file("f")[at])});
     Outcome bad = famfs({"verify", "-S", "9", "-f", "f"});
     EXPECT_EQ(bad.status, 1);
-    EXPECT_TRUE(contains(bad.err, "Verify fail: f at offset " + std::to_string(at) +
-                                      " of 3145728 bytes"))
+    EXPECT_TRUE(
+        contains(bad.err, "Verify fail: f at offset " + std::to_string(at) + " of 3145728 bytes"))
         << bad.err;
 }
 
@@ -137,8 +137,8 @@ TEST_F(DispatchTest, GlobalBehaviour) {
     EXPECT_TRUE(contains(unknown.err, "frobnicate")) << unknown.err;
     EXPECT_EQ(famfs_plain({"-h"}).status, 0);
     EXPECT_EQ(famfs_plain({"-?"}).status, 0);
-    for (const char* cmd : {"creat", "cp", "mkdir", "verify", "check", "getmap", "clone", "flush",
-                            "chkread"}) {
+    for (const char* cmd :
+         {"creat", "cp", "mkdir", "verify", "check", "getmap", "clone", "flush", "chkread"}) {
         EXPECT_EQ(famfs_plain({cmd, "-h"}).status, 0) << cmd;
     }
     EXPECT_EQ(famfs_plain({"fsck", "-?"}).status, 0);

@@ -58,7 +58,10 @@ TEST(Escaped, InvisibleControlCharactersAreEscaped) {
                       "1m"),
               "\\xc2\\x9b1m")
         << "C1 CSI";
-    EXPECT_EQ(escaped("a\xe2\x80\xae" "b"), "a\\xe2\\x80\\xaeb") << "right-to-left override";
+    EXPECT_EQ(escaped("a\xe2\x80\xae"
+                      "b"),
+              "a\\xe2\\x80\\xaeb")
+        << "right-to-left override";
     EXPECT_EQ(escaped("a\xe2\x81\xa6"), "a\\xe2\\x81\\xa6") << "left-to-right isolate";
     EXPECT_EQ(escaped("a\xe2\x80\xa8"), "a\\xe2\\x80\\xa8") << "line separator";
 }
