@@ -2,6 +2,8 @@
 // mount. A device that is mounted is checked through the mount (EBUSY).
 #include <getopt.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "args.h"
@@ -109,7 +111,7 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
     auto report = fsck(**vol, opt);
     if (!report) return report_error(kCmd, arg, report.error()), exit_status(report.error().code);
     std::fputs(format_fsck(*report, opt).c_str(), stdout);
-    return exit_status(static_cast<int64_t>(report->errors()));
+    return exit_status(static_cast<int64_t>(std::min<uint64_t>(report->errors(), INT64_MAX)));
 }
 
 }  // namespace famfs::cli

@@ -10,8 +10,13 @@ namespace {
 constexpr uint64_t kMaxBuckets = 64;
 constexpr uint64_t kMinBucketBytes = omf::kGiB;
 
+// Written not to overflow: sizes here come from logs anyone may have written.
 uint64_t div_up(uint64_t a, uint64_t b) {
-    return (a + b - 1) / b;
+    return a / b + (a % b != 0);
+}
+
+uint64_t add_saturating(uint64_t a, uint64_t b) {
+    return b > ~uint64_t{0} - a ? ~uint64_t{0} : a + b;
 }
 
 std::string bytes_text(uint64_t n) {
@@ -20,32 +25,148 @@ std::string bytes_text(uint64_t n) {
 
 }  // namespace
 
+// One entry's claim in progress: how many more owner runs it may walk to
+// name the earlier claimants, and the units it collided on past that.
+class Allocator::ClaimOfEntry {
+  public:
+    ClaimOfEntry(uint64_t index, size_t first_record)
+        : index_(index), first_record_(first_record), rest_{0, 0, Collision::kNotItemised, index} {}
+
+    uint64_t index() const { return index_; }
+    bool may_walk() const { return steps_left_ > 0; }
+    void walked() { --steps_left_; }
+
+    // Adds a run to this entry's records: extends the last one when it
+    // continues it, else a new record; a run already itemised goes to the rest.
+    void itemise(std::vector<Collision>& out, const Collision& c) {
+        if (out.size() > first_record_) {
+            Collision& last = out.back();
+            if (last.first_index == c.first_index && last.unit + last.units == c.unit) {
+                last.units += c.units;
+                return;
+            }
+        }
+        for (size_t i = first_record_; i < out.size(); ++i)
+            if (out[i].unit == c.unit && out[i].first_index == c.first_index)
+                return add_to_rest(c.unit, c.units);
+        out.push_back(c);
+    }
+    void add_to_rest(uint64_t unit, uint64_t units) {
+        if (rest_.units == 0) rest_.unit = unit;
+        rest_.units += units;
+    }
+    void finish(std::vector<Collision>& out) const {
+        if (rest_.units != 0) out.push_back(rest_);
+    }
+
+  private:
+    uint64_t index_;
+    size_t first_record_;  // this entry's records start here
+    uint64_t steps_left_ = kItemisedRunsPerEntry;
+    Collision rest_;
+};
+
 Allocator::Allocator(const omf::Superblock& sb)
     : unit_(sb.alloc_unit), units_(sb.dev_size / sb.alloc_unit), words_(div_up(units_, 64), 0) {
-    uint64_t reserved = std::min(units_, div_up(sb.log_offset + sb.log_len, unit_));
-    mark(0, reserved);
+    const uint64_t metadata_end = add_saturating(sb.log_offset, sb.log_len);
+    mark(0, std::min(units_, div_up(metadata_end, unit_)), Collision::kReserved);
 }
 
 void Allocator::claim(const omf::FileEntry& f, uint64_t index) {
     const auto& extents = f.ext_type == omf::ExtentType::kSimple ? f.extents : f.interleave.strips;
+    ClaimOfEntry claim(index, collisions_.size());
     for (const auto& x : extents) {
-        uint64_t first = x.offset / unit_;
-        uint64_t end = std::min(units_, first + div_up(x.len, unit_));
-        for (uint64_t u = first; u < end; ++u) {
-            if (in_use(u)) {
-                collisions_.push_back({u, index, f.relpath});
-                continue;
-            }
-            set_in_use(u);
-            ++used_;
+        const uint64_t first = x.offset / unit_;
+        if (first >= units_) continue;  // past the device: nothing there to claim
+        const uint64_t end = first + std::min(div_up(x.len, unit_), units_ - first);
+        if (end > first) claim_run(first, end, index, claim);
+    }
+    claim.finish(collisions_);
+}
+
+// The claimed runs that overlap or touch [first, end) are merged into one;
+// the free units between them are taken, the others collide. A run that
+// starts at or before `first` is kept and extended (the usual case: a new
+// file right after the last one), the others are erased.
+void Allocator::claim_run(uint64_t first, uint64_t end, uint64_t owner, ClaimOfEntry& claim) {
+    auto it = claimed_.upper_bound(first);
+    if (it != claimed_.begin() && std::prev(it)->second >= first) --it;
+    auto kept = claimed_.end();
+    uint64_t merged_end = end, at = first;
+    while (it != claimed_.end() && it->first <= end) {
+        const uint64_t run_start = it->first, run_end = it->second;
+        if (run_start > at) take(at, run_start, owner);
+        const uint64_t overlap_start = std::max(run_start, at),
+                       overlap_end = std::min(run_end, end);
+        if (overlap_start < overlap_end) collide(overlap_start, overlap_end, claim);
+        at = std::max(at, std::min(run_end, end));
+        merged_end = std::max(merged_end, run_end);
+        if (run_start <= first) {
+            kept = it++;
+        } else {
+            it = claimed_.erase(it);
         }
+    }
+    if (at < end) take(at, end, owner);
+    if (kept != claimed_.end()) {
+        kept->second = merged_end;
+    } else {
+        claimed_.emplace(first, merged_end);
     }
 }
 
-void Allocator::mark(uint64_t first, uint64_t n) {
-    for (uint64_t u = first; u < first + n; ++u) {
-        if (!in_use(u)) ++used_;
-        set_in_use(u);
+void Allocator::take(uint64_t first, uint64_t end, uint64_t owner) {
+    set_in_use(first, end);
+    used_ += end - first;
+    auto next = owners_.lower_bound(first);
+    if (next != owners_.begin()) {
+        Owned& prev = std::prev(next)->second;
+        if (prev.end == first && prev.index == owner) {
+            prev.end = end;  // a file's extents usually follow one another
+            return;
+        }
+    }
+    if (owners_.size() < kMaxOwnerRuns) owners_.emplace_hint(next, first, Owned{end, owner});
+}
+
+// Names the earlier claimants run by run while the entry may still walk,
+// then sums the rest: a collision over a million owner runs costs a few
+// steps, not a million. Units whose first claimant was not recorded (past
+// kMaxOwnerRuns) go to the rest too.
+void Allocator::collide(uint64_t first, uint64_t end, ClaimOfEntry& claim) {
+    units_claimed_twice_ = add_saturating(units_claimed_twice_, end - first);
+    uint64_t at = first;
+    auto owner = owners_.upper_bound(first);
+    if (owner != owners_.begin()) --owner;
+    for (; at < end && owner != owners_.end() && owner->first < end && claim.may_walk(); ++owner) {
+        claim.walked();
+        const uint64_t run_end = std::min(end, owner->second.end);
+        if (run_end <= at) continue;
+        if (owner->first > at) claim.add_to_rest(at, owner->first - at);  // not recorded
+        const uint64_t from = std::max(at, owner->first);
+        claim.itemise(collisions_, {from, run_end - from, owner->second.index, claim.index()});
+        at = run_end;
+    }
+    if (at < end) claim.add_to_rest(at, end - at);
+}
+
+void Allocator::mark(uint64_t first, uint64_t n, uint64_t owner) {
+    if (n == 0) return;
+    ClaimOfEntry claim(owner, collisions_.size());
+    claim_run(first, first + n, owner, claim);
+    claim.finish(collisions_);
+}
+
+// Whole words where it can, so that taking a huge extent costs units / 64.
+void Allocator::set_in_use(uint64_t first, uint64_t end) {
+    for (uint64_t u = first; u < end;) {
+        if (u % 64 == 0 && end - u >= 64) {
+            words_[u / 64] = ~uint64_t{0};
+            u += 64;
+            continue;
+        }
+        words_[u / 64] |= uint64_t{1} << (u % 64);
+        ++u;
     }
 }
 
@@ -71,12 +192,12 @@ uint64_t Allocator::find_free(uint64_t n, uint64_t lo, uint64_t hi) const {
 }
 
 Result<omf::Extent> Allocator::allocate(uint64_t size) {
-    uint64_t n = std::max<uint64_t>(1, div_up(size, unit_));
-    uint64_t first = find_free(n, 0, units_);
+    const uint64_t n = std::max<uint64_t>(1, div_up(size, unit_));
+    const uint64_t first = n > units_ ? units_ : find_free(n, 0, units_);
     if (first == units_)
-        return make_error(ENOSPC, "out of space: no free run of " + bytes_text(n * unit_) + " (" +
+        return make_error(ENOSPC, "out of space: no free run of " + bytes_text(size) + " (" +
                                       bytes_text(free_bytes()) + " free in all)");
-    mark(first, n);
+    mark(first, n, Collision::kUnlogged);
     return omf::Extent{0, first * unit_, n * unit_};
 }
 
@@ -124,7 +245,7 @@ Result<omf::Interleave> Allocator::allocate_interleaved(uint64_t size, const Int
     std::sort(starts.begin(), starts.end());
     omf::Interleave il{ip.nstrips, ip.chunk_size, {}};
     for (uint64_t first : starts) {
-        mark(first, strip_units);
+        mark(first, strip_units, Collision::kUnlogged);
         il.strips.push_back({0, first * unit_, strip_units * unit_});
     }
     return il;
@@ -135,6 +256,10 @@ Result<omf::FileEntry> Allocator::allocate_file(uint64_t size, const InterleaveP
     f.size = size;
     if (ip.enabled()) {
         FAMFS_TRY(check_interleave(ip));
+        // Bounds every strip computation below by the device's size.
+        if (size > capacity())
+            return make_error(ENOSPC, "out of space: " + bytes_text(size) + " on a device of " +
+                                          bytes_text(capacity()));
         if (size >= ip.chunk_size) {
             auto il = allocate_interleaved(size, ip);
             if (!il) return il.error();

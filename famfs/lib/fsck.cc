@@ -3,10 +3,10 @@
 // sections so that people can compare the two side by side.
 #include "famfs/fsck.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <map>
 
 #include "famfs/escape.h"
 #include "famfs/volume.h"
@@ -37,80 +37,73 @@ std::string bytes_text(uint64_t bytes, const FsckOptions& opt) {
     return opt.human ? human_size(bytes) : format("%" PRIu64, bytes);
 }
 
-struct Owner {
-    uint64_t index = 0;
-    std::string relpath;
-};
-
-std::vector<omf::Extent> file_extents(const omf::FileEntry& f) {
-    return f.ext_type == omf::ExtentType::kInterleaved ? f.interleave.strips : f.extents;
+// The file logged at `index`, if replay admitted it.
+const Node* file_at(const Namespace& ns, uint64_t index) {
+    if (index >= ns.applied()) return nullptr;
+    const Node* n = ns.find_ino(index + 2);  // inode = log index + 2
+    return n && !n->is_dir && n->log_index == index ? n : nullptr;
 }
 
-// Every file in log order (cheaper than the sorted tree walk, and log order
-// is what "first" means for a collision).
+// Every file in log order (cheaper than the sorted tree walk).
 template <class F>
-void for_each_file(const Namespace& ns, uint64_t end, F&& fn) {
-    for (uint64_t index = 0; index < end; ++index) {
-        const Node* n = ns.find_ino(index + 2);  // inode = log index + 2
-        if (n && !n->is_dir && n->log_index == index) fn(*n);
+void for_each_file(const Namespace& ns, F&& fn) {
+    for (uint64_t index = 0; index < ns.applied(); ++index)
+        if (const Node* n = file_at(ns, index)) fn(*n);
+}
+
+// The path logged at `index`: a file's, or that of an entry replay refused
+// (problems are in log order).
+std::string relpath_at(const Namespace& ns, uint64_t index) {
+    if (const Node* n = file_at(ns, index)) return n->relpath();
+    const auto& p = ns.problems();
+    auto it = std::lower_bound(p.begin(), p.end(), index,
+                               [](const Problem& x, uint64_t i) { return x.index < i; });
+    return it != p.end() && it->index == index ? it->relpath : std::string();
+}
+
+CrossLink cross_link(const Collision& c, const Namespace& ns, uint64_t unit) {
+    CrossLink l{c.unit * unit, c.units, c.first_index, c.index, "", relpath_at(ns, c.index)};
+    if (c.first_index == Collision::kNotItemised) {
+        l.first_index = CrossLink::kNotItemised;
+    } else if (const Node* n = file_at(ns, c.first_index)) {
+        l.first_relpath = n->relpath();
+    } else {
+        l.first_index = CrossLink::kUnknownClaimant;
+        l.first_relpath = c.first_index == Collision::kReserved ? "the superblock and log"
+                                                                : "an entry replay refused";
     }
+    return l;
 }
 
-// The file that claimed each collided unit first (the collision names the
-// second claimant only).
-std::map<uint64_t, Owner> first_owners(const FsckReport& r, const Namespace& ns, uint64_t unit) {
-    std::map<uint64_t, Owner> owners;
-    if (r.collisions.empty()) return owners;
-    std::map<uint64_t, uint64_t> second;  // unit -> index of the second claimant
-    for (const auto& c : r.collisions) second.emplace(c.unit, c.index);
-    for_each_file(ns, ns.applied(), [&](const Node& n) {
-        for (const auto& e : file_extents(n.file)) {
-            auto it = second.lower_bound(e.offset / unit);
-            for (; it != second.end() && it->first * unit < e.offset + e.len; ++it) {
-                if (it->second == n.log_index) continue;
-                auto [o, fresh] = owners.try_emplace(it->first, Owner{n.log_index, n.relpath()});
-                if (!fresh && o->second.index > n.log_index) o->second = {n.log_index, n.relpath()};
-            }
-        }
-    });
-    return owners;
-}
-
-std::vector<CrossLink> group_collisions(const std::vector<Collision>& collisions,
-                                        const std::map<uint64_t, Owner>& owners, uint64_t unit) {
+std::vector<CrossLink> cross_links(const std::vector<Collision>& collisions, const Namespace& ns,
+                                   uint64_t unit) {
     std::vector<CrossLink> links;
-    for (const Collision& c : collisions) {
-        const auto it = owners.find(c.unit);
-        const Owner first = it == owners.end()
-                                ? Owner{CrossLink::kUnknownClaimant, "an entry replay refused"}
-                                : it->second;
-        if (!links.empty()) {
-            CrossLink& last = links.back();
-            if (last.second_index == c.index && last.first_index == first.index &&
-                last.offset + last.units * unit == c.unit * unit) {
-                ++last.units;
-                continue;
-            }
-        }
-        links.push_back({c.unit * unit, 1, first.index, c.index, first.relpath, c.relpath});
-    }
+    links.reserve(collisions.size());
+    for (const Collision& c : collisions) links.push_back(cross_link(c, ns, unit));
     return links;
 }
 
-std::string cross_link_lines(const FsckReport& r) {
-    std::string out =
-        format("  ERROR: %zu allocation collision(s) (units claimed twice)\n", r.collisions.size());
-    for (const CrossLink& l : r.cross_links) {
-        const std::string first = l.first_index == CrossLink::kUnknownClaimant
-                                      ? escaped(l.first_relpath)
-                                      : format("%s (log entry %" PRIu64 ")",
-                                               escaped(l.first_relpath).c_str(), l.first_index);
-        out += format("  ERROR: cross-linked: %s and %s (log entry %" PRIu64 ") both claim %" PRIu64
-                      " unit(s) at 0x%" PRIx64 "\n",
-                      first.c_str(), escaped(l.second_relpath).c_str(), l.second_index, l.units,
-                      l.offset);
-    }
-    return out;
+std::string cross_link_line(const CrossLink& l) {
+    if (l.first_index == CrossLink::kNotItemised)
+        return format("  ERROR: cross-linked: %s (log entry %" PRIu64 ") claims %" PRIu64
+                      " more unit(s) that earlier entries claim, the first at 0x%" PRIx64 "\n",
+                      escaped(l.second_relpath).c_str(), l.second_index, l.units, l.offset);
+    const std::string first =
+        l.first_index == CrossLink::kUnknownClaimant
+            ? escaped(l.first_relpath)
+            : format("%s (log entry %" PRIu64 ")", escaped(l.first_relpath).c_str(), l.first_index);
+    return format("  ERROR: cross-linked: %s and %s (log entry %" PRIu64 ") both claim %" PRIu64
+                  " unit(s) at 0x%" PRIx64 "\n",
+                  first.c_str(), escaped(l.second_relpath).c_str(), l.second_index, l.units,
+                  l.offset);
+}
+
+// Appends to `out`: a full log of cross-links is megabytes of text, and
+// one copy of it is enough.
+void append_cross_link_lines(const FsckReport& r, std::string& out) {
+    out += format("  ERROR: %" PRIu64 " allocation collision(s) (units claimed twice)\n",
+                  r.units_claimed_twice);
+    for (const CrossLink& l : r.cross_links) out += cross_link_line(l);
 }
 
 std::string superblock_section(const FsckReport& r, const FsckOptions& opt) {
@@ -140,16 +133,19 @@ std::string problem_lines(const FsckReport& r) {
     return out;
 }
 
-std::string log_stats_section(const FsckReport& r) {
-    std::string out = "Log stats:\n";
+void append_log_stats_section(const FsckReport& r, std::string& out) {
+    out += "Log stats:\n";
     out += format("  # of log entries in use: %" PRIu64 " of %" PRIu64 "\n", r.entries_used,
                   r.capacity);
     out += format("  Log size in use:          %" PRIu64 "\n",
                   omf::kLogHeaderBytes + r.entries_used * omf::kEntryBytes);
     out += format("  Log size (total bytes)    %" PRIu64 "\n", r.sb.log_len);
     out += problem_lines(r);
-    out += r.collisions.empty() ? "  No allocation errors found\n" : cross_link_lines(r);
-    return out + "\n";
+    if (r.units_claimed_twice == 0)
+        out += "  No allocation errors found\n";
+    else
+        append_cross_link_lines(r, out);
+    out += "\n";
 }
 
 std::string capacity_section(const FsckReport& r, uint64_t bitmap_capacity,
@@ -217,7 +213,9 @@ std::string verbose_section(const FsckReport& r) {
 }  // namespace
 
 uint64_t FsckReport::errors() const {
-    return (invalid_index ? 1 : 0) + problems.size() + collisions.size();
+    const uint64_t entries = (invalid_index ? 1 : 0) + problems.size();
+    return units_claimed_twice > ~uint64_t{0} - entries ? ~uint64_t{0}
+                                                        : entries + units_claimed_twice;
 }
 
 Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
@@ -234,23 +232,27 @@ Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
     r.capacity = vol.log().capacity();
     r.files = st->ns.files();
     r.dirs = st->ns.dirs();
-    for_each_file(st->ns, st->ns.applied(), [&](const Node& n) { r.sum_file_sizes += n.size(); });
+    for_each_file(st->ns, [&](const Node& n) {  // saturating: sizes come from the log
+        r.sum_file_sizes = std::min(r.sum_file_sizes, ~uint64_t{0} - n.size()) + n.size();
+    });
     r.allocated = st->alloc.used_bytes();
     r.free = st->alloc.free_bytes();
     r.invalid_index = st->invalid_index;
     if (st->invalid_reason) r.invalid_reason = st->invalid_reason->message;
     r.problems = st->ns.problems();
     r.collisions = st->alloc.collisions();
+    r.units_claimed_twice = st->alloc.units_claimed_twice();
     r.buckets = st->alloc.bucket_stats(opt.nbuckets);
-    const uint64_t unit = st->alloc.unit();
-    r.cross_links = group_collisions(r.collisions, first_owners(r, st->ns, unit), unit);
+    r.cross_links = cross_links(r.collisions, st->ns, st->alloc.unit());
     return r;
 }
 
 std::string format_fsck(const FsckReport& r, const FsckOptions& opt) {
     const uint64_t bitmap_capacity = r.allocated + r.free;
-    std::string out = superblock_section(r, opt);
-    out += log_stats_section(r);
+    std::string out;
+    out.reserve(8192 + 256 * r.cross_links.size());
+    out += superblock_section(r, opt);
+    append_log_stats_section(r, out);
     out += capacity_section(r, bitmap_capacity, opt);
     out += famfs_log_section(r);
     out += buckets_section(r, bitmap_capacity, opt);

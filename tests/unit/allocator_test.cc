@@ -197,19 +197,91 @@ TEST(Allocator, InterleaveOutOfSpaceChangesNothing) {
     expect_interleave_rules(*g, 8 * kMiB, ip(2, 2, 2 * kMiB), a.capacity());
 }
 
-TEST(Allocator, CollisionsAreRecordedPerUnitWithTheSecondClaimant) {
+TEST(Allocator, CollisionsAreRecordedPerRunWithBothClaimants) {
     Allocator a(sb_of(8 * kGiB));
     a.claim(simple_file("first", 0x1000000, 4 * kUnit), 3);
     const uint64_t used = a.used_bytes();
     a.claim(simple_file("second", 0x1000000 + 2 * kUnit, 4 * kUnit), 7);
-    ASSERT_EQ(a.collisions().size(), 2u);
-    EXPECT_EQ(a.collisions()[0].unit, 0x1000000 / kUnit + 2);
-    EXPECT_EQ(a.collisions()[1].unit, 0x1000000 / kUnit + 3);
-    for (const auto& c : a.collisions()) {
-        EXPECT_EQ(c.index, 7u);
-        EXPECT_EQ(c.relpath, "second");
-    }
+    ASSERT_EQ(a.collisions().size(), 1u);
+    const Collision& c = a.collisions()[0];
+    EXPECT_EQ(c.unit, 0x1000000 / kUnit + 2);
+    EXPECT_EQ(c.units, 2u);
+    EXPECT_EQ(c.first_index, 3u);
+    EXPECT_EQ(c.index, 7u);
+    EXPECT_EQ(a.units_claimed_twice(), 2u);
     EXPECT_EQ(a.used_bytes(), used + 2 * kUnit) << "shared units count once";
+}
+
+TEST(Allocator, ACollisionNamesEachEarlierClaimantOfItsRun) {
+    Allocator a(sb_of(8 * kGiB));
+    a.claim(simple_file("a", 0x1000000, 2 * kUnit), 0);
+    a.claim(simple_file("b", 0x1000000 + 2 * kUnit, kUnit), 1);
+    a.claim(simple_file("c", 0x1000000 + kUnit, 3 * kUnit), 2);  // over a's second unit and b
+    ASSERT_EQ(a.collisions().size(), 2u);
+    EXPECT_EQ(a.collisions()[0].first_index, 0u);
+    EXPECT_EQ(a.collisions()[0].units, 1u);
+    EXPECT_EQ(a.collisions()[1].first_index, 1u);
+    EXPECT_EQ(a.collisions()[1].unit, 0x1000000 / kUnit + 2);
+    EXPECT_EQ(a.units_claimed_twice(), 2u);
+    EXPECT_EQ(a.used_bytes(), 10 * kMiB + 4 * kUnit) << "c's last unit was free";
+}
+
+// A unit claimed by three files counts twice, each time against its first claimant.
+TEST(Allocator, EveryExtraClaimCounts) {
+    Allocator a(sb_of(8 * kGiB));
+    for (uint64_t i = 0; i < 3; ++i) a.claim(simple_file("f", 0x1000000, kUnit), i);
+    EXPECT_EQ(a.units_claimed_twice(), 2u);
+    ASSERT_EQ(a.collisions().size(), 2u);
+    for (const Collision& c : a.collisions()) EXPECT_EQ(c.first_index, 0u);
+}
+
+// One entry whose 16 extents each cover the whole device: a few records,
+// not one per unit (issue 16: this took a server to 1.48 GB).
+TEST(Allocator, AnEntryCoveringTheDeviceManyTimesCostsFewRecords) {
+    omf::Superblock sb = sb_of(8 * kGiB);
+    sb.alloc_unit = omf::kSmallAllocUnit;
+    Allocator a(sb);
+    omf::FileEntry f = simple_file("all", 10 * kMiB, 8 * kGiB - 10 * kMiB);
+    f.extents.assign(omf::kMaxExtents, f.extents[0]);
+    a.claim(f, 0);
+    a.claim(f, 1);
+    const uint64_t units = (8 * kGiB - 10 * kMiB) / omf::kSmallAllocUnit;
+    EXPECT_EQ(a.units_claimed_twice(), 31 * units) << "15 extra claims by entry 0, 16 by entry 1";
+    EXPECT_LE(a.collisions().size(), 2 * (Allocator::kItemisedRunsPerEntry + 1));
+    uint64_t summed = 0;
+    for (const Collision& c : a.collisions()) summed += c.units;
+    EXPECT_EQ(summed, a.units_claimed_twice()) << "itemised runs and the rest add up";
+    EXPECT_EQ(a.free_bytes(), 0u);
+}
+
+// Naming the owners of a collision walks a bounded number of owner runs:
+// the rest of the units are summed in one record.
+TEST(Allocator, CollisionsOverManyOwnersAreItemisedThenSummed) {
+    Allocator a(sb_of(8 * kGiB));
+    const uint64_t base = 0x1000000;
+    for (uint64_t i = 0; i < 100; ++i) a.claim(simple_file("s", base + 2 * i * kUnit, kUnit), i);
+    a.claim(simple_file("big", base, 200 * kUnit), 100);
+    EXPECT_EQ(a.units_claimed_twice(), 100u);
+    ASSERT_EQ(a.collisions().size(), Allocator::kItemisedRunsPerEntry + 1);
+    for (uint64_t i = 0; i < Allocator::kItemisedRunsPerEntry; ++i)
+        EXPECT_EQ(a.collisions()[i].first_index, i);
+    const Collision& rest = a.collisions().back();
+    EXPECT_EQ(rest.first_index, Collision::kNotItemised);
+    EXPECT_EQ(rest.units, 100 - Allocator::kItemisedRunsPerEntry);
+    EXPECT_EQ(rest.unit, base / kUnit + 2 * Allocator::kItemisedRunsPerEntry);
+    EXPECT_EQ(rest.index, 100u);
+    EXPECT_EQ(a.used_bytes(), 10 * kMiB + 200 * kUnit);
+}
+
+TEST(Allocator, ExtentsPastTheDeviceClaimNothingAndNeverWrap) {
+    Allocator a(sb_of(8 * kGiB));
+    const uint64_t used = a.used_bytes();
+    a.claim(simple_file("past", 16 * kGiB, kUnit), 0);
+    a.claim(simple_file("huge", 8 * kGiB - kUnit, ~uint64_t{0} - kUnit), 1);
+    EXPECT_EQ(a.used_bytes(), used + kUnit);
+    EXPECT_EQ(a.units_claimed_twice(), 0u);
+    EXPECT_FALSE(a.allocate(~uint64_t{0}).ok());
+    EXPECT_FALSE(a.allocate_file(~uint64_t{0} - kUnit, {4, 2, 2 * kMiB}).ok());
 }
 
 TEST(Allocator, ReplayClaimsEveryFileWithAnInBoundsMap) {

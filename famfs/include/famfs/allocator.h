@@ -5,7 +5,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <map>
 #include <vector>
 
 #include "famfs/omf.h"
@@ -20,11 +20,19 @@ struct InterleaveParams {
     bool enabled() const { return nbuckets != 0 || nstrips != 0 || chunk_size != 0; }
 };
 
-// A unit claimed by more than one file: a cross-link.
+// A run of allocation units that an entry claimed although an earlier
+// claim holds them: a cross-link. An entry gets at most a few itemised runs
+// (kItemisedRunsPerEntry) and one more record summing the rest
+// (first_index == kNotItemised), so a hostile log costs O(entries) records
+// however many units its extents cover.
 struct Collision {
-    uint64_t unit = 0;
-    uint64_t index = 0;  // log index of the entry that claimed it second
-    std::string relpath;
+    static constexpr uint64_t kReserved = ~uint64_t{0};      // superblock and log
+    static constexpr uint64_t kUnlogged = ~uint64_t{0} - 1;  // allocated here, not logged yet
+    static constexpr uint64_t kNotItemised = ~uint64_t{0} - 2;
+    uint64_t unit = 0;         // the run's first unit
+    uint64_t units = 0;        // its length
+    uint64_t first_index = 0;  // log index of the earlier claimant (or a k* value)
+    uint64_t index = 0;        // log index of the entry that claimed them again
 };
 
 struct BucketStats {
@@ -38,7 +46,15 @@ class Allocator {
     explicit Allocator(const omf::Superblock& sb);
 
     // Marks one file's extents; collisions are recorded, not refused.
+    // Costs O(extents x log(runs)) amortised, whatever the extents cover:
+    // claimed units are kept as coalesced runs, and naming the earlier
+    // claimants of a collision takes a bounded number of steps per entry.
     void claim(const omf::FileEntry& f, uint64_t index);
+    static constexpr uint64_t kItemisedRunsPerEntry = 3;
+    // First claimants are recorded for this many runs of units (8 MiB of
+    // map); past that, collisions on units claimed later are summed, not
+    // itemised. A file system of 15 420 files needs a few thousand runs.
+    static constexpr size_t kMaxOwnerRuns = size_t{1} << 17;
 
     // First fit; one simple extent of size rounded up to whole units.
     Result<omf::Extent> allocate(uint64_t size);
@@ -51,21 +67,43 @@ class Allocator {
     uint64_t used_bytes() const { return used_ * unit_; }
     uint64_t free_bytes() const { return capacity() - used_bytes(); }
     const std::vector<Collision>& collisions() const { return collisions_; }
+    // Every unit claimed again, counted once per extra claim (saturating).
+    uint64_t units_claimed_twice() const { return units_claimed_twice_; }
     std::vector<BucketStats> bucket_stats(uint64_t nbuckets) const;
     bool in_use(uint64_t unit) const { return words_[unit / 64] >> (unit % 64) & 1; }
 
   private:
+    struct Owned {  // units [start, end) were first claimed by `index`
+        uint64_t end = 0;
+        uint64_t index = 0;
+    };
+    class ClaimOfEntry;
+
     Result<omf::Interleave> allocate_interleaved(uint64_t size, const InterleaveParams& ip);
     // First run of `n` free units within [lo, hi), or hi when none.
     uint64_t find_free(uint64_t n, uint64_t lo, uint64_t hi) const;
-    void mark(uint64_t first, uint64_t n);
-    void set_in_use(uint64_t unit) { words_[unit / 64] |= uint64_t{1} << (unit % 64); }
+    // Claims units [first, end) for `owner`; the collisions go to `claim`.
+    void claim_run(uint64_t first, uint64_t end, uint64_t owner, ClaimOfEntry& claim);
+    // Takes free units [first, end) for `owner`.
+    void take(uint64_t first, uint64_t end, uint64_t owner);
+    // Records units [first, end), already claimed, as claimed again.
+    void collide(uint64_t first, uint64_t end, ClaimOfEntry& claim);
+    void mark(uint64_t first, uint64_t n, uint64_t owner);
+    void set_in_use(uint64_t first, uint64_t end);
 
     uint64_t unit_;
     uint64_t units_;
     uint64_t used_ = 0;
     std::vector<uint64_t> words_;  // bit u % 64 of word u / 64: unit u in use
+    // The units in use as disjoint, non-adjacent runs start -> end: a claim
+    // merges the runs it touches, so each run is walked once before it
+    // disappears into a larger one.
+    std::map<uint64_t, uint64_t> claimed_;
+    // Who claimed each unit in use first: disjoint runs start -> Owned
+    // (at most kMaxOwnerRuns: past that, new first claims go unrecorded).
+    std::map<uint64_t, Owned> owners_;
     std::vector<Collision> collisions_;
+    uint64_t units_claimed_twice_ = 0;
 };
 
 }  // namespace famfs

@@ -16,7 +16,10 @@ namespace famfs {
 
 class Volume;
 
-// A run of adjacent allocation units claimed by two files, both named.
+// A run of adjacent allocation units claimed by two files, both named. Each
+// file that claims units already taken gets a few such runs and, past them,
+// one more (first_index == kNotItemised) that counts the rest: what fsck
+// reports stays O(entries) whatever the log's extents cover.
 struct CrossLink {
     uint64_t offset = 0;  // device offset of the first shared unit
     uint64_t units = 0;
@@ -24,6 +27,7 @@ struct CrossLink {
     // refused (its in-bounds space is still claimed): first_index is then
     // kUnknownClaimant.
     static constexpr uint64_t kUnknownClaimant = ~0ULL;
+    static constexpr uint64_t kNotItemised = ~0ULL - 1;
     uint64_t first_index = 0, second_index = 0;
     std::string first_relpath, second_relpath;
 };
@@ -47,9 +51,11 @@ struct FsckReport {
     std::string invalid_reason;
     std::vector<Problem> problems;  // entries refused by the namespace
     std::vector<Collision> collisions;
-    std::vector<CrossLink> cross_links;  // the collisions grouped, with both files
+    uint64_t units_claimed_twice = 0;
+    std::vector<CrossLink> cross_links;  // the collisions, with both files named
     std::vector<BucketStats> buckets;
-    // What the exit status counts: bad entries + refused entries + collisions.
+    // What the exit status counts: bad entries + refused entries + units
+    // claimed twice (saturating).
     uint64_t errors() const;
 };
 
