@@ -21,7 +21,7 @@ size_t segment_at(const std::vector<dax::Segment>& segs, uint64_t off) {
 template <class F>
 void for_pieces(const OpenFile& f, uint64_t off, uint64_t len, F&& fn) {
     if (f.segments.empty() || off >= f.size) return;
-    uint64_t end = std::min(f.size, off + len);
+    const uint64_t end = off + std::min(len, f.size - off);  // never wraps
     for (size_t i = segment_at(f.segments, off); i < f.segments.size() && off < end; i++) {
         const auto& seg = f.segments[i];
         const uint64_t in_seg = off - seg.file_offset;

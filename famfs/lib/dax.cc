@@ -37,6 +37,8 @@ Result<std::vector<Segment>> simple_segments(Device& dev, const omf::FileEntry& 
     return segs;
 }
 
+// Every step is checked, as the map may come from a hostile log: a chunk
+// size near 2^64 must neither wrap the offsets nor loop forever.
 Result<std::vector<Segment>> striped_segments(Device& dev, const omf::FileEntry& f) {
     const auto& il = f.interleave;
     if (il.nstrips == 0 || il.chunk_size == 0 || il.strips.size() != il.nstrips)
@@ -45,12 +47,15 @@ Result<std::vector<Segment>> striped_segments(Device& dev, const omf::FileEntry&
         if (!in_device(strip.offset, strip.len, dev.size()))
             return map_error(f, "strip past the device");
     std::vector<Segment> segs;
-    for (uint64_t off = 0, chunk = 0; off < f.size; off += il.chunk_size, ++chunk) {
+    for (uint64_t off = 0, chunk = 0; off < f.size; ++chunk) {
         const omf::Extent& strip = il.strips[chunk % il.nstrips];
-        const uint64_t in_strip = (chunk / il.nstrips) * il.chunk_size;
+        uint64_t in_strip = 0;
         const uint64_t n = std::min(il.chunk_size, f.size - off);
-        if (in_strip + n > strip.len) return map_error(f, "strips shorter than the file size");
+        if (__builtin_mul_overflow(chunk / il.nstrips, il.chunk_size, &in_strip) ||
+            in_strip > strip.len || n > strip.len - in_strip)
+            return map_error(f, "strips shorter than the file size");
         segs.push_back({off, dev.range(strip.offset + in_strip, n)});
+        off += n;  // never wraps: off + n <= size
     }
     return segs;
 }

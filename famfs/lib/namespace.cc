@@ -35,10 +35,10 @@ Status check_extent(const omf::Extent& x, const omf::Superblock& sb, const char*
 }
 
 Status check_simple(const omf::FileEntry& f, const omf::Superblock& sb) {
-    uint64_t total = 0;
+    uint64_t total = 0;  // saturating: 16 extents of a huge device may not fit in 64 bits
     for (size_t i = 0; i < f.extents.size(); ++i) {
         FAMFS_TRY(check_extent(f.extents[i], sb, "extent", i));
-        total += f.extents[i].len;
+        total = std::min(total, ~uint64_t{0} - f.extents[i].len) + f.extents[i].len;
     }
     if (total < f.size)
         return make_error(EINVAL, "extents hold " + std::to_string(total) +
@@ -46,21 +46,37 @@ Status check_simple(const omf::FileEntry& f, const omf::Superblock& sb) {
     return {};
 }
 
+// The bytes strip i must hold for a file of `nchunks` chunks: chunks i,
+// i + nstrips, ... live in strip i. False when that overflows (no strip
+// on a real device can be that long).
+bool strip_bytes_needed(uint64_t nchunks, uint64_t i, const omf::Interleave& il, uint64_t* out) {
+    const uint64_t chunks_here = nchunks > i ? (nchunks - 1 - i) / il.nstrips + 1 : 0;
+    return !__builtin_mul_overflow(chunks_here, il.chunk_size, out);
+}
+
+// Every computation on the geometry is checked: a chunk size near 2^64
+// must not wrap the chunk count to 0 and admit a file no strip holds.
 Status check_interleaved(const omf::FileEntry& f, const omf::Superblock& sb) {
     const omf::Interleave& il = f.interleave;
     if (il.chunk_size == 0 || il.chunk_size % sb.alloc_unit)
-        return make_error(EINVAL, "bad chunk size " + std::to_string(il.chunk_size));
+        return make_error(EINVAL, "bad chunk size " + std::to_string(il.chunk_size) +
+                                      " (not a non-zero multiple of the allocation unit " +
+                                      std::to_string(sb.alloc_unit) + ")");
     if (il.nstrips == 0 || il.nstrips != il.strips.size())
         return make_error(EINVAL, "bad strip count " + std::to_string(il.nstrips));
-    uint64_t nchunks = (f.size + il.chunk_size - 1) / il.chunk_size;
+    uint64_t stripe = 0;
+    if (__builtin_mul_overflow(il.nstrips, il.chunk_size, &stripe))
+        return make_error(EINVAL, std::to_string(il.nstrips) + " strips of chunk size " +
+                                      std::to_string(il.chunk_size) + " overflow 64 bits");
+    const uint64_t nchunks = f.size / il.chunk_size + (f.size % il.chunk_size != 0);
     for (uint64_t i = 0; i < il.nstrips; ++i) {
         FAMFS_TRY(check_extent(il.strips[i], sb, "strip", i));
-        // Chunks i, i + nstrips, ... live in strip i.
-        uint64_t needed = nchunks > i ? ((nchunks - 1 - i) / il.nstrips + 1) * il.chunk_size : 0;
-        if (il.strips[i].len < needed)
+        uint64_t needed = 0;
+        if (!strip_bytes_needed(nchunks, i, il, &needed) || il.strips[i].len < needed)
             return make_error(EINVAL, "strip " + std::to_string(i) + " holds " +
                                           std::to_string(il.strips[i].len) +
-                                          " bytes; the file needs " + std::to_string(needed));
+                                          " bytes, too few for its chunks of a file of " +
+                                          std::to_string(f.size) + " bytes");
     }
     return {};
 }

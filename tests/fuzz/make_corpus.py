@@ -54,7 +54,20 @@ def striped(index, path, size, chunk, strips):
     return entry(index, 0, meta)
 
 
+def superblock(alloc_unit, dev_size=8 << 30):
+    """A valid superblock (magic, version 48, CRC) with this allocation unit."""
+    sb = struct.pack("<QQQQQII", 0x87B282FF, 48, 2 << 20, 8 << 20, alloc_unit, 2, 2)
+    sb += bytes(48)  # fs, device and system UUIDs
+    sb += struct.pack("<Q", zlib.crc32(sb))
+    sb += struct.pack("<IIQ", 0, 0, dev_size)  # flags, padding, device size
+    sb += bytes(16) + b"/dev/dax0.0".ljust(64, b"\0")
+    return sb
+
+
 MIB = 1 << 20
+GIB = 1 << 30
+U64 = (1 << 64) - 1
+STRIPS = [(1 * GIB, 32 * MIB), (2 * GIB, 32 * MIB)]
 seeds = {
     "g1-empty": b"\0" + golden_log("g1-empty", 0),
     "g2-mixed": b"\0" + golden_log("g2-mixed", 8),
@@ -68,6 +81,26 @@ seeds = {
     + file(2, "x" * 79, 1, [(0, 2 * MIB)]) + mkdir(3, "a//b"),
     "corrupt-second-entry": b"\x08" + header(3) + mkdir(0, "d") + mkdir(1, "e")[:-1] + b"\x01" + mkdir(2, "f"),
 }
+# Striped geometry that must be refused (issue 16): the chunk size, strip
+# count and strip lengths are where the fuzzer mutates.
+geometry = {
+    "chunk-2pow63": (64 * MIB, 1 << 63, STRIPS),
+    "chunk-2pow64-2m": (64 * MIB, U64 - 2 * MIB + 1, STRIPS),
+    "chunk-zero": (64 * MIB, 0, STRIPS),
+    "chunk-unaligned": (64 * MIB, 3 * MIB, STRIPS),
+    "size-2pow64-1": (U64, 2 * MIB, STRIPS),
+    "strips-too-short": (64 * MIB + 1, 2 * MIB, STRIPS),
+    "strip-past-device": (64 * MIB, 2 * MIB, [(1 * GIB, 32 * MIB), (8 * GIB - 2 * MIB, 32 * MIB)]),
+    "strip-length-wraps": (64 * MIB, 2 * MIB, [(1 * GIB, 32 * MIB), (2 * GIB, U64 - 2 * MIB + 1)]),
+}
+for name, (size, chunk, strips) in geometry.items():
+    seeds["striped-" + name] = bytes([4]) + header(2) + striped(0, "bad", size, chunk, strips) \
+        + striped(1, "ok", 64 * MIB, 2 * MIB, [(3 * GIB, 32 * MIB), (4 * GIB, 32 * MIB)])
+# Entries whose 16 extents each cover the whole device, on 4 KiB units
+# (own superblock): every one collides with every other.
+WHOLE = [(10 * MIB, 8 * GIB - 10 * MIB)] * 16
+seeds["collide-whole-device-4k"] = bytes([1]) + superblock(4096) + header(4) + b"".join(
+    file(i, "w%d" % i, 8 * GIB - 10 * MIB, WHOLE) for i in range(4))
 # The same logs, then written to by our own writer (flag bits 4 and 5).
 seeds["g2-mixed-then-write"] = bytes([16]) + seeds["g2-mixed"][1:]
 seeds["crosslink-then-write-striped"] = bytes([48]) + seeds["crosslink"][1:]

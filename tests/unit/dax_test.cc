@@ -178,6 +178,23 @@ TEST_F(DaxFixture, BadMapsAreRefused) {
         dax::FileMapping::from_entry(dev, striped(4 * kMiB, 0, {{0, 20 * kMiB, 4 * kMiB}})).ok());
 }
 
+// Without replay's checks in front (the API maps any entry): huge chunk
+// sizes must neither wrap the offsets nor pass the length checks.
+TEST_F(DaxFixture, OverflowingStripedGeometryIsRefused) {
+    const std::vector<omf::Extent> two{{0, 20 * kMiB, 4 * kMiB}, {0, 40 * kMiB, 4 * kMiB}};
+    for (uint64_t chunk : {uint64_t{1} << 63, ~uint64_t{0} - kUnit + 1, ~uint64_t{0}}) {
+        EXPECT_FALSE(dax::FileMapping::from_entry(dev, striped(16 * kMiB, chunk, two)).ok())
+            << chunk;
+        EXPECT_FALSE(dax::FileMapping::from_entry(dev, striped(~uint64_t{0}, chunk, two)).ok())
+            << chunk;
+    }
+    auto m = dax::FileMapping::from_entry(dev, striped(8 * kMiB, kUnit, two));
+    ASSERT_TRUE(m.ok());
+    std::vector<uint8_t> buf(64);
+    EXPECT_EQ(m->read(~uint64_t{0} - 8, buf), 0u) << "an offset near 2^64 reads nothing";
+    EXPECT_EQ(m->write(8 * kMiB - 8, buf), 8u);
+}
+
 TEST(DaxOpen, ByDevicePathAndRelpath) {
     test::ShmFile file(4 * kGiB + 64 * kMiB);
     ASSERT_TRUE(mkfs(file.path(), MkfsOptions{}).ok());

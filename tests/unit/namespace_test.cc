@@ -171,6 +171,29 @@ TEST(Namespace, ChecksStripedMaps) {
     expect_refused(miscounted, "nstrips differs from the strips");
 }
 
+// Issue 16: a chunk size near 2^64 wrapped the chunk count to 0, and the
+// entry was admitted with strips that hold none of the file.
+TEST(Namespace, StripedGeometryThatOverflowsIsRefused) {
+    const omf::Extent s1{0, 1 * kGiB, 8 * kMiB}, s2{0, 2 * kGiB, 8 * kMiB};
+    expect_refused(striped(16 * kMiB, uint64_t{1} << 63, {s1, s2}), "chunk 2^63");
+    expect_refused(striped(16 * kMiB, ~uint64_t{0} - kUnit + 1, {s1, s2}), "chunk 2^64 - 2 MiB");
+    expect_refused(striped(1, uint64_t{1} << 63, {s1, s2}), "nstrips x chunk overflows");
+    expect_refused(striped(~uint64_t{0}, kUnit, {s1, s2}), "size 2^64 - 1");
+    expect_refused(striped(~uint64_t{0}, ~uint64_t{0} - kUnit + 1, {s1}), "one huge chunk");
+    expect_refused(striped(16 * kMiB, kUnit, {s1, {0, 2 * kGiB, ~uint64_t{0} - kUnit + 1}}),
+                   "a strip whose length wraps");
+    expect_refused(striped(16 * kMiB, kUnit, {s1, {0, 8 * kGiB - kUnit, 8 * kMiB}}),
+                   "a strip (bucket) beyond the device");
+}
+
+TEST(Namespace, SimpleExtentsWhoseLengthsOverflowTheSumAreChecked) {
+    auto f = file_at("x", kData, 8 * kGiB - kData);
+    auto& x = std::get<omf::FileEntry>(f.payload);
+    x.extents.assign(omf::kMaxExtents, x.extents[0]);
+    x.size = ~uint64_t{0};
+    expect_refused(f, "16 extents cannot hold 2^64 - 1 bytes");
+}
+
 TEST(Namespace, IgnoresEntriesThatAreNotNamespaceEntries) {
     Namespace ns(sb8g());
     EXPECT_TRUE(ns.apply({0, omf::DaxdevEntry{}}, 0).ok());

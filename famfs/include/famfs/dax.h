@@ -79,7 +79,7 @@ class FileMapping {
     // returns the first error.
     template <class Fn>
     Status for_each_piece(uint64_t off, uint64_t len, Fn&& fn) const {
-        const uint64_t end = std::min(off + len, size());
+        const uint64_t end = off < size() ? off + std::min(len, size() - off) : off;
         while (off < end) {
             uint64_t avail = 0;
             uint8_t* mem = address(off, &avail);
