@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,6 +129,11 @@ std::string Host::mount(const std::string& device, const std::vector<std::string
             for (const MountInfo& m : famfs_mounts()) umount2(m.mountpoint.c_str(), MNT_DETACH);
         }
         setenv("FAMFS_SYSTEM_UUID_FILE", uuid_file_.c_str(), 1);
+        const struct rlimit as { as_limit_, as_limit_ };
+        if (as_limit_ != 0 && setrlimit(RLIMIT_AS, &as) != 0) {
+            std::perror("setrlimit");
+            _exit(126);
+        }
         execv(argv[0], argv.data());
         std::perror(argv[0]);
         _exit(127);

@@ -38,6 +38,9 @@ class Host {
     static std::unique_ptr<Host> client(const Scratch& s, const std::string& name);
     ~Host();
 
+    // Limits the address space of the servers this host starts from now on
+    // (setrlimit RLIMIT_AS in the child, before exec).
+    void limit_address_space(uint64_t bytes) { as_limit_ = bytes; }
     // Starts famfs_fused in the foreground and waits until it serves.
     // Returns an empty string or what went wrong (with the server's output).
     std::string mount(const std::string& device, const std::vector<std::string>& flags = {});
@@ -67,6 +70,7 @@ class Host {
     std::string log_file_;
     bool own_ns_;
     pid_t pid_ = -1;
+    uint64_t as_limit_ = 0;  // 0: none
 };
 
 // Reads a whole file (or ENOENT etc. as a negative errno in `err`).
