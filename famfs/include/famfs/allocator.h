@@ -4,6 +4,7 @@
 // spreads equal strips over distinct buckets (format.md, "Allocation").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <vector>
