@@ -1,6 +1,7 @@
 #include "datapath.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "memory_guard.h"
@@ -97,7 +98,8 @@ bool reads_bounce(const Server& s) {
 }
 
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
-    if (s.failed() || hits_poison(s, f)) return -EIO;
+    if (const int err = s.device_errno("a read")) return -err;
+    if (hits_poison(s, f)) return -EIO;
     const bool bounce = reads_bounce(s);
     thread_local std::vector<uint8_t> buffer;
     if (bounce) {
@@ -120,7 +122,8 @@ int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::v
 }
 
 int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len) {
-    if (s.failed() || hits_poison(s, f)) return -EIO;
+    if (const int err = s.device_errno("a write")) return -err;
+    if (hits_poison(s, f)) return -EIO;
     if (!f.writable) return -EBADF;
     if (len == 0) return 0;
     if (off >= f.size) return -EFBIG;
@@ -139,7 +142,8 @@ int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf,
 }
 
 int persist_all(Server& s, const OpenFile& f) {
-    if (s.failed() || hits_poison(s, f)) return -EIO;
+    if (const int err = s.device_errno("an fsync")) return -err;
+    if (hits_poison(s, f)) return -EIO;
     int err = 0;
     const bool ok = guarded([&] {
         for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {

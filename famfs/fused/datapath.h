@@ -2,7 +2,9 @@
 // and shared memory, so failure handling (a device marked failed, poisoned
 // memory) has a single home. Reads, writes and fsync of a file with bytes
 // in a range the server knows to be poisoned (poisoned_ranges.h) fail with
-// EIO before any of the file's memory is touched.
+// EIO before any of the file's memory is touched; every one of them first
+// checks that the device still holds the mounted file system (ESTALE when
+// it does not: stale_device.h).
 //
 // Every read gathers addresses in the server's device mapping (after
 // invalidating those CPU cache lines, for memory that is not coherent between

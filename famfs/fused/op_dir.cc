@@ -1,6 +1,7 @@
 // Directory listing. opendir takes a snapshot of the children, so offsets
 // stay stable while the follower adds entries.
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -51,6 +52,12 @@ void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             fuse_reply_err(req, ENOTDIR);
             return;
         }
+        // A stale device (server.h): the old tree is not listed any more;
+        // .meta still is.
+        if (s.stale() && !in->meta) {
+            fuse_reply_err(req, ESTALE);
+            return;
+        }
         // Listing needs read permission; readdir goes through this handle.
         if (int err = check_access(s, caller_of(req), *in, kMayRead)) {
             fuse_reply_err(req, err);
@@ -68,6 +75,10 @@ void reply_dir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool 
     const auto h = s.dirs().get(fi->fh);
     if (!h) {
         fuse_reply_err(req, EBADF);
+        return;
+    }
+    if (s.stale() && !h->entries.front().inode.meta) {
+        fuse_reply_err(req, ESTALE);
         return;
     }
     std::vector<char> buf(size);

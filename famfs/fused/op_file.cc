@@ -8,6 +8,7 @@
 // shared writable mmap can reach its memory.
 #include <fcntl.h>
 
+#include <cerrno>
 #include <memory>
 
 #include "datapath.h"
@@ -59,9 +60,11 @@ int make_handle(Server& s, const Caller& c, const Inode& in, const fuse_file_inf
                 break;
         }
     }
+    // Re-validates the superblock and the log header: a re-formatted device
+    // opens nothing, even before the follower has noticed.
+    if (const int err = s.device_errno("an open")) return err;
     // Logged read-only for all hosts: no user writes it, root included.
     if ((write || (fi->flags & O_TRUNC)) && in.node && in.node->file.read_only()) return EROFS;
-    if (s.failed()) return EIO;
     // Files have a fixed size; truncating one would change it.
     if ((fi->flags & O_TRUNC) && in.node && in.node->size() != 0) return metadata_change_errno(s);
     auto f = open_data(s, in, write);

@@ -1,8 +1,11 @@
 // Name lookup and attributes. A lookup miss catches up with the log before
 // answering ENOENT: the famfs CLI on this host appends to the log directly
-// and then stats the new path through the mount.
+// and then stats the new path through the mount. Once the device is stale
+// (server.h) every name and inode of the old tree answers ESTALE; only the
+// root and .meta (where .meta/.status says what happened) still answer.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "ops.h"
@@ -34,6 +37,7 @@ int lookup_once(const Server& s, const Caller& c, fuse_ino_t parent, const char*
     if (!dir->is_dir()) return ENOTDIR;
     if (int err = check_access(s, c, *dir, kMayExec)) return err;
     auto child = find_child(s, *dir, name);
+    if (s.stale() && !(child && child->meta)) return ESTALE;
     if (!child) return ENOENT;
     e = entry_for(s, *child);
     return 0;
@@ -46,7 +50,9 @@ void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     int err = lookup_once(s, caller, parent, name, e);
     if (err == ENOENT) {
         const CatchUp c = s.catch_up();
-        if (c.after != c.before) err = lookup_once(s, caller, parent, name, e);
+        // Again when entries arrived, or when the catch-up found the device
+        // stale (then the answer is ESTALE).
+        if (c.after != c.before || s.stale()) err = lookup_once(s, caller, parent, name, e);
     }
     if (err) {
         fuse_reply_err(req, err);
@@ -64,6 +70,10 @@ void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         auto in = resolve(s, ino);
         if (!in) {
             fuse_reply_err(req, ENOENT);
+            return;
+        }
+        if (s.stale() && !in->meta && ino != kRootIno) {
+            fuse_reply_err(req, ESTALE);
             return;
         }
         // Only the directories above matter, as for stat(2).

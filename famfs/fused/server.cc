@@ -3,9 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <ios>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "colocation.h"
@@ -14,6 +18,7 @@
 #include "famfs/dax.h"
 #include "famfs/escape.h"
 #include "famfs/omf.h"
+#include "inodes.h"
 #include "kernel_caps.h"
 #include "memory_guard.h"
 #include "steady_clock.h"
@@ -31,9 +36,27 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
     auto lock = DeviceLock::acquire(opt.device, DeviceLock::Kind::kMount, /*wait=*/false);
     if (!lock) return lock.error();
     s->mount_lock_.emplace(std::move(lock.value()));
+    uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
+    if (!s->read_identity(sb_now, header_now)) {
+        return make_error(EIO, "the superblock or the log header is unreadable");
+    }
+    s->mounted_ = DeviceIdentity::from(sb_now, header_now);
     auto st = s->volume_->load();
     if (!st) return st.error();
     s->state_ = std::make_unique<State>(std::move(st.value()));
+    // The device as mounted must be the one just replayed: a re-format
+    // between Volume::open (which read the superblock) and the identity
+    // read, or during the replay, fails the mount instead of serving a mix.
+    const omf::Superblock& sb = s->volume_->superblock();
+    const omf::Superblock read = omf::decode_superblock(sb_now);
+    if (!s->read_identity(sb_now, header_now)) {
+        return make_error(EIO, "the superblock or the log header is unreadable");
+    }
+    if (read.fs_uuid != sb.fs_uuid || read.crc != sb.crc ||
+        compare_identity(s->mounted_, sb_now, header_now, s->state_->next_index)) {
+        return make_error(EAGAIN,
+                          "the device was re-formatted while it was being mounted; mount again");
+    }
     s->count_subdirs(0, s->state_->ns.applied());
     s->last_poll_ns_ = steady_ns();
     return s;
@@ -53,9 +76,21 @@ CatchUp Server::catch_up() {
     // Known poison in the log: loading it may raise a machine check, and
     // what it holds cannot be trusted. The device is failed already.
     if (log_poisoned_.load(std::memory_order_acquire)) return c;
+    // A re-formatted device: nothing of the new log joins the old tree.
+    if (stale()) return c;
     std::optional<Result<Replay>> replayed;
     if (!guarded([&] { replayed.emplace(volume_->log().replay(c.before)); })) {
         mark_failed("the log is unreadable");
+        return c;
+    }
+    // Checked after the replay: if the device still holds the mounted file
+    // system now, it held it while the entries were read (a re-format
+    // never brings the old superblock and log header back). The next_index
+    // of the last catch-up (read under this mutex, as this one) is the floor.
+    uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
+    if (!read_identity(sb_now, header_now)) return c;
+    if (auto changed = compare_identity(mounted_, sb_now, header_now, state_->next_index)) {
+        note_stale(std::move(*changed), "a catch-up");
         return c;
     }
     auto& r = *replayed;
@@ -73,6 +108,81 @@ CatchUp Server::catch_up() {
     c.after = state_->ns.applied();
     c.refused = state_->ns.problems().size() - problems_before;
     return c;
+}
+
+bool Server::read_identity(uint8_t* superblock, uint8_t* log_header) const {
+    Device& dev = volume_->device();
+    const auto sb = dev.range(0, omf::kSuperblockBytes);
+    const auto header = volume_->log().header_bytes();
+    // On host-local memory (/dev/shm) every reader shares this host's
+    // coherent caches: the invalidates would cost and change nothing.
+    return guarded([&] {
+        dev.invalidate_data(sb.data(), sb.size());
+        std::memcpy(superblock, sb.data(), sb.size());
+        dev.invalidate_data(header.data(), header.size());
+        std::memcpy(log_header, header.data(), header.size());
+    });
+}
+
+std::optional<Staleness> Server::change_now() const {
+    uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
+    if (!read_identity(sb_now, header_now)) return std::nullopt;
+    return compare_identity(mounted_, sb_now, header_now, std::nullopt);
+}
+
+bool Server::device_changed(const char* during) {
+    if (stale()) return true;
+    uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
+    // Failed memory marks the device failed; the callers answer EIO then.
+    if (!read_identity(sb_now, header_now)) return false;
+    auto changed = compare_identity(mounted_, sb_now, header_now, std::nullopt);
+    if (!changed) return false;
+    note_stale(std::move(*changed), during);
+    return true;
+}
+
+int Server::device_errno(const char* during) {
+    if (failed()) return EIO;
+    if (device_changed(during)) return ESTALE;
+    return failed() ? EIO : 0;  // the check itself may have found failed memory
+}
+
+void Server::note_stale(Staleness st, const char* during) {
+    std::lock_guard lk(report_mutex_);
+    if (stale_.load(std::memory_order_acquire)) return;  // the first finding stays
+    staleness_ = std::move(st);
+    stale_during_ = during;
+    stale_at_ = std::chrono::system_clock::now();
+    stale_.store(true, std::memory_order_release);
+}
+
+void Server::invalidate_kernel_caches() {
+    if (kernel_invalidated_.exchange(true, std::memory_order_acq_rel)) return;
+    if (!kernel_cache_.inode || !kernel_cache_.entry) return;
+    std::vector<uint64_t> inos;
+    std::vector<std::pair<uint64_t, std::string>> names;
+    {
+        auto rd = read_tree();
+        state_->ns.for_each([&](const Node& n) {
+            inos.push_back(n.ino);
+            if (n.parent) names.emplace_back(n.parent->ino, std::string(n.name));
+        });
+    }
+    inos.push_back(meta_ino(MetaFile::kSuperblock));
+    inos.push_back(meta_ino(MetaFile::kLog));
+    // No lock is held here: the kernel may wait for requests on these
+    // inodes (a page being read, a dirty page being written back, which
+    // now fails) before it returns. Inodes first: a mapped file's pages go
+    // with its inode, not with its name.
+    int64_t dropped = 0, forgotten = 0;
+    for (const uint64_t ino : inos) {
+        if (kernel_cache_.inode(ino) == 0) dropped++;
+    }
+    for (const auto& [parent, name] : names) {
+        if (kernel_cache_.entry(parent, name) == 0) forgotten++;
+    }
+    names_invalidated_.store(forgotten, std::memory_order_release);
+    inodes_invalidated_.store(dropped, std::memory_order_release);
 }
 
 void Server::count_subdirs(uint64_t first_index, uint64_t end_index) {
@@ -197,6 +307,7 @@ std::string Server::status_text(bool for_root) const {
     std::ostringstream out;
     const auto& sb = volume_->superblock();
     const double since_ms = double(steady_ns() - last_poll_ns_.load()) / 1e6;
+    const std::optional<Staleness> changed_now = stale() ? change_now() : std::nullopt;
     {
         auto rd = read_tree();
         const auto& ns = state_->ns;
@@ -229,8 +340,11 @@ std::string Server::status_text(bool for_root) const {
             << "free_bytes: " << state_->alloc.free_bytes() << "\n";
         std::lock_guard lk(report_mutex_);
         const bool stopped = state_->invalid_index.has_value();
-        const uint64_t errors =
-            ns.problems().size() + (stopped ? 1 : 0) + (header_error_.empty() ? 0 : 1);
+        const uint64_t errors = ns.problems().size() + (stopped ? 1 : 0) +
+                                (header_error_.empty() ? 0 : 1) + (staleness_ ? 1 : 0);
+        const Staleness* change =
+            changed_now ? &*changed_now : (staleness_ ? &*staleness_ : nullptr);
+        out << stale_status(change);
         out << "errors: " << errors << "\n";
         // Reasons quote paths too: not for others.
         for (const auto& p : ns.problems()) {
@@ -251,6 +365,14 @@ std::string Server::status_text(bool for_root) const {
                 << "\n";
         }
         if (!header_error_.empty()) out << "error: log header: " << header_error_ << "\n";
+        if (change) {
+            out << "error: the device no longer holds the file system this mount serves (fs_uuid "
+                << omf::uuid_to_string(mounted_.fs_uuid()) << "): " << change->what << "; it holds "
+                << stale_holds(*change)
+                << " now. Lookups, opens, reads, writes and mmap faults here fail with ESTALE "
+                   "(EIO where the kernel turns it into that); unmount and mount again to see "
+                   "the device's new file system\n";
+        }
         std::string why = failure_;
         if (const void* at = fault_addr_.load()) {
             const auto base = reinterpret_cast<uintptr_t>(volume_->device().base());
@@ -260,6 +382,43 @@ std::string Server::status_text(bool for_root) const {
         }
         out << "device_failed: " << (failed() ? "yes (" + why + ")" : std::string("no")) << "\n";
         out << poison_status(for_root);
+    }
+    return out.str();
+}
+
+std::string Server::stale_holds(const Staleness& now) const {
+    if (!now.new_fs_uuid) return now.now;
+    if (*now.new_fs_uuid == mounted_.fs_uuid()) {
+        return "the same superblock (fs_uuid " + omf::uuid_to_string(mounted_.fs_uuid()) +
+               ") with another log";
+    }
+    return "the file system fs_uuid " + omf::uuid_to_string(*now.new_fs_uuid);
+}
+
+std::string Server::stale_status(const Staleness* now) const {
+    if (!staleness_ || !now) return "device_stale: no\n";
+    std::ostringstream out;
+    const std::time_t at = std::chrono::system_clock::to_time_t(stale_at_);
+    char when[32] = "";
+    std::tm tm{};
+    if (localtime_r(&at, &tm)) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    out << "device_stale: yes (found by " << stale_during_ << " at " << when << ")\n";
+    // What was seen first, when the device has changed again since (a
+    // re-format is caught half-way, with the superblock zeroed).
+    if (staleness_->what != now->what) out << "device_change_found: " << staleness_->what << "\n";
+    out << "device_change: " << now->what << "\n"
+        << "device_now: " << now->now << "\n"
+        << "mounted_fs_uuid: " << omf::uuid_to_string(mounted_.fs_uuid()) << "\n"
+        << "new_fs_uuid: "
+        << (now->new_fs_uuid ? omf::uuid_to_string(*now->new_fs_uuid) : std::string("none")) << "\n"
+        << "stale_kernel_caches: ";
+    if (const int64_t n = inodes_invalidated_.load(); n >= 0) {
+        out << "dropped (" << n << " inodes and " << names_invalidated_.load()
+            << " names the kernel knew)\n";
+    } else {
+        out << (opt_.follow ? "not dropped yet (the follower does it)"
+                            : "kept (no follower, -n: pages mapped before stay mapped)")
+            << "\n";
     }
     return out.str();
 }

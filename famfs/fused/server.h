@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,7 @@
 #include "handles.h"
 #include "poison_watch.h"
 #include "poisoned_ranges.h"
+#include "stale_device.h"
 
 namespace famfs::fused {
 
@@ -122,6 +124,31 @@ class Server {
     void start_poison_watch();
     void stop_poison_watch();
 
+    // Stale device detection (stale_device.h): whether the device still
+    // holds the file system this server mounted. device_changed() re-reads
+    // the superblock and the log header (five cache lines, invalidated
+    // first except on host-local memory) and compares them with what was
+    // mounted; once a change is found the answer is "changed" for good, the
+    // follower stops applying entries and drops the kernel's cached pages
+    // and mappings of every file. `during` names who looked, for the status.
+    bool device_changed(const char* during);
+    // One load: whether a change has been found (lookup, getattr, readdir:
+    // operations that serve no device bytes).
+    bool stale() const { return stale_.load(std::memory_order_acquire); }
+    // The errno for an operation about to touch file memory: EIO on a
+    // failed device, ESTALE on a changed one, else 0.
+    int device_errno(const char* during);
+    // How the follower tells the kernel to forget what it caches of the old
+    // tree (session.cc: fuse_lowlevel_notify_inval_inode and _entry); set
+    // before start_following(). Each returns 0 or a negative errno.
+    struct KernelCache {
+        // Drops an inode's attributes, cached pages and their mappings.
+        std::function<int(uint64_t ino)> inode;
+        // Drops a name, so the next lookup of it reaches the server.
+        std::function<int(uint64_t parent, const std::string& name)> entry;
+    };
+    void set_kernel_cache(KernelCache k) { kernel_cache_ = std::move(k); }
+
     HandleTable<OpenFile>& files() { return files_; }
     HandleTable<DirHandle>& dirs() { return dirs_; }
 
@@ -139,6 +166,20 @@ class Server {
     bool stalled() const;
     // The poison lines of .meta/.status; the caller holds read_tree().
     std::string poison_status(bool name_files) const;
+    // The superblock and log header as the device holds them now; false
+    // when the memory failed (the device is then marked failed).
+    bool read_identity(uint8_t* superblock, uint8_t* log_header) const;
+    // Records the first change found.
+    void note_stale(Staleness st, const char* during);
+    // Once stale: drops the kernel's pages and mappings of every file (once).
+    void invalidate_kernel_caches();
+    // How the device differs from what was mounted, read now (the first
+    // finding may have been mkfs half-way); nullopt if it does not differ.
+    std::optional<Staleness> change_now() const;
+    // The stale-device lines of .meta/.status; `now` from change_now() or
+    // the first finding. The caller holds report_mutex_.
+    std::string stale_status(const Staleness* now) const;
+    std::string stale_holds(const Staleness& now) const;  // in words
 
     ServerOptions opt_;
     std::unique_ptr<Volume> volume_;
@@ -153,6 +194,16 @@ class Server {
     mutable std::mutex report_mutex_;
     std::string header_error_;  // the log header was unreadable at the last catch-up
     std::string failure_;
+
+    DeviceIdentity mounted_;              // what the device held at mount
+    std::atomic<bool> stale_{false};      // the device holds something else now
+    std::optional<Staleness> staleness_;  // what changed (report_mutex_)
+    std::string stale_during_;            // who found it (report_mutex_)
+    std::chrono::system_clock::time_point stale_at_;
+    std::atomic<bool> kernel_invalidated_{false};
+    std::atomic<int64_t> inodes_invalidated_{-1};  // -1: not yet
+    std::atomic<int64_t> names_invalidated_{0};
+    KernelCache kernel_cache_;
 
     std::atomic<bool> failed_{false};
     std::atomic<const void*> fault_addr_{nullptr};  // where device memory failed

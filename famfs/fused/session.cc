@@ -71,6 +71,18 @@ int run_server(const ServerOptions& opt) {
     fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &s);
     fuse_opt_free_args(&args);
     if (!se) return 1;
+    // A stale device (server.h): the follower drops the kernel's pages and
+    // mappings of every file, so a mapped page faults into a read that fails.
+    // The follower is stopped before the session goes away.
+    Server::KernelCache cache;
+    cache.inode = [se](uint64_t ino) {
+        return fuse_lowlevel_notify_inval_inode(se, static_cast<fuse_ino_t>(ino), 0, 0);
+    };
+    cache.entry = [se](uint64_t parent, const std::string& name) {
+        return fuse_lowlevel_notify_inval_entry(se, static_cast<fuse_ino_t>(parent), name.data(),
+                                                name.size());
+    };
+    s.set_kernel_cache(std::move(cache));
     int rc = 1;
     if (fuse_set_signal_handlers(se) == 0) {
         // Resolved before mounting: afterwards a lookup of the mount point

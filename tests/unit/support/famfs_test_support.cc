@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "famfs/log.h"
@@ -54,6 +55,24 @@ void format_device(Device& dev, uint64_t log_len, const omf::Uuid& system) {
     auto st = format_log(dev, omf::kLogOffset, log_len);
     if (!st) die(st.error().message);
     omf::encode_superblock(make_superblock(dev.size(), log_len, system), dev.range(0, 200));
+}
+
+omf::Uuid reformat_as_another_host(const std::string& path, const omf::Uuid& system,
+                                   uint64_t log_len) {
+    auto dev = open_device(path, Access::kReadWrite);
+    if (!dev) die(dev.error().message);
+    Device& d = **dev;
+    auto sb_bytes = d.range(0, omf::kSuperblockRegion);
+    std::memset(sb_bytes.data(), 0, sb_bytes.size());
+    if (auto st = d.persist(sb_bytes.data(), sb_bytes.size()); !st) die(st.error().message);
+    if (auto st = format_log(d, omf::kLogOffset, log_len); !st) die(st.error().message);
+    omf::Superblock sb = make_superblock(d.size(), log_len, system);
+    sb.dev_name = path;
+    omf::encode_superblock(sb, sb_bytes);
+    if (auto st = d.persist(sb_bytes.data(), omf::kSuperblockBytes); !st) {
+        die(st.error().message);
+    }
+    return sb.fs_uuid;
 }
 
 std::unique_ptr<testing::FaultyDevice> formatted_memory(uint64_t dev_size, uint64_t log_len) {

@@ -37,6 +37,13 @@ omf::Superblock make_superblock(uint64_t dev_size, uint64_t log_len, const omf::
 // Formats a device in place the way mkfs does (log first, superblock last).
 void format_device(Device& dev, uint64_t log_len, const omf::Uuid& system);
 
+// Re-formats the device file at `path` the way another host's mkfs.famfs -f
+// would (superblock zeroed, fresh log, new superblock with fresh UUIDs and
+// `system` as master), without the mount lock this host's mkfs would
+// refuse on. Returns the new fs_uuid.
+omf::Uuid reformat_as_another_host(const std::string& path, const omf::Uuid& system,
+                                   uint64_t log_len = omf::kMinLogLen);
+
 // An in-memory device of `dev_size` bytes, formatted for this host.
 std::unique_ptr<testing::FaultyDevice> formatted_memory(uint64_t dev_size,
                                                         uint64_t log_len = omf::kMinLogLen);
