@@ -6,6 +6,7 @@
 // except on host-local memory) and compares 232 bytes.
 #include <algorithm>
 
+#include "famfs/omf.h"
 #include "memory_guard.h"
 #include "server.h"
 #include "steady_clock.h"
@@ -30,9 +31,12 @@ void Server::stop_following() {
 }
 
 void Server::follow_loop() {
-    // The highest next_index this thread has read (the first one read
-    // before it started): a lower one later means the log was re-made.
+    // The next_index of the last look (a change makes a catch-up), and the
+    // highest one this thread has read from a valid header (the first from
+    // the replay before it started): a lower one means the log was re-made.
     uint64_t seen = known_next_index();
+    uint64_t floor = seen;
+    const uint64_t log_len = volume_->superblock().log_len;
     int64_t last_retry_ns = steady_ns();
     const auto poll = std::min<std::chrono::microseconds>(opt_.follow_poll, kWakeInterval);
     while (!stop_.load(std::memory_order_relaxed)) {
@@ -54,11 +58,12 @@ void Server::follow_loop() {
             std::this_thread::sleep_for(kWakeInterval);
             continue;
         }
-        if (auto changed = compare_identity(mounted_, sb_now, header_now, seen)) {
+        if (auto changed = compare_identity(mounted_, sb_now, header_now, floor)) {
             note_stale(std::move(*changed), "the follower");
             continue;
         }
         const uint64_t now = header_next_index(header_now);
+        if (omf::validate_log_header(header_now, log_len)) floor = std::max(floor, now);
         // A stalled replay is retried every wake interval: the invalid
         // entry may be another host's append whose lines had not reached
         // memory yet.

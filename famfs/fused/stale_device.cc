@@ -92,6 +92,13 @@ std::optional<Staleness> compare_identity(const DeviceIdentity& mounted,
                                          mounted.log_header.size()) == 0;
     const uint64_t next = header_next_index(log_header_now);
     if (sb_same && header_same && (!floor || next >= *floor)) return std::nullopt;
+    // Under the same superblock, a header that fails its own checks is
+    // unreadable, not another log: the server reports it as a log header
+    // error and serves on (it recovers when the header is good again). mkfs
+    // zeroes the superblock before it touches the log, so a re-format is
+    // never mistaken for this.
+    const uint64_t own_len = omf::decode_log_header(log_header_now).log_len;
+    if (sb_same && !omf::validate_log_header(log_header_now, own_len)) return std::nullopt;
 
     Staleness st;
     const omf::Superblock now_sb =

@@ -54,11 +54,13 @@ struct Staleness {
 };
 
 // Compares the device's superblock (200 bytes) and log header (48 bytes),
-// read just now, with what was mounted. `floor`: a next_index the caller
-// itself read earlier from the same device (only a reader that compares
-// with its own earlier reading may conclude that next_index went back;
-// several threads reading concurrently would not). nullopt while the device
-// still holds the mounted file system.
+// read just now, with what was mounted. Under the mounted superblock, a log
+// header that fails its own checks (magic, CRC, length, next_index) is not
+// a change (a coherent header of another length is): it is reported as a
+// log header error elsewhere, as before. `floor`: a next_index the
+// caller itself read earlier from the same device (only a reader that compares with its own earlier
+// reading may conclude that next_index went back; several threads reading concurrently would not).
+// nullopt while the device still holds the mounted file system.
 std::optional<Staleness> compare_identity(const DeviceIdentity& mounted,
                                           std::span<const uint8_t> superblock_now,
                                           std::span<const uint8_t> log_header_now,
