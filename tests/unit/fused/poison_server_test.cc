@@ -11,10 +11,9 @@
 
 #include "datapath.h"
 #include "famfs/dax.h"
-#include "famfs/test_pattern.h"
 #include "famfs/volume.h"
-#include "famfs_test_support.h"
 #include "server.h"
+#include "server_fixture.h"
 
 namespace famfs::fused {
 namespace {
@@ -25,90 +24,8 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-class PoisonServerTest : public ::testing::Test {
-  protected:
-    // Sparse; large enough for two 1 GiB stripe buckets.
-    static constexpr uint64_t kDeviceSize = 4 * omf::kGiB;
-
-    void SetUp() override {
-        dev_ = std::make_unique<test::ShmFile>(kDeviceSize);
-        MkfsOptions mo;
-        mo.allow_small = true;
-        auto st = mkfs(dev_->path(), mo);
-        ASSERT_TRUE(st) << st.error().message;
-        auto v = Volume::open(dev_->path(), Access::kReadWrite);
-        ASSERT_TRUE(v) << v.error().message;
-        vol_ = std::move(v.value());
-    }
-    void TearDown() override {
-        server_.reset();
-        vol_.reset();
-    }
-
-    omf::FileEntry create(const std::string& relpath, uint64_t size, uint64_t seed,
-                          InterleaveParams ip = {}) {
-        CreateSpec spec;
-        spec.relpath = relpath;
-        spec.size = size;
-        spec.interleave = ip;
-        auto c = vol_->create_file(spec);
-        EXPECT_TRUE(c) << relpath << ": " << (c ? "" : c.error().message);
-        if (!c) return {};
-        auto map = dax::FileMapping::from_entry(vol_->shared_device(), c->file);
-        EXPECT_TRUE(map);
-        std::vector<uint8_t> bytes(size);
-        fill_pattern(seed, bytes);
-        EXPECT_EQ(map->write(0, bytes), size);
-        return c->file;
-    }
-
-    Server& server() {
-        if (!server_) {
-            ServerOptions o;
-            o.device = dev_->path();
-            o.mountpoint = "/nowhere";
-            auto s = Server::open(o);
-            EXPECT_TRUE(s) << (s ? "" : s.error().message);
-            if (s) server_ = std::move(s.value());
-        }
-        return *server_;
-    }
-
-    std::shared_ptr<OpenFile> open(const std::string& relpath, bool writable = false) {
-        Server& s = server();
-        auto rd = s.read_tree();
-        const Node* n = s.tree().lookup(relpath);
-        EXPECT_TRUE(n) << relpath;
-        if (!n) return nullptr;
-        auto f = open_data(s, Inode{n, std::nullopt}, writable);
-        EXPECT_TRUE(f) << relpath;
-        return f ? std::make_shared<OpenFile>(std::move(f.value())) : nullptr;
-    }
-
-    // The file's bytes through the server's read path, or the errno.
-    int read_all(const OpenFile& f, std::vector<uint8_t>& out) {
-        std::vector<iovec> iov;
-        const int err = gather_read(server(), f, 0, f.size, iov);
-        out.clear();
-        for (const iovec& v : iov) {
-            const auto* p = static_cast<const uint8_t*>(v.iov_base);
-            out.insert(out.end(), p, p + v.iov_len);
-        }
-        return err;
-    }
-
-    std::string status() { return server().status_text(); }
-
-    std::unique_ptr<test::ShmFile> dev_;
-    std::unique_ptr<Volume> vol_;
-    std::unique_ptr<Server> server_;
-};
-
-std::vector<uint8_t> pattern(uint64_t seed, uint64_t len) {
-    std::vector<uint8_t> out(len);
-    fill_pattern(seed, out);
-    return out;
-}
+using test_support::pattern;
+using PoisonServerTest = test_support::ServerFixture;
 
 TEST_F(PoisonServerTest, AFileWithPoisonedBytesFailsAndItsNeighbourIsServed) {
     const auto a = create("a", 4096, 1);

@@ -5,7 +5,6 @@
 #include "stale_device.h"
 
 #include <gtest/gtest.h>
-#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -22,11 +21,11 @@
 #include "datapath.h"
 #include "famfs/dax.h"
 #include "famfs/log.h"
-#include "famfs/test_pattern.h"
 #include "famfs/volume.h"
 #include "famfs_test_support.h"
 #include "inodes.h"
 #include "server.h"
+#include "server_fixture.h"
 
 namespace famfs::fused {
 namespace {
@@ -150,77 +149,8 @@ TEST(CompareIdentity, NextIndexGoingBackIsStaleOnlyAgainstTheCallersOwnReading) 
 }
 
 // A server on a /dev/shm device that "another host" re-formats.
-class StaleServerTest : public ::testing::Test {
+class StaleServerTest : public test_support::ServerFixture {
   protected:
-    static constexpr uint64_t kDeviceSize = 4 * omf::kGiB;
-
-    void SetUp() override {
-        dev_ = std::make_unique<test::ShmFile>(kDeviceSize);
-        MkfsOptions mo;
-        mo.allow_small = true;
-        auto st = mkfs(dev_->path(), mo);
-        ASSERT_TRUE(st) << st.error().message;
-        open_volume();
-    }
-    void TearDown() override {
-        server_.reset();
-        vol_.reset();
-    }
-    void open_volume() {
-        vol_.reset();
-        auto v = Volume::open(dev_->path(), Access::kReadWrite);
-        ASSERT_TRUE(v) << v.error().message;
-        vol_ = std::move(v.value());
-    }
-
-    void create(const std::string& relpath, uint64_t size, uint64_t seed) {
-        CreateSpec spec;
-        spec.relpath = relpath;
-        spec.size = size;
-        auto c = vol_->create_file(spec);
-        ASSERT_TRUE(c) << relpath << ": " << (c ? "" : c.error().message);
-        auto map = dax::FileMapping::from_entry(vol_->shared_device(), c->file);
-        ASSERT_TRUE(map);
-        std::vector<uint8_t> bytes(size);
-        fill_pattern(seed, bytes);
-        EXPECT_EQ(map->write(0, bytes), size);
-    }
-
-    Server& server(bool follow = false) {
-        if (!server_) {
-            ServerOptions o;
-            o.device = dev_->path();
-            o.mountpoint = "/nowhere";
-            auto s = Server::open(o);
-            EXPECT_TRUE(s) << (s ? "" : s.error().message);
-            if (s) server_ = std::move(s.value());
-            if (server_ && follow) server_->start_following();
-        }
-        return *server_;
-    }
-
-    std::shared_ptr<OpenFile> open(const std::string& relpath) {
-        Server& s = server();
-        auto rd = s.read_tree();
-        const Node* n = s.tree().lookup(relpath);
-        EXPECT_TRUE(n) << relpath;
-        if (!n) return nullptr;
-        auto f = open_data(s, Inode{n, std::nullopt}, true);
-        EXPECT_TRUE(f) << relpath;
-        return f ? std::make_shared<OpenFile>(std::move(f.value())) : nullptr;
-    }
-
-    int read_all(const OpenFile& f, std::vector<uint8_t>& out) {
-        std::vector<iovec> iov;
-        const int err = gather_read(server(), f, 0, f.size, iov);
-        out.clear();
-        for (const iovec& v : iov) {
-            const auto* p = static_cast<const uint8_t*>(v.iov_base);
-            out.insert(out.end(), p, p + v.iov_len);
-        }
-        return err;
-    }
-
     // Another host's mkfs, then a new file system with more entries than the
     // old one, at the old names and beyond.
     omf::Uuid reformat_with_files() {
@@ -230,17 +160,9 @@ class StaleServerTest : public ::testing::Test {
         create("a", 4096, 99);  // the old name, other bytes at the same place
         return fresh;
     }
-
-    std::unique_ptr<test::ShmFile> dev_;
-    std::unique_ptr<Volume> vol_;
-    std::unique_ptr<Server> server_;
 };
 
-std::vector<uint8_t> pattern(uint64_t seed, uint64_t len) {
-    std::vector<uint8_t> out(len);
-    fill_pattern(seed, out);
-    return out;
-}
+using test_support::pattern;
 
 std::string field(const std::string& text, const std::string& key) {
     const std::string k = "\n" + key + ": ";
@@ -255,7 +177,7 @@ TEST_F(StaleServerTest, AReformatFailsEveryDataRequestAndAppliesNothing) {
     create("b", 4096, 2);
     Server& s = server();
     const std::string old_uuid = omf::uuid_to_string(vol_->superblock().fs_uuid);
-    auto fa = open("a");
+    auto fa = open("a", /*writable=*/true);
     ASSERT_TRUE(fa);
     std::vector<uint8_t> bytes;
     EXPECT_EQ(read_all(*fa, bytes), 0);
