@@ -27,40 +27,37 @@ std::string joined(const std::vector<std::string>& names) {
 }
 
 // The superblock fields that differ, by name; fs_uuid is shown old -> new.
+// Adds "NAME WAS -> IS" to `names` when the field changed.
+void note_change(std::vector<std::string>& names, const char* name, uint64_t was, uint64_t is) {
+    if (was != is)
+        names.push_back(std::string(name) + " " + std::to_string(was) + " -> " +
+                        std::to_string(is));
+}
+
 std::string superblock_change(const omf::Superblock& was, const omf::Superblock& is) {
     std::vector<std::string> names;
     if (was.fs_uuid != is.fs_uuid) {
         names.push_back("fs_uuid " + omf::uuid_to_string(was.fs_uuid) + " -> " +
                         omf::uuid_to_string(is.fs_uuid));
     }
-    auto field = [&](bool differs, const char* name, uint64_t a, uint64_t b) {
-        if (differs)
-            names.push_back(std::string(name) + " " + std::to_string(a) + " -> " +
-                            std::to_string(b));
-    };
-    field(was.magic != is.magic, "magic", was.magic, is.magic);
-    field(was.version != is.version, "version", was.version, is.version);
-    field(was.log_len != is.log_len, "log_len", was.log_len, is.log_len);
-    field(was.alloc_unit != is.alloc_unit, "alloc_unit", was.alloc_unit, is.alloc_unit);
-    field(was.dev_size != is.dev_size, "dev_size", was.dev_size, is.dev_size);
+    note_change(names, "magic", was.magic, is.magic);
+    note_change(names, "version", was.version, is.version);
+    note_change(names, "log_len", was.log_len, is.log_len);
+    note_change(names, "alloc_unit", was.alloc_unit, is.alloc_unit);
+    note_change(names, "dev_size", was.dev_size, is.dev_size);
     if (was.dev_uuid != is.dev_uuid) names.push_back("dev_uuid");
     if (was.system_uuid != is.system_uuid) names.push_back("system_uuid (master)");
-    field(was.crc != is.crc, "crc", was.crc, is.crc);
+    note_change(names, "crc", was.crc, is.crc);
     if (names.empty()) names.push_back("other bytes");
     return joined(names);
 }
 
 std::string header_change(const omf::LogHeader& was, const omf::LogHeader& is) {
     std::vector<std::string> names;
-    auto field = [&](bool differs, const char* name, uint64_t a, uint64_t b) {
-        if (differs)
-            names.push_back(std::string(name) + " " + std::to_string(a) + " -> " +
-                            std::to_string(b));
-    };
-    field(was.magic != is.magic, "magic", was.magic, is.magic);
-    field(was.log_len != is.log_len, "log_len", was.log_len, is.log_len);
-    field(was.last_index != is.last_index, "last_index", was.last_index, is.last_index);
-    field(was.crc != is.crc, "crc", was.crc, is.crc);
+    note_change(names, "magic", was.magic, is.magic);
+    note_change(names, "log_len", was.log_len, is.log_len);
+    note_change(names, "last_index", was.last_index, is.last_index);
+    note_change(names, "crc", was.crc, is.crc);
     return joined(names);
 }
 

@@ -51,6 +51,18 @@ Outcome run(const std::vector<std::string>& argv) {
     return r;
 }
 
+pid_t spawn(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execv(args[0], args.data());
+        ::_exit(126);
+    }
+    return pid;
+}
+
 void CliTest::SetUp() {
     char tmpl[] = "/dev/shm/famfs-cli-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -101,7 +113,9 @@ Outcome CliTest::famfs_plain(const std::vector<std::string>& args) {
     return run(argv);
 }
 
-std::vector<uint8_t> CliTest::snapshot() const { return read_local(dev_); }
+std::vector<uint8_t> CliTest::snapshot() const {
+    return read_local(dev_);
+}
 
 std::unique_ptr<Volume> CliTest::open_volume() const {
     auto v = Volume::open(dev_, Access::kReadOnly);
@@ -109,7 +123,9 @@ std::unique_ptr<Volume> CliTest::open_volume() const {
     return v ? std::move(*v) : nullptr;
 }
 
-uint64_t CliTest::next_index() const { return open_volume()->log().next_index(); }
+uint64_t CliTest::next_index() const {
+    return open_volume()->log().next_index();
+}
 
 State CliTest::load() const {
     auto st = open_volume()->load();
@@ -138,7 +154,8 @@ std::string CliTest::local_file(const std::string& name, const std::vector<uint8
     const std::string path = dir_ + "/" + name;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     return path;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,10 @@ struct Outcome {
 
 // Runs argv (argv[0] is a path) with the environment of this process.
 Outcome run(const std::vector<std::string>& argv);
+
+// Starts argv (argv[0] is a path) in a child sharing this process's output,
+// and returns its pid without waiting (the crash tests kill it).
+pid_t spawn(const std::vector<std::string>& argv);
 
 class CliTest : public ::testing::Test {
   protected:

@@ -27,18 +27,6 @@ constexpr int kKills = 30;
 constexpr uint64_t kFileBytes = 16ull << 20;
 const std::string kDeviceSize = "32m";
 
-pid_t spawn(const std::vector<std::string>& argv) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(126);
-    }
-    return pid;
-}
-
 int wait_status(pid_t pid) {
     int status = 0;
     ::waitpid(pid, &status, 0);

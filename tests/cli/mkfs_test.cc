@@ -218,14 +218,7 @@ TEST_F(MkfsTest, RefusesADeviceARunningCommandUsesAndLeavesItAlone) {
         const std::string name = "f" + std::to_string(attempt);
         const std::vector<std::string> argv{FAMFS_BIN, "--device", dev_, "creat", "-r",
                                             "-S",      "9",        "-s", "256m",  name};
-        const pid_t pid = ::fork();
-        if (pid == 0) {
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execv(args[0], args.data());
-            ::_exit(126);
-        }
+        const pid_t pid = spawn(argv);
         // Catch it with the device open, and freeze it there.
         int status = 0;
         bool exited = false;
