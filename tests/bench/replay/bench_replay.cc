@@ -35,7 +35,6 @@ using namespace famfs::fusetest;
 using famfs::bench::median;
 using Clock = std::chrono::steady_clock;
 
-constexpr uint64_t kMiB = omf::kMiB, kGiB = omf::kGiB;
 constexpr double kMemoryTargetMiB = 64, kTimeTargetS = 1;
 constexpr int kRounds = 3;
 int misses = 0;
