@@ -53,8 +53,8 @@ void Server::follow_loop() {
             continue;
         }
         uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
-        if (!read_identity(sb_now, header_now)) {
-            mark_failed("the log header is unreadable");
+        if (!read_live_identity(sb_now, header_now)) {
+            if (!failed()) mark_failed("the log header is unreadable");
             std::this_thread::sleep_for(kWakeInterval);
             continue;
         }

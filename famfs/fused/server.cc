@@ -88,7 +88,7 @@ CatchUp Server::catch_up() {
     // never brings the old superblock and log header back). The next_index
     // of the last catch-up (read under this mutex, as this one) is the floor.
     uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
-    if (!read_identity(sb_now, header_now)) return c;
+    if (!read_live_identity(sb_now, header_now)) return c;
     if (auto changed = compare_identity(mounted_, sb_now, header_now, state_->next_index)) {
         note_stale(std::move(*changed), "a catch-up");
         return c;
@@ -124,6 +124,15 @@ bool Server::read_identity(uint8_t* superblock, uint8_t* log_header) const {
     });
 }
 
+bool Server::read_live_identity(uint8_t* superblock, uint8_t* log_header) {
+    if (!read_identity(superblock, log_header)) return false;
+    const bool all_ones = std::all_of(superblock, superblock + omf::kSuperblockBytes,
+                                      [](uint8_t b) { return b == 0xff; });
+    if (!all_ones) return true;
+    mark_failed("the device's memory reads as all ones (CXL.mem disabled or the link is down)");
+    return false;
+}
+
 std::optional<Staleness> Server::change_now() const {
     uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
     if (!read_identity(sb_now, header_now)) return std::nullopt;
@@ -134,7 +143,7 @@ bool Server::device_changed(const char* during) {
     if (stale()) return true;
     uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
     // Failed memory marks the device failed; the callers answer EIO then.
-    if (!read_identity(sb_now, header_now)) return false;
+    if (!read_live_identity(sb_now, header_now)) return false;
     auto changed = compare_identity(mounted_, sb_now, header_now, std::nullopt);
     if (!changed) return false;
     note_stale(std::move(*changed), during);

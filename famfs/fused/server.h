@@ -169,6 +169,10 @@ class Server {
     // The superblock and log header as the device holds them now; false
     // when the memory failed (the device is then marked failed).
     bool read_identity(uint8_t* superblock, uint8_t* log_header) const;
+    // read_identity, and a superblock that reads as all ones marks the
+    // device failed (false): that is memory gone (CXL.mem disabled, a link
+    // down), which mkfs never writes, not a re-format.
+    bool read_live_identity(uint8_t* superblock, uint8_t* log_header);
     // Records the first change found.
     void note_stale(Staleness st, const char* during);
     // Once stale: drops the kernel's pages and mappings of every file (once).

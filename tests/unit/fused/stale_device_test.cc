@@ -310,5 +310,26 @@ TEST_F(StaleServerTest, AHealthyLogNeverLooksStale) {
     EXPECT_EQ(field(s.status_text(), "device_stale"), "no");
 }
 
+TEST_F(StaleServerTest, MemoryThatReadsAsAllOnesIsAFailureNotAReformat) {
+    create("a", 4096, 1);
+    Server& s = server();
+    auto fa = open("a");
+    ASSERT_TRUE(fa);
+    // What a CXL device reads as once CXL.mem is disabled or its link is down.
+    {
+        std::FILE* f = std::fopen(dev_->path().c_str(), "r+b");
+        ASSERT_NE(f, nullptr);
+        const std::vector<uint8_t> ones(omf::kSuperblockBytes, 0xff);
+        EXPECT_EQ(std::fwrite(ones.data(), 1, ones.size(), f), ones.size());
+        std::fclose(f);
+    }
+    std::vector<uint8_t> bytes;
+    EXPECT_EQ(read_all(*fa, bytes), -EIO);
+    EXPECT_FALSE(s.stale());
+    EXPECT_TRUE(s.failed());
+    EXPECT_EQ(s.device_errno("an open"), EIO);
+    EXPECT_NE(s.status_text().find("reads as all ones"), std::string::npos) << s.status_text();
+}
+
 }  // namespace
 }  // namespace famfs::fused
