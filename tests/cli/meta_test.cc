@@ -5,6 +5,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <vector>
 
 #include "cli_fixture.h"
 
@@ -85,34 +88,30 @@ TEST_F(MetaFilesTest, FsckThroughTheMountNeedsRoot) {
     ASSERT_EQ(famfs_plain({"creat", "-s", "1m", mnt_ + "/f"}).status, 0);
     ASSERT_EQ(famfs_plain({"mkdir", mnt_ + "/d"}).status, 0);
     ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);  // let the other user reach the mount
-    const std::vector<std::string> as_nobody{"setpriv", "--reuid=65534", "--regid=65534",
-                                             "--clear-groups"};
+    // argv run as user and group 65534 without supplementary groups.
+    const auto as_nobody = [](std::initializer_list<std::string> argv) {
+        std::vector<std::string> all{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+        all.insert(all.end(), argv);
+        return run(all);
+    };
     struct stat dev {};
     ASSERT_EQ(::stat(dev_.c_str(), &dev), 0);
     ASSERT_EQ(dev.st_mode & 0007, 0u) << "the device itself is root's alone";
 
-    auto fsck = as_nobody;
-    fsck.insert(fsck.end(), {FAMFS_BIN, "fsck", mnt_});
-    Outcome denied = run(fsck);
+    Outcome denied = as_nobody({FAMFS_BIN, "fsck", mnt_});
     EXPECT_NE(denied.status, 0);
     EXPECT_TRUE(contains(denied.err,
                          "fsck needs root: the device and the mount's "
                          ".meta/.superblock and .meta/.log are readable by root only"))
         << denied.err;
     for (const char* meta : {"/.meta/.log", "/.meta/.superblock"}) {
-        auto cat = as_nobody;
-        cat.insert(cat.end(), {"cat", mnt_ + meta});
-        EXPECT_NE(run(cat).status, 0) << meta;
+        EXPECT_NE(as_nobody({"cat", mnt_ + meta}).status, 0) << meta;
     }
     // Anyone may read the status, without file names; only root controls.
-    auto status = as_nobody;
-    status.insert(status.end(), {FAMFS_BIN, "status", mnt_});
-    Outcome st = run(status);
+    Outcome st = as_nobody({FAMFS_BIN, "status", mnt_});
     EXPECT_EQ(st.status, 0) << st.err;
     EXPECT_TRUE(contains(st.out, "file_names: hidden (shown to root only)")) << st.out;
-    auto logplay = as_nobody;
-    logplay.insert(logplay.end(), {FAMFS_BIN, "logplay", mnt_});
-    Outcome lp = run(logplay);
+    Outcome lp = as_nobody({FAMFS_BIN, "logplay", mnt_});
     EXPECT_NE(lp.status, 0);
     EXPECT_TRUE(contains(lp.err,
                          "/.meta/.control: Permission denied (the server takes commands "
