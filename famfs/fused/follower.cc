@@ -40,15 +40,16 @@ void Server::follow_loop() {
     int64_t last_retry_ns = steady_ns();
     const auto poll = std::min<std::chrono::microseconds>(opt_.follow_poll, kWakeInterval);
     while (!stop_.load(std::memory_order_relaxed)) {
-        if (log_poisoned_.load(std::memory_order_acquire)) {
-            // Poison in the log (add_poison): none of it is loaded again.
-            std::this_thread::sleep_for(kWakeInterval);
-            continue;
-        }
         if (stale()) {
             // Found here or by a request: nothing is applied any more, and
             // the kernel drops what it caches of the old files.
             invalidate_kernel_caches();
+            std::this_thread::sleep_for(kWakeInterval);
+            continue;
+        }
+        if (log_poisoned_.load(std::memory_order_acquire) || failed()) {
+            // Poison in the log (add_poison), or failed memory
+            // (catch_up): none of it is loaded again.
             std::this_thread::sleep_for(kWakeInterval);
             continue;
         }

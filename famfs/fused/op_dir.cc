@@ -54,7 +54,7 @@ void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         }
         // A stale device (server.h): the old tree is not listed any more;
         // .meta still is.
-        if (s.stale() && !in->meta) {
+        if (s.answers_stale() && !in->meta) {
             fuse_reply_err(req, ESTALE);
             return;
         }
@@ -77,7 +77,7 @@ void reply_dir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool 
         fuse_reply_err(req, EBADF);
         return;
     }
-    if (s.stale() && !h->entries.front().inode.meta) {
+    if (s.answers_stale() && !h->entries.front().inode.meta) {
         fuse_reply_err(req, ESTALE);
         return;
     }

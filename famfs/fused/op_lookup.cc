@@ -37,7 +37,7 @@ int lookup_once(const Server& s, const Caller& c, fuse_ino_t parent, const char*
     if (!dir->is_dir()) return ENOTDIR;
     if (int err = check_access(s, c, *dir, kMayExec)) return err;
     auto child = find_child(s, *dir, name);
-    if (s.stale() && !(child && child->meta)) return ESTALE;
+    if (s.answers_stale() && !(child && child->meta)) return ESTALE;
     if (!child) return ENOENT;
     e = entry_for(s, *child);
     return 0;
@@ -52,7 +52,7 @@ void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         const CatchUp c = s.catch_up();
         // Again when entries arrived, or when the catch-up found the device
         // stale (then the answer is ESTALE).
-        if (c.after != c.before || s.stale()) err = lookup_once(s, caller, parent, name, e);
+        if (c.after != c.before || s.answers_stale()) err = lookup_once(s, caller, parent, name, e);
     }
     if (err) {
         fuse_reply_err(req, err);
@@ -72,7 +72,7 @@ void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             fuse_reply_err(req, ENOENT);
             return;
         }
-        if (s.stale() && !in->meta && ino != kRootIno) {
+        if (s.answers_stale() && !in->meta && ino != kRootIno) {
             fuse_reply_err(req, ESTALE);
             return;
         }

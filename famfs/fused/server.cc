@@ -76,6 +76,9 @@ CatchUp Server::catch_up() {
     // Known poison in the log: loading it may raise a machine check, and
     // what it holds cannot be trusted. The device is failed already.
     if (log_poisoned_.load(std::memory_order_acquire)) return c;
+    // Failed memory reads as anything (all ones, zeros): no entry or
+    // identity is taken from it any more. A remount is the recovery.
+    if (failed()) return c;
     // A re-formatted device: nothing of the new log joins the old tree.
     if (stale()) return c;
     std::optional<Result<Replay>> replayed;
@@ -147,7 +150,7 @@ bool Server::device_changed(const char* during) {
     auto changed = compare_identity(mounted_, sb_now, header_now, std::nullopt);
     if (!changed) return false;
     note_stale(std::move(*changed), during);
-    return true;
+    return stale();  // not when the memory has failed meanwhile
 }
 
 int Server::device_errno(const char* during) {
@@ -159,6 +162,7 @@ int Server::device_errno(const char* during) {
 void Server::note_stale(Staleness st, const char* during) {
     std::lock_guard lk(report_mutex_);
     if (stale_.load(std::memory_order_acquire)) return;  // the first finding stays
+    if (failed()) return;  // failed memory reads as anything (answers_stale)
     staleness_ = std::move(st);
     stale_during_ = during;
     stale_at_ = std::chrono::system_clock::now();

@@ -135,6 +135,12 @@ class Server {
     // One load: whether a change has been found (lookup, getattr, readdir:
     // operations that serve no device bytes).
     bool stale() const { return stale_.load(std::memory_order_acquire); }
+    // Whether metadata operations answer ESTALE: stale and not failed. A
+    // failed device's bytes prove nothing about a re-format (a CXL device
+    // going away reads as all ones, then as zeros once its decoder resets),
+    // so failure wins: the tree is still served from memory and every
+    // open, read and write answers EIO.
+    bool answers_stale() const { return stale() && !failed(); }
     // The errno for an operation about to touch file memory: EIO on a
     // failed device, ESTALE on a changed one, else 0.
     int device_errno(const char* during);

@@ -160,6 +160,14 @@ class StaleServerTest : public test_support::ServerFixture {
         create("a", 4096, 99);  // the old name, other bytes at the same place
         return fresh;
     }
+    // Every byte of the superblock set to `byte`, as failing memory reads.
+    void overwrite_superblock(uint8_t byte) {
+        std::FILE* f = std::fopen(dev_->path().c_str(), "r+b");
+        ASSERT_NE(f, nullptr);
+        const std::vector<uint8_t> bytes(omf::kSuperblockBytes, byte);
+        EXPECT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+        std::fclose(f);
+    }
 };
 
 using test_support::pattern;
@@ -316,19 +324,47 @@ TEST_F(StaleServerTest, MemoryThatReadsAsAllOnesIsAFailureNotAReformat) {
     auto fa = open("a");
     ASSERT_TRUE(fa);
     // What a CXL device reads as once CXL.mem is disabled or its link is down.
-    {
-        std::FILE* f = std::fopen(dev_->path().c_str(), "r+b");
-        ASSERT_NE(f, nullptr);
-        const std::vector<uint8_t> ones(omf::kSuperblockBytes, 0xff);
-        EXPECT_EQ(std::fwrite(ones.data(), 1, ones.size(), f), ones.size());
-        std::fclose(f);
-    }
+    overwrite_superblock(0xff);
     std::vector<uint8_t> bytes;
     EXPECT_EQ(read_all(*fa, bytes), -EIO);
     EXPECT_FALSE(s.stale());
     EXPECT_TRUE(s.failed());
     EXPECT_EQ(s.device_errno("an open"), EIO);
     EXPECT_NE(s.status_text().find("reads as all ones"), std::string::npos) << s.status_text();
+}
+
+// A CXL device taken away by an uncorrectable error reads as all ones, then
+// as zeros once its decoder is reset: the second is no re-format either.
+TEST_F(StaleServerTest, FailedMemoryThatLaterReadsAsZerosStaysFailedNotStale) {
+    create("a", 4096, 1);
+    Server& s = server();
+    auto fa = open("a");
+    ASSERT_TRUE(fa);
+    overwrite_superblock(0xff);
+    std::vector<uint8_t> bytes;
+    EXPECT_EQ(read_all(*fa, bytes), -EIO);
+    ASSERT_TRUE(s.failed());
+    overwrite_superblock(0x00);
+    EXPECT_EQ(s.catch_up().after, s.catch_up().before);
+    EXPECT_FALSE(s.device_changed("a test"));
+    EXPECT_FALSE(s.stale());
+    EXPECT_FALSE(s.answers_stale());
+    EXPECT_EQ(s.device_errno("an open"), EIO);
+    EXPECT_EQ(field(s.status_text(), "device_stale"), "no");
+}
+
+// A device found changed first and failed after: failure wins the answers.
+TEST_F(StaleServerTest, AStaleDeviceThatFailsAnswersEio) {
+    create("a", 4096, 1);
+    Server& s = server();
+    overwrite_superblock(0x00);
+    ASSERT_TRUE(s.device_changed("a test"));
+    EXPECT_TRUE(s.answers_stale());
+    EXPECT_EQ(s.device_errno("an open"), ESTALE);
+    s.mark_failed("a test failure");
+    EXPECT_TRUE(s.stale());
+    EXPECT_FALSE(s.answers_stale());
+    EXPECT_EQ(s.device_errno("an open"), EIO);
 }
 
 }  // namespace
