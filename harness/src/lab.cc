@@ -118,30 +118,17 @@ bool console_says_ready(const RunDir& run, const std::string& host) {
     return text && text->find("ready (qemu-ga started)") != std::string::npos;
 }
 
-Status wait_ready(const RunDir& run, const std::vector<std::string>& hosts, double timeout_s) {
-    auto start = Clock::now();
-    auto deadline = deadline_in(timeout_s);
-    std::vector<std::string> pending = hosts;
-    while (!pending.empty()) {
-        if (interrupted()) return fail("interrupted");
-        std::vector<std::string> still;
-        for (const auto& h : pending) {
-            if (!run.host_running(h)) return host_died(run, h);
-            if (console_says_ready(run, h) && agent_answers(run, h, 2.0)) {
-                note(run, h, "ready (guest agent answers)", seconds_since(start));
-            } else {
-                still.push_back(h);
-            }
-        }
-        pending = still;
-        if (pending.empty()) break;
-        if (ms_left(deadline) == 0)
-            return fail("timed out after " + std::to_string(int(timeout_s)) + " s waiting for " +
-                        join(pending, ", ") + " (guest agent silent); console tail:\n" +
-                        tail_of(run.host_file(pending.front(), "console.log"), 15));
-        sleep_ms(100);
-    }
-    return ok();
+// A guest whose kernel panicked never answers: waiting for the timeout only
+// hides the reason. QEMU keeps running (the guest spins or halts), so the
+// console is the only place that says so.
+bool console_says_panic(const RunDir& run, const std::string& host) {
+    auto text = read_file(run.host_file(host, "console.log"));
+    return text && text->find("Kernel panic - not syncing") != std::string::npos;
+}
+
+Error host_panicked(const RunDir& run, const std::string& host) {
+    const std::string log = run.host_file(host, "console.log");
+    return fail("host " + host + ": the guest kernel panicked (" + log + "):\n" + tail_of(log, 25));
 }
 
 Status provision_host(const RunDir& run, const Topology& t, const LabState& st,
@@ -242,6 +229,34 @@ Result<Prepared> prepare(const RunDir& run, const UpOptions& opts, const std::st
 }
 
 }  // namespace
+
+Status wait_ready(const RunDir& run, const std::vector<std::string>& hosts, double timeout_s) {
+    auto start = Clock::now();
+    auto deadline = deadline_in(timeout_s);
+    std::vector<std::string> pending = hosts;
+    while (!pending.empty()) {
+        if (interrupted()) return fail("interrupted");
+        std::vector<std::string> still;
+        for (const auto& h : pending) {
+            if (console_says_panic(run, h)) return host_panicked(run, h);
+            if (!run.host_running(h)) return host_died(run, h);
+            if (console_says_ready(run, h) && agent_answers(run, h, 2.0)) {
+                note(run, h, "ready (guest agent answers)", seconds_since(start));
+            } else {
+                still.push_back(h);
+            }
+        }
+        pending = still;
+        if (pending.empty()) break;
+        if (ms_left(deadline) == 0)
+            return fail("timed out after " + std::to_string(int(timeout_s)) + " s waiting for " +
+                        join(pending, ", ") + " (guest agent silent); console tail (" +
+                        run.host_file(pending.front(), "console.log") + "):\n" +
+                        tail_of(run.host_file(pending.front(), "console.log"), 15));
+        sleep_ms(100);
+    }
+    return ok();
+}
 
 std::string default_image_root() {
     if (const char* env = std::getenv("LAB_IMAGE")) return env;

@@ -35,4 +35,8 @@ Status lab_crash_host(const RunDir& run, const std::string& host, const std::str
 
 Status lab_status(const RunDir& run);
 
+// Waits until every host's guest agent answers; fails at once, with the
+// console's tail and path, when a host's QEMU exited or its kernel panicked.
+Status wait_ready(const RunDir& run, const std::vector<std::string>& hosts, double timeout_s);
+
 }  // namespace lab

@@ -1,17 +1,21 @@
 // Unit tests for the lab harness pieces that run without QEMU.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "args.h"
 #include "base64.h"
 #include "inject.h"
 #include "json.h"
+#include "lab.h"
 #include "lab_features.h"
 #include "provision.h"
 #include "qemu_args.h"
+#include "run_dir.h"
 #include "stack.h"
 #include "text_util.h"
 #include "topology.h"
@@ -332,6 +336,25 @@ TEST(Provision, VolatileRegionBecomesDevdax) {
     EXPECT_NE(s.find("daxctl reconfigure-device -m devdax -f dax0.0"), std::string::npos);
     EXPECT_EQ(s.find("ndctl create-namespace"), std::string::npos);
     EXPECT_NE(s.find("ln -sfn /dev/dax0.0 /dev/famfs0"), std::string::npos);
+}
+
+TEST(Lab, WaitingForAGuestStopsAtAKernelPanic) {
+    namespace fs = std::filesystem;
+    const fs::path root =
+        fs::temp_directory_path() / ("harness-panic-" + std::to_string(::getpid()));
+    fs::create_directories(root / "hosts" / "node1");
+    std::ofstream(root / "hosts" / "node1" / "console.log")
+        << "[    1.2] VFS: Cannot open root device\n"
+        << "[    1.3] Kernel panic - not syncing: VFS: Unable to mount root fs\n";
+    auto run = RunDir::open(root.string(), false);
+    ASSERT_TRUE(run);
+    const Status s = wait_ready(*run, {"node1"}, 60);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("panicked"), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find((root / "hosts" / "node1" / "console.log").string()),
+              std::string::npos);
+    EXPECT_NE(s.error().message.find("Unable to mount root fs"), std::string::npos);
+    fs::remove_all(root);
 }
 
 }  // namespace

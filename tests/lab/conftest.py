@@ -55,10 +55,40 @@ def lab(request, build_dir):
     the_lab.down()
 
 
+@pytest.fixture(autouse=True)
+def _note_touched_hosts(request):
+    """Clears the hosts the last test acted on (see the report hook)."""
+    if "lab" in request.fixturenames:
+        request.getfixturevalue("lab").touched.clear()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test names the console log of each host it acted on (every
+    host when it acted on none): the guest kernel's side of the story."""
+    outcome = yield
+    report = outcome.get_result()
+    the_lab = item.funcargs.get("lab") if hasattr(item, "funcargs") else None
+    if not report.failed or the_lab is None or not the_lab.master:
+        return
+    hosts = [h for h in the_lab.hosts if h in the_lab.touched] or the_lab.hosts
+    report.sections.append(("console logs", "\n".join(
+        f"{h}: {the_lab.console_log(h)}" for h in hosts)))
+
+
 @pytest.fixture(scope="session")
 def features(lab):
     """What the lab's stack can do, as the harness decided it (stack.txt)."""
     return lab.features()
+
+
+def require(lab, feature):
+    """Skips the calling test, with the stack's reason, when the stack lacks
+    `feature` (a decision of RUN/stack.txt, as `harness caps` prints it)."""
+    on, why = lab.decisions()[feature]
+    if not on:
+        pytest.skip(f"this stack has no {feature}: {why} (harness caps; {lab.run_dir}/stack.txt)")
 
 
 def famfs_built(build_dir):

@@ -37,6 +37,9 @@ class Lab:
         self.topology = topology
         self.master = None
         self.clients = []
+        # Hosts the current test acted on (conftest names their console logs
+        # when it fails); conftest clears it before each test.
+        self.touched = set()
 
     # --- raw harness access -------------------------------------------------
     def harness_cmd(self, *args, timeout=600, check=True):
@@ -56,15 +59,21 @@ class Lab:
         print(r.err, end="")
         self.load_hosts()
 
-    def features(self):
-        """The stack's decisions from RUN/stack.txt: {name: True/False}."""
+    def decisions(self):
+        """The stack's decisions from RUN/stack.txt (what `harness caps`
+        prints): {name: (on, why)}."""
         with open(os.path.join(self.run_dir, "stack.txt")) as f:
             lines = f.read().split("\nDecisions\n", 1)[1].splitlines()
         found = {}
         for line in lines:
             name, _, rest = line.strip().partition(" = ")
-            found[name] = rest.startswith("on")
+            state, _, why = rest.partition(" (")
+            found[name] = (state == "on", why[:-1] if why.endswith(")") else why)
         return found
+
+    def features(self):
+        """The stack's decisions: {name: True/False}."""
+        return {name: on for name, (on, _) in self.decisions().items()}
 
     def load_hosts(self):
         lines = self.harness_cmd("hosts").out.split("\n")
@@ -76,6 +85,9 @@ class Lab:
     def hosts(self):
         return [self.master, *self.clients]
 
+    def console_log(self, host):
+        return os.path.join(self.run_dir, "hosts", host, "console.log")
+
     def down(self):
         return self.harness_cmd("down", check=False, timeout=120)
 
@@ -83,6 +95,7 @@ class Lab:
     def sh(self, host, command, timeout=120, stdin_file=None):
         """Runs a shell command in guest `host`; returns a Run (never raises
         for a non-zero exit: scenarios assert on rc and output themselves)."""
+        self.touched.add(host)
         args = ["exec", "--host", host, "--timeout", str(timeout)]
         if stdin_file:
             args += ["--stdin", stdin_file]
@@ -99,6 +112,7 @@ class Lab:
         return r
 
     def sh_async(self, host, command, timeout=120):
+        self.touched.add(host)
         argv = [self.harness, "--run-dir", self.run_dir, "exec", "--host", host,
                 "--timeout", str(timeout), "--", command]
         return host, command, time.monotonic(), subprocess.Popen(
@@ -118,15 +132,19 @@ class Lab:
 
     # --- machine control ----------------------------------------------------
     def stop(self, host):
+        self.touched.add(host)
         self.harness_cmd("stop", "--host", host)
 
     def cont(self, host):
+        self.touched.add(host)
         self.harness_cmd("cont", "--host", host)
 
     def crash(self, host, how="quit"):
+        self.touched.add(host)
         self.harness_cmd("crash", "--host", host, "--how", how)
 
     def restart(self, host):
+        self.touched.add(host)
         self.harness_cmd("restart", "--host", host, timeout=600)
 
     def vm_state(self, host):

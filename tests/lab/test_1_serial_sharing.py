@@ -5,6 +5,8 @@ exactly what the client wrote."""
 
 import pytest
 
+from conftest import require
+
 pytestmark = pytest.mark.sharing
 
 D = "/mnt/famfs/serial"
@@ -81,9 +83,9 @@ def test_data_path_follows_the_guest_kernel(files, features):
 def test_long_open_descriptor_reads_the_other_hosts_write(files, features):
     """In direct-I/O mode a read() is served from shared memory at that
     moment: a client's descriptor opened before the master's write sees it."""
-    if not features["FUSE direct I/O with shared mmap"]:
-        pytest.skip("guest kernel without FUSE_DIRECT_IO_ALLOW_MMAP: a read() is fresh as of "
-                    "the file's latest open on that host (page-cache mode)")
+    # Without it a read() is fresh as of the file's latest open on that host
+    # (page-cache mode).
+    require(files, "FUSE direct I/O with shared mmap")
     lab = files
     target = f"{D}/fresh"
     lab.ok(lab.master, f"famfs creat -m 0666 -s {SIZE} {target}")

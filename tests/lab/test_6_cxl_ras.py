@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import MOUNTPOINT, mount
+from conftest import MOUNTPOINT, mount, require
 from test_5_faults import MiB, create, read_through_mount, verify
 
 pytestmark = pytest.mark.cxlras
@@ -31,11 +31,6 @@ HIT = (f"{D}/hit", 4 * MiB, 31)
 NEIGHBOUR = (f"{D}/neighbour", 4 * MiB, 32)
 AT = MiB + 4096 * 3 + 100  # file offset of the poisoned or reported byte
 TRACE = "/sys/kernel/tracing/instances/lab_ras"
-
-
-def need(features, name):
-    if not features[name]:
-        pytest.skip(f"this stack has no {name} (see RUN/stack.txt)")
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +70,8 @@ def famfs_status(lab, host):
 injected = {}
 
 
-def test_poison_list_entry_fails_exactly_the_files_it_covers(ras_lab, features):
-    need(features, "CXL poison list")
+def test_poison_list_entry_fails_exactly_the_files_it_covers(ras_lab):
+    require(ras_lab, "CXL poison list")
     lab = ras_lab
     path, size, seed = HIT
     for host in lab.hosts:
@@ -110,12 +105,12 @@ def test_poison_list_entry_fails_exactly_the_files_it_covers(ras_lab, features):
         assert verify(lab, host, NEIGHBOUR[0], NEIGHBOUR[2]).rc == 0
 
 
-def test_poison_list_entry_cleared_then_remount_serves_the_file(ras_lab, features):
+def test_poison_list_entry_cleared_then_remount_serves_the_file(ras_lab):
     """Recovery from a poison-list entry: the device clears it (the guest
     kernel's clear_poison debugfs; as the CXL spec says, clearing writes new
     data, zeros, over the 64 poisoned bytes), the master writes the file
     again, every host remounts, and the file is whole everywhere."""
-    need(features, "CXL poison list")
+    require(ras_lab, "CXL poison list")
     if "dpa" not in injected:
         pytest.skip("the poison-list case did not inject")
     lab = ras_lab
@@ -133,8 +128,8 @@ def test_poison_list_entry_cleared_then_remount_serves_the_file(ras_lab, feature
         assert read_through_mount(lab, host, path, seed, size).rc == 0
 
 
-def test_general_media_event_reaches_the_guest(ras_lab, features):
-    need(features, "CXL general media events")
+def test_general_media_event_reaches_the_guest(ras_lab):
+    require(ras_lab, "CXL general media events")
     lab = ras_lab
     host = lab.clients[0]
     trace_events(lab, host, ["cxl_general_media"])
@@ -149,12 +144,12 @@ def test_general_media_event_reaches_the_guest(ras_lab, features):
         assert read_through_mount(lab, h, *neighbour_args()).rc == 0
 
 
-def test_uncorrectable_error_takes_the_device_from_one_host(ras_lab, features):
+def test_uncorrectable_error_takes_the_device_from_one_host(ras_lab):
     """An uncorrectable CXL error: the victim's kernel disables CXL.mem and
     resets the link, so its region and dax device go away. famfs on that host
     answers EIO (never other bytes), the other hosts are unaffected, and a
     reboot brings the victim back."""
-    need(features, "CXL uncorrectable errors")
+    require(ras_lab, "CXL uncorrectable errors")
     lab = ras_lab
     victim = lab.clients[-1]
     path, size, seed = NEIGHBOUR
