@@ -229,8 +229,11 @@ TEST_F(MkfsTest, RefusesADeviceARunningCommandUsesAndLeavesItAlone) {
             }
         }
         if (!exited) {
+            // kill() only queues the stop: wait until it has taken effect,
+            // or the command could still be writing while the device is
+            // compared below.
             ::kill(pid, SIGSTOP);
-            if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+            if (::waitpid(pid, &status, WUNTRACED) == pid && !WIFSTOPPED(status)) exited = true;
         }
         if (exited) continue;  // it finished first: try again
         const auto before = snapshot();
