@@ -8,7 +8,7 @@ namespace famfs::cli {
 namespace {
 
 // A mount's .meta files that lie in device memory, as file entries over
-// their device ranges (the layout of format.md).
+// their device ranges (the layout of docs/format.md).
 std::optional<omf::FileEntry> meta_entry(const omf::Superblock& sb, const std::string& relpath) {
     omf::Extent e;
     if (relpath == ".meta/.superblock") {

@@ -1,6 +1,6 @@
 // Direct access to a famfs file's memory. The file is described once as
 // memory-contiguous segments in file order (one per extent of a simple file,
-// one per chunk of a striped file, following format.md's interleave mapping);
+// one per chunk of a striped file, following docs/format.md's interleave mapping);
 // every accessor works from that list.
 #include "famfs/dax.h"
 

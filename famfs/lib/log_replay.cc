@@ -1,4 +1,4 @@
-// Replay: the reader rules of format.md over entries [from, next_index).
+// Replay: the reader rules of docs/format.md over entries [from, next_index).
 #include <cstring>
 
 #include "famfs/log.h"

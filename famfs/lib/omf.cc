@@ -16,7 +16,7 @@ namespace {
 using bytes::get;
 using bytes::put;
 
-// Superblock field offsets (format.md).
+// Superblock field offsets (docs/format.md).
 namespace sbo {
 constexpr size_t kMagic = 0, kVersion = 8, kLogOffset = 16, kLogLen = 24, kAllocUnit = 32,
                  kMajor = 40, kMinor = 44, kFsUuid = 48, kDevUuid = 64, kSystemUuid = 80, kCrc = 96,

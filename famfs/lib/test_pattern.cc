@@ -1,4 +1,4 @@
-// The famfs test pattern of cli.md: a byte stream made of the low 32 bits of
+// The famfs test pattern of docs/cli.md: a byte stream made of the low 32 bits of
 // successive xoroshiro128+ outputs, little-endian. A final partial word uses
 // the low bytes of one more output, which is exactly what consuming the
 // stream byte by byte gives, so chunked generation equals one-shot generation.

@@ -29,7 +29,7 @@ std::string nvdimm_script(Role role) {
     return s + kLinkDax;
 }
 
-// Workaround (3) of spec/lab.md: the creator makes a devdax namespace with a
+// Workaround (3) of docs/lab.md: the creator makes a devdax namespace with a
 // fixed uuid; the others make a raw one with the same uuid, which fails on
 // paper but exposes the creator's devdax device. Check the device, not ndctl.
 std::string cxl_script(Role role, const std::string& uuid) {

@@ -27,7 +27,7 @@ std::string shared_backend(const Topology& t, const HostLaunch& l) {
            ",size=" + mib(t.shared_size);
 }
 
-// The CXL recipe of spec/lab.md. A persistent region keeps its namespace in
+// The CXL recipe of docs/lab.md. A persistent region keeps its namespace in
 // a label area per guest (lsa.raw, zeroed by the harness before every boot);
 // a volatile region has none. The second, empty root port is only for QEMUs
 // that drop writes through a host bridge with one root port.

@@ -1,4 +1,4 @@
-// Compatibility with the reference famfs CLI (/work/shared/spec/cli.md):
+// Compatibility with the reference famfs CLI (docs/cli.md):
 // the long options and flags its scripts pass, its defaults (2 MiB chunks,
 // re-randomising a file at its size, cp's mode masked with the umask), and
 // its error handling (seed 0, -S with -M, exit status counts).

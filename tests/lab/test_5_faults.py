@@ -3,7 +3,7 @@ crash, and the documented recovery (tests/lab/README-faults.md).
 
 The rule every case checks: a read either fails (EIO, a verify failure naming
 the file and an offset, SIGBUS) or returns exactly the bytes that were
-written. Expected bytes are generated here from cli.md's test pattern, so a
+written. Expected bytes are generated here from docs/cli.md's test pattern, so a
 read that "succeeds" with wrong data fails the scenario.
 
 What QEMU 7.2 + guest 6.1 do with injected poison (measured, see the README):
@@ -30,7 +30,7 @@ PAGE = 4096
 SIGBUS_EXIT = 128 + 7
 
 
-# --- the test pattern (cli.md), generated locally --------------------------
+# --- the test pattern (docs/cli.md), generated locally ---------------------
 def _splitmix64(x):
     x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
     z = x

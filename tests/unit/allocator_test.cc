@@ -1,4 +1,4 @@
-// The allocator against format.md "Allocation": reserved superblock + log,
+// The allocator against docs/format.md "Allocation": reserved superblock + log,
 // first fit, interleave (equal strips, distinct buckets, the fallback for
 // files smaller than one chunk), parameter limits and collisions.
 #include <gtest/gtest.h>
@@ -90,7 +90,7 @@ InterleaveParams ip(uint64_t nbuckets, uint64_t nstrips, uint64_t chunk) {
     return InterleaveParams{nbuckets, nstrips, chunk};
 }
 
-// The rules every interleaved allocation must follow (format.md).
+// The rules every interleaved allocation must follow (docs/format.md).
 void expect_interleave_rules(const omf::FileEntry& f, uint64_t size, const InterleaveParams& p,
                              uint64_t capacity) {
     ASSERT_EQ(f.ext_type, omf::ExtentType::kInterleaved);

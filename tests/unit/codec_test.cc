@@ -1,4 +1,4 @@
-// The on-media codec against format.md: every field at its documented
+// The on-media codec against docs/format.md: every field at its documented
 // offset, round trips, CRC coverage and relpath limits.
 #include <gtest/gtest.h>
 #include <zlib.h>

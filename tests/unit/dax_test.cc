@@ -1,5 +1,5 @@
 // Direct access: the segments of simple, multi-extent and striped files
-// follow format.md's mapping, and read/write go to exactly those bytes.
+// follow docs/format.md's mapping, and read/write go to exactly those bytes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -42,7 +42,7 @@ omf::FileEntry striped(uint64_t size, uint64_t chunk, std::vector<omf::Extent> s
     return f;
 }
 
-// format.md: chunk = off / chunk_size; strip = chunk % nstrips; stripe =
+// docs/format.md: chunk = off / chunk_size; strip = chunk % nstrips; stripe =
 // chunk / nstrips; offset = strips[strip].offset + stripe * chunk_size + off % chunk_size.
 uint64_t striped_device_offset(const omf::Interleave& il, uint64_t off) {
     const uint64_t chunk = off / il.chunk_size;

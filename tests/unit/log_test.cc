@@ -1,4 +1,4 @@
-// The log's reader and writer rules (format.md "Append protocol"): seqnum ==
+// The log's reader and writer rules (docs/format.md "Append protocol"): seqnum ==
 // index, CRC, one invalidate-and-retry, stop at the first invalid entry and
 // say where; appends that die at any step never expose a partial entry.
 #include <gtest/gtest.h>

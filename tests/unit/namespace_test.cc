@@ -1,4 +1,4 @@
-// The namespace built by replay against format.md's refusal rules: bad
+// The namespace built by replay against docs/format.md's refusal rules: bad
 // paths, bad maps, missing parents and duplicates are reported, never
 // instantiated; valid entries become nodes with stable inode numbers.
 #include <gtest/gtest.h>
@@ -237,7 +237,7 @@ TEST(NamespaceReplay, BadEntriesInALogAreReportedAndSkipped) {
 namespace famfs {
 namespace {
 
-// Readers accept images made with a 4 KiB allocation unit (format.md).
+// Readers accept images made with a 4 KiB allocation unit (docs/format.md).
 TEST(SmallAllocUnit, ReplaysFourKiBExtents) {
     auto dev = testing::FaultyDevice::create(64 * test::kMiB);
     ASSERT_TRUE(dev.ok());

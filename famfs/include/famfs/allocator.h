@@ -1,7 +1,7 @@
 // Space allocation: a bitmap of allocation units over the device, rebuilt
 // from the log (superblock and log first, then every extent of every valid
 // FILE entry). Contiguous allocation is first fit; interleaved allocation
-// spreads equal strips over distinct buckets (format.md, "Allocation").
+// spreads equal strips over distinct buckets (docs/format.md, "Allocation").
 #pragma once
 
 #include <cstddef>

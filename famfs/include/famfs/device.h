@@ -50,7 +50,7 @@ class Device {
     virtual bool host_local_memory() const { return false; }
 
     // Cache maintenance for file data (not metadata, which always follows
-    // format.md): persist() and invalidate(), skipped on host-local memory,
+    // docs/format.md): persist() and invalidate(), skipped on host-local memory,
     // where they would cost a fifth of a bulk copy for nothing.
     Status persist_data(const void* p, size_t n) {
         return host_local_memory() ? Status{} : persist(p, n);

@@ -43,7 +43,7 @@ class LogView {
     uint64_t next_index() const;
 
     // Replays entries [from, next_index) under the reader rules of
-    // format.md: seqnum == index, CRC, one invalidate-and-retry, stop at the
+    // docs/format.md: seqnum == index, CRC, one invalidate-and-retry, stop at the
     // first invalid entry. Fails only when the header itself is invalid.
     Result<Replay> replay(uint64_t from = 0) const;
     // The same, handing each valid entry to `sink` in log order instead of

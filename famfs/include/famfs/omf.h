@@ -83,7 +83,7 @@ struct Superblock {
 void encode_superblock(const Superblock& sb, std::span<uint8_t> out);
 Superblock decode_superblock(std::span<const uint8_t> in);
 uint64_t superblock_crc(std::span<const uint8_t> in);
-// Checks, in the order of format.md: magic, version, CRC, alloc_unit, log.
+// Checks, in the order of docs/format.md: magic, version, CRC, alloc_unit, log.
 Status validate_superblock(std::span<const uint8_t> in);
 
 struct LogHeader {

@@ -72,7 +72,7 @@ class PathIndex {
     std::vector<Slot> slots_;  // power-of-two size, at most three quarters full
 };
 
-// The replay rules for a namespace entry (format.md): a valid relpath, a
+// The replay rules for a namespace entry (docs/format.md): a valid relpath, a
 // valid map for a file, and a free place under an existing directory.
 // `map` is the file's validate_file_map verdict (ok for a directory): the
 // caller needs it anyway, to decide whether the allocator claims the

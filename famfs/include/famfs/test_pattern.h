@@ -1,4 +1,4 @@
-// The famfs test pattern (cli.md): xoroshiro128+ seeded by two SplitMix64
+// The famfs test pattern (docs/cli.md): xoroshiro128+ seeded by two SplitMix64
 // steps from the seed truncated to 32 bits; files are filled 4 bytes at a
 // time with the low 32 bits of each output, little-endian.
 #pragma once
