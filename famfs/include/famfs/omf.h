@@ -1,4 +1,4 @@
-// The famfs on-media format (OMF 2.2), as specified in spec/format.md.
+// The famfs on-media format (OMF 2.2), as specified in docs/format.md.
 // Pure functions over bytes: no I/O, no allocation of device space. Every
 // field is encoded explicitly at its documented offset (little-endian), so
 // the layout never depends on the compiler's struct packing.
