@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
+
+#include "famfs/escape.h"
 
 namespace famfs {
 
@@ -23,12 +27,39 @@ std::string system_uuid_path() {
 
 namespace {
 
+// How much of the file is read: the UUID with generous room for padding,
+// and enough of anything else to say what it is.
+constexpr size_t kMaxUuidFileBytes = 4096;
+
+bool is_padding(char c) {
+    return c == '\0' || std::isspace(static_cast<unsigned char>(c));
+}
+
+// The first bytes of `token`, printable, for an error message.
+std::string quoted_start(std::string_view token) {
+    constexpr size_t kShown = 48;
+    if (token.size() <= kShown) return escaped(token);
+    return escaped(token.substr(0, kShown)) + "... (" + std::to_string(token.size()) + " bytes)";
+}
+
 Result<omf::Uuid> read_uuid(const std::string& path) {
-    std::ifstream in(path);
-    std::string text;
-    in >> text;
-    auto u = omf::uuid_from_string(text);
-    if (!u) return make_error(EINVAL, path + ": does not hold a system UUID ('" + text + "')");
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        const int err = errno ? errno : EIO;
+        return make_error(err, path + ": cannot read the system UUID: " + std::strerror(err));
+    }
+    std::string text(kMaxUuidFileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) return make_error(EIO, path + ": cannot read the system UUID");
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxUuidFileBytes)
+        return make_error(EINVAL, path + ": does not hold a system UUID: it is larger than " +
+                                      std::to_string(kMaxUuidFileBytes) + " bytes");
+    auto u = parse_system_uuid(text);
+    if (!u)
+        return make_error(u.error().code,
+                          path + ": does not hold a system UUID: " + u.error().message);
     return u;
 }
 
@@ -53,6 +84,22 @@ Status create_uuid_file(const std::string& path) {
 }
 
 }  // namespace
+
+Result<omf::Uuid> parse_system_uuid(std::string_view text) {
+    size_t begin = 0, end = text.size();
+    while (begin < end && is_padding(text[begin])) ++begin;
+    while (end > begin && is_padding(text[end - 1])) --end;
+    const std::string_view token = text.substr(begin, end - begin);
+    if (token.empty())
+        return make_error(EINVAL, text.empty() ? "the file is empty"
+                                               : "the file holds only whitespace or NUL bytes");
+    auto u = omf::uuid_from_string(std::string(token));
+    if (!u)
+        return make_error(EINVAL, "'" + quoted_start(token) +
+                                      "' is not a UUID (expected 36 characters, "
+                                      "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+    return u;
+}
 
 Result<omf::Uuid> local_system_uuid() {
     std::string path = system_uuid_path();

@@ -26,9 +26,12 @@ Status check_parent(const PathIndex& paths, const std::string& relpath) {
     return {};
 }
 
-Role role_for(const omf::Superblock& sb) {
+// An unreadable system UUID is an error, not the client role: a master
+// whose file went bad must hear why it cannot write.
+Result<Role> role_for(const omf::Superblock& sb) {
     auto me = local_system_uuid();
-    return me && *me == sb.system_uuid ? Role::kMaster : Role::kClient;
+    if (!me) return me.error();
+    return *me == sb.system_uuid ? Role::kMaster : Role::kClient;
 }
 
 // A file's extents are claimed when its map is in bounds, even if its path
@@ -109,7 +112,9 @@ Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
     if (sb.log_offset + sb.log_len > device->size())
         return make_error(EINVAL, path + ": the log (" + std::to_string(sb.log_len) +
                                       " bytes) runs past the end of the device");
-    std::unique_ptr<Volume> v(new Volume(std::move(device), sb, role_for(sb)));
+    auto role = role_for(sb);
+    if (!role) return role.error();
+    std::unique_ptr<Volume> v(new Volume(std::move(device), sb, *role));
     if (auto h = v->log_.header(); !h)
         return make_error(h.error().code, path + ": " + h.error().message);
     return v;
