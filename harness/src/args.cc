@@ -8,8 +8,8 @@ namespace {
 const std::set<std::string> kValueOptions = {
     "--run-dir", "--image",  "--timeout", "--host",   "--how",  "--lines",  "--stdin",   "--file",
     "--offset",  "--method", "--mount",   "--reason", "--qemu", "--kernel", "--topology"};
-const std::set<std::string> kFlags = {"--keep-on-failure", "--help",          "-h",
-                                      "--transcript",      "--no-transcript", "--only"};
+const std::set<std::string> kFlags = {"--keep-on-failure", "--help", "-h",       "--transcript",
+                                      "--no-transcript",   "--only", "--version"};
 }  // namespace
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {

@@ -10,6 +10,7 @@ for it, and runs commands in the guests through qemu-guest-agent.
 
 USAGE
   harness [--run-dir DIR] COMMAND [ARGS]
+  harness --help | --version
 
   The run directory (default out/lab/current, or $LAB_RUN_DIR) holds the
   state of one lab, so separate invocations cooperate: `up` leaves the QEMUs
@@ -43,7 +44,8 @@ RUNNING THINGS IN GUESTS
       joined). The guest's stdout and stderr arrive separately; the exit
       status is the command's (128+N for signal N). Default timeout 120 s:
       the command is then killed and the exit status is 124. Exit 125 means
-      the harness could not run it (host down, agent silent).
+      the harness could not run it (host down, agent silent; a host paused
+      by `stop` is refused at once, until `cont`).
 
   console --host H [--timeout S] [-- CMD...]
       The serial console: the fallback when the guest agent is dead. With

@@ -66,6 +66,19 @@ Error explain(const RunDir& run, const std::string& host, const Error& e) {
     return fail("host " + host + ": " + e.message);
 }
 
+// The VM state QEMU reports ("running", "paused", ...), asked without a
+// transcript record: it is a precondition check, not a command of the
+// user's. An empty string when the monitor cannot say in time (then the
+// exec goes ahead and reports what happens).
+std::string vm_state(const RunDir& run, const std::string& host) {
+    constexpr double kLimitS = 2;
+    auto deadline = deadline_in(kLimitS);
+    HostLock lock(run.host_file(host, "qmp.lock"), deadline);
+    if (!lock.held()) return "";
+    auto r = qmp_once(run.host_file(host, "qmp.sock"), "query-status", Json(), deadline);
+    return r ? (*r)["status"].as_string() : "";
+}
+
 Result<ExecResult> exec_locked(const RunDir& run, const std::string& host,
                                const std::string& command, const ExecOptions& opts) {
     HostLock lock(run.host_file(host, "qga.lock"), deadline_in(opts.timeout_s));
@@ -82,7 +95,9 @@ Result<ExecResult> guest_exec(const RunDir& run, const std::string& host,
                               const std::string& command, const ExecOptions& opts) {
     if (auto st = check_host(run, host); !st) return st.error();
     auto start = Clock::now();
-    auto r = exec_locked(run, host, command, opts);
+    // A frozen guest's agent cannot answer: say so now, not after a timeout.
+    const Status runs = check_vm_runs(host, vm_state(run, host));
+    auto r = runs ? exec_locked(run, host, command, opts) : Result<ExecResult>(runs.error());
     if (opts.record) {
         TranscriptRecord rec{host, "exec", command, 125, "", "", seconds_since(start)};
         if (r) {
@@ -94,7 +109,7 @@ Result<ExecResult> guest_exec(const RunDir& run, const std::string& host,
         }
         record_transcript(run, rec);
     }
-    if (!r) return explain(run, host, r.error());
+    if (!r) return runs ? explain(run, host, r.error()) : r.error();
     return r;
 }
 
@@ -124,6 +139,14 @@ Result<std::string> host_hmp(const RunDir& run, const std::string& host, const s
                       Json::object().set("command-line", Json::string(line)), timeout_s);
     if (!r) return r.error();
     return r->as_string();
+}
+
+Status check_vm_runs(const std::string& host, const std::string& vm_state) {
+    if (vm_state.empty() || vm_state == "running") return ok();
+    if (vm_state == "paused")
+        return fail("host " + host +
+                    " is paused (harness stop); resume it with: harness cont --host " + host);
+    return fail("host " + host + " cannot run commands: its VM state is '" + vm_state + "'");
 }
 
 bool agent_answers(const RunDir& run, const std::string& host, double timeout_s) {

@@ -26,6 +26,10 @@ Result<Json> host_qmp(const RunDir& run, const std::string& host, const std::str
 Result<std::string> host_hmp(const RunDir& run, const std::string& host, const std::string& line,
                              double timeout_s = 10);
 
+// Whether a guest in `vm_state` (QMP query-status; empty: unknown) can run
+// commands: a paused one cannot, and the error says how to resume it.
+Status check_vm_runs(const std::string& host, const std::string& vm_state);
+
 // One guest-sync round trip with a short limit: is the agent answering?
 bool agent_answers(const RunDir& run, const std::string& host, double timeout_s);
 

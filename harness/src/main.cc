@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "famfs_version.h"
 #include "help.h"
 #include "signals.h"
 
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
     if (!args) {
         std::fprintf(stderr, "harness: %s\n", args.error().message.c_str());
         return kExitHarnessError;
+    }
+    if (args->flag("--version")) {
+        std::printf("harness %s\n", famfs::kVersion);
+        return 0;
     }
     if (args->positional.empty() || args->flag("--help") || args->positional[0] == "help") {
         std::fputs(kHelpText, stdout);

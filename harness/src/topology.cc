@@ -228,7 +228,8 @@ Result<std::string> find_topology(const std::string& name_or_path) {
         std::string p = d + "/" + name_or_path + ".conf";
         if (::stat(p.c_str(), &st) == 0) return p;
     }
-    return fail("no topology '" + name_or_path + "' in " + join(dirs, ", "));
+    return fail("no topology '" + name_or_path + "' in " + join(dirs, ", ") +
+                " ('harness topologies' lists them)");
 }
 
 }  // namespace lab

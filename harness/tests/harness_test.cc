@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "base64.h"
+#include "host_access.h"
 #include "inject.h"
 #include "json.h"
 #include "lab.h"
@@ -89,6 +90,41 @@ TEST(Args, OptionsFlagsAndRest) {
     EXPECT_EQ(a->rest, (std::vector<std::string>{"ls", "--help"}));
     EXPECT_FALSE(parse_args({"--bogus"}).ok());
     EXPECT_FALSE(parse_args({"--host"}).ok());
+}
+
+TEST(Args, VersionAndHelpAreFlagsAnywhereBeforeTheRest) {
+    auto a = parse_args({"status", "--version"});
+    ASSERT_TRUE(a.ok());
+    EXPECT_TRUE(a->flag("--version"));
+    auto h = parse_args({"up", "-h"});
+    ASSERT_TRUE(h.ok());
+    EXPECT_TRUE(h->flag("--help"));
+    auto rest = parse_args({"exec", "--", "prog", "--version"});
+    ASSERT_TRUE(rest.ok());
+    EXPECT_FALSE(rest->flag("--version"));
+}
+
+TEST(Errors, UnknownTopologySuggestsTheListingCommand) {
+    auto t = find_topology("no-such-topology-name");
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.error().message.find("no topology 'no-such-topology-name'"), std::string::npos)
+        << t.error().message;
+    EXPECT_NE(t.error().message.find("'harness topologies' lists them"), std::string::npos)
+        << t.error().message;
+}
+
+TEST(Errors, PausedHostSuggestsCont) {
+    EXPECT_TRUE(check_vm_runs("node2", "running").ok());
+    EXPECT_TRUE(check_vm_runs("node2", "").ok()) << "an unknown state lets the exec try";
+    auto paused = check_vm_runs("node2", "paused");
+    ASSERT_FALSE(paused.ok());
+    EXPECT_NE(paused.error().message.find("host node2 is paused"), std::string::npos);
+    EXPECT_NE(paused.error().message.find("harness cont --host node2"), std::string::npos)
+        << paused.error().message;
+    auto dead = check_vm_runs("node3", "guest-panicked");
+    ASSERT_FALSE(dead.ok());
+    EXPECT_NE(dead.error().message.find("'guest-panicked'"), std::string::npos)
+        << dead.error().message;
 }
 
 const char* kTwoHosts = R"(
