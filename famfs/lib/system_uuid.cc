@@ -10,9 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 #include <system_error>
-
-#include "famfs/escape.h"
 
 namespace famfs {
 
@@ -35,11 +34,13 @@ bool is_padding(char c) {
     return c == '\0' || std::isspace(static_cast<unsigned char>(c));
 }
 
-// The first bytes of `token`, printable, for an error message.
+// The start of `token` for an error message (whoever prints the message
+// escapes its control bytes, see famfs/escape.h).
 std::string quoted_start(std::string_view token) {
     constexpr size_t kShown = 48;
-    if (token.size() <= kShown) return escaped(token);
-    return escaped(token.substr(0, kShown)) + "... (" + std::to_string(token.size()) + " bytes)";
+    if (token.size() <= kShown) return std::string(token);
+    return std::string(token.substr(0, kShown)) + "... (" + std::to_string(token.size()) +
+           " bytes)";
 }
 
 Result<omf::Uuid> read_uuid(const std::string& path) {

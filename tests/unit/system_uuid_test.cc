@@ -61,10 +61,7 @@ TEST(SystemUuid, RefusesWhatIsNotAUuidAndSaysWhy) {
     EXPECT_FALSE(parse_system_uuid(std::string(kText) + " extra\n").ok());
     EXPECT_FALSE(parse_system_uuid(std::string(kText) + bytes({"\0x", 2})).ok());
     EXPECT_FALSE(parse_system_uuid(std::string(kText).substr(0, 35)).ok());
-    // Control bytes are shown escaped, and a long file is cut short.
-    auto ctl = parse_system_uuid("ab\x1b[2Jcd");
-    ASSERT_FALSE(ctl.ok());
-    EXPECT_EQ(ctl.error().message.find('\x1b'), std::string::npos) << ctl.error().message;
+    // A long file is cut short in the message.
     auto big = parse_system_uuid(std::string(10000, 'x'));
     ASSERT_FALSE(big.ok());
     EXPECT_LT(big.error().message.size(), 200u) << big.error().message;
