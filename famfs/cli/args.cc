@@ -21,7 +21,10 @@ void reset_getopt() {
 // cannot tell them apart (0 for -? and for unknown long options alike), so
 // look at the argument itself.
 bool help_requested(int c, char** argv) {
-    return c == 'h' || (c == '?' && optind > 0 && std::strcmp(argv[optind - 1], "-?") == 0);
+    if (c == 'h') return true;
+    if (c != '?' || optind <= 0) return false;
+    const char* arg = argv[optind - 1];
+    return std::strcmp(arg, "-?") == 0 || std::strcmp(arg, "--help") == 0;
 }
 
 bool help_requested(int c) {

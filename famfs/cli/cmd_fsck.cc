@@ -12,6 +12,7 @@
 #include "famfs/fsck.h"
 #include "famfs/mounts.h"
 #include "famfs/volume.h"
+#include "fuse_mode.h"
 #include "mount_snapshot.h"
 #include "report.h"
 
@@ -19,16 +20,20 @@ namespace famfs::cli {
 namespace {
 
 constexpr const char* kCmd = "fsck";
+constexpr int kFuseOpt = 0x100;  // --fuse has no short form: -f is --force
 
 void usage(FILE* out) {
     std::fprintf(out,
                  "usage: famfs fsck [-h|--human] [-v] [-B NBUCKETS] DEVICE | PATH-IN-MOUNT\n"
+                 "       famfs fsck --help | -?    (this text: -h means --human here)\n"
                  "  -h, --human     human-readable sizes\n"
                  "  -v, --verbose   more detail\n"
                  "  -B, --nbuckets  stripe buckets to report (default 4)\n"
                  "  -f, --force     check a mounted device directly (read-only)\n"
                  "  -m, --mmap, -r, --read\n"
-                 "                  accepted for compatibility (they exclude each other)\n");
+                 "                  accepted for compatibility (they exclude each other)\n"
+                 "  --fuse, -F, --nofuse\n"
+                 "                  accepted for compatibility: the device is read directly\n");
 }
 
 struct ToCheck {
@@ -75,12 +80,17 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
         {"human", no_argument, nullptr, 'h'},          {"verbose", no_argument, nullptr, 'v'},
         {"nbuckets", required_argument, nullptr, 'B'}, {"force", no_argument, nullptr, 'f'},
         {"mmap", no_argument, nullptr, 'm'},           {"read", no_argument, nullptr, 'r'},
-        {"help", no_argument, nullptr, '?'},           {nullptr, 0, nullptr, 0}};
+        {"help", no_argument, nullptr, '?'},           {"fuse", no_argument, nullptr, kFuseOpt},
+        {"nofuse", no_argument, nullptr, 'F'},         {nullptr, 0, nullptr, 0}};
     LogAccessFlags access;
-    bool force = false;
+    bool force = false, nofuse = false;
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "hvB:fmr?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "hvB:fFmr?", longopts, nullptr)) != -1;) {
         if (access.take(c)) continue;
+        if (c == kFuseOpt || c == 'F') {
+            nofuse = c == 'F';
+            continue;
+        }
         if (c == 'h') {
             opt.human = true;
         } else if (c == 'v') {
@@ -100,6 +110,7 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
         }
     }
     if (!access.check(kCmd)) return usage(stderr), kExitUsage;
+    if (nofuse) note_nofuse_ignored("famfs fsck");
     const int args = argc - optind;
     if (args > 1 || (args == 0 && g.device.empty())) return usage(stderr), kExitUsage;
     const std::string arg = args == 1 ? argv[optind] : g.device;

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "famfs/volume.h"
 #include "famfs_mount_util.h"
+#include "fuse_mode.h"
 #include "report.h"
 
 namespace famfs::cli {
@@ -175,7 +176,7 @@ int cmd_mount(const GlobalOptions& g, int argc, char** argv) {
     MountArgs a;
     if (int rc = parse_mount_args(argc, argv, a)) return rc < 0 ? 0 : rc;
     if (a.nofuse) {
-        report_error(kCmd, a.device, "standalone famfs kernel module not available");
+        report_error(kCmd, a.device, kNoStandaloneModule);
         return ENODEV;
     }
     // Superblock and log header, reported here before anything is mounted.
@@ -193,7 +194,8 @@ int cmd_mount(const GlobalOptions& g, int argc, char** argv) {
     }
     if (int err = check_clashes(a)) return err;
     if (stat(a.mountpoint.c_str(), &st) != 0) {
-        report_error(kCmd, a.mountpoint, "mount point does not exist");
+        report_error(kCmd, a.mountpoint,
+                     "mount point does not exist (create it with: mkdir -p " + a.mountpoint + ")");
         return ENOENT;
     }
     if (g.dryrun) {

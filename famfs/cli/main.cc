@@ -1,9 +1,11 @@
 // famfs: global options, then one command from the table below.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "commands.h"
+#include "famfs_version.h"
 #include "report.h"
 
 namespace famfs::cli {
@@ -30,12 +32,19 @@ const Command kCommands[] = {
 void usage(FILE* out) {
     std::fprintf(out,
                  "usage: famfs [--dryrun|-n] [--device DEVICE] <command> [args]\n"
+                 "       famfs --help | --version\n"
                  "  --device DEVICE  work on an unmounted device; paths are relative to its root\n"
                  "  --dryrun, -n     check and report, change nothing\n"
                  "commands:\n");
     for (const Command& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
-    std::fprintf(out, "'famfs <command> -h' describes a command.\n");
+    std::fprintf(out, "'famfs <command> --help' describes a command.\n");
 }
+
+void print_version(const char* program) {
+    std::printf("%s %s\n", program, famfs::kVersion);
+}
+
+constexpr int kStopOk = -0x100;  // parse_globals: "stop with status 0"
 
 const Command* find_command(const char* name) {
     for (const Command& c : kCommands) {
@@ -58,7 +67,10 @@ int parse_globals(int argc, char** argv, GlobalOptions& g) {
             g.device = a.substr(9);
         } else if (a == "-h" || a == "-?" || a == "--help") {
             usage(stdout);
-            return -0x100;  // "stop with status 0"
+            return kStopOk;
+        } else if (a == "--version") {
+            print_version("famfs");
+            return kStopOk;
         } else {
             std::fprintf(stderr, "famfs: unknown or incomplete global option '%s'\n", a.c_str());
             usage(stderr);
@@ -72,6 +84,29 @@ int parse_globals(int argc, char** argv, GlobalOptions& g) {
     return i;
 }
 
+// --help and --version mean the same to every command, so they are answered
+// here rather than in fifteen option tables. GNU getopt permutes, so like the
+// GNU tools they count anywhere before "--". Help is the command's own usage,
+// asked for with the -? every command's parser takes for help (fsck's -h
+// means --human). Returns the exit status when the command need not run.
+std::optional<int> generic_options(const GlobalOptions& g, const Command& cmd, int argc,
+                                   char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--") break;
+        if (a == "--version") {
+            print_version((std::string("famfs ") + cmd.name).c_str());
+            return 0;
+        }
+        if (a == "--help") {
+            char help[] = "-?";
+            char* help_argv[] = {argv[0], help, nullptr};
+            return exit_status(cmd.run(g, 2, help_argv));
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 }  // namespace famfs::cli
 
@@ -79,12 +114,13 @@ int main(int argc, char** argv) {
     using namespace famfs::cli;
     GlobalOptions g;
     const int at = parse_globals(argc, argv, g);
-    if (at == -0x100) return 0;
+    if (at == kStopOk) return 0;
     if (at < 0) return -at;
     const Command* cmd = find_command(argv[at]);
     if (cmd == nullptr) {
         std::fprintf(stderr, "famfs: unknown command '%s' ('famfs -h' lists them)\n", argv[at]);
         return kExitUnknownCommand;
     }
+    if (auto stop = generic_options(g, *cmd, argc - at, argv + at)) return *stop;
     return exit_status(cmd->run(g, argc - at, argv + at));
 }

@@ -13,6 +13,8 @@
 #include "famfs/device.h"
 #include "famfs/escape.h"
 #include "famfs/volume.h"
+#include "famfs_version.h"
+#include "fuse_mode.h"
 #include "report.h"
 
 namespace famfs::cli {
@@ -24,12 +26,17 @@ void usage(FILE* out) {
     std::fprintf(out,
                  "usage: mkfs.famfs [-f] [-k] [-l LOGLEN] [-v] [--size SIZE] [--allow-small] "
                  "DEVICE\n"
+                 "       mkfs.famfs --help | --version\n"
                  "  -f, --force      overwrite an existing superblock\n"
                  "  -k, --kill       with -f: only invalidate the superblock (zero its magic)\n"
                  "  -l, --loglen     log length, a power of two >= 8m (default 8m)\n"
                  "  -v, --verbose    describe the new file system\n"
                  "  --size SIZE      create or resize DEVICE as a regular file of SIZE bytes\n"
-                 "  --allow-small    accept a device smaller than 4 GiB (tests, labs)\n");
+                 "  --allow-small    accept a device smaller than 4 GiB (tests, labs)\n"
+                 "  --fuse, -F, --nofuse\n"
+                 "                   accepted for compatibility: the device is formatted\n"
+                 "                   directly, the same for the FUSE server and the\n"
+                 "                   standalone kernel module\n");
 }
 
 int fail(const std::string& object, const std::string& reason) {
@@ -60,13 +67,13 @@ void describe(const std::string& device) {
     std::printf("  system uuid:   %s (master)\n", omf::uuid_to_string(sb.system_uuid).c_str());
 }
 
-enum LongOnly { kSize = 0x100, kAllowSmall };
+enum LongOnly { kSize = 0x100, kAllowSmall, kFuseOpt, kVersionOpt };
 
 }  // namespace
 
 int mkfs_main(int argc, char** argv) {
     MkfsOptions opt;
-    bool verbose = false;
+    bool verbose = false, nofuse = false;
     static const option longopts[] = {{"force", no_argument, nullptr, 'f'},
                                       {"kill", no_argument, nullptr, 'k'},
                                       {"loglen", required_argument, nullptr, 'l'},
@@ -74,9 +81,12 @@ int mkfs_main(int argc, char** argv) {
                                       {"help", no_argument, nullptr, 'h'},
                                       {"size", required_argument, nullptr, kSize},
                                       {"allow-small", no_argument, nullptr, kAllowSmall},
+                                      {"fuse", no_argument, nullptr, kFuseOpt},
+                                      {"nofuse", no_argument, nullptr, 'F'},
+                                      {"version", no_argument, nullptr, kVersionOpt},
                                       {nullptr, 0, nullptr, 0}};
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "fkl:vh?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "fFkl:vh?", longopts, nullptr)) != -1;) {
         const std::string arg = optarg ? optarg : "";
         switch (c) {
             case 'f':
@@ -91,6 +101,15 @@ int mkfs_main(int argc, char** argv) {
             case kAllowSmall:
                 opt.allow_small = true;
                 break;
+            case kFuseOpt:
+                nofuse = false;
+                break;
+            case 'F':
+                nofuse = true;
+                break;
+            case kVersionOpt:
+                std::printf("mkfs.famfs %s\n", famfs::kVersion);
+                return 0;
             case 'l': {
                 auto v = parse_size_arg(arg, "log length");
                 if (!v || !power_of_two(*v) || *v < omf::kMinLogLen) {
@@ -114,6 +133,7 @@ int mkfs_main(int argc, char** argv) {
     if (optind + 1 != argc) return usage_error("exactly one DEVICE expected");
     if (opt.kill && !opt.force) return usage_error("-k (kill the superblock) needs -f");
     const std::string device = argv[optind];
+    if (nofuse) note_nofuse_ignored("mkfs.famfs");
     if (::geteuid() != 0) return fail(device, "must be run as root");
     if (device_in_use(device)) {
         const std::string server = DeviceLock::holders(device, DeviceLock::Kind::kMount);

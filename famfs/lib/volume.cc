@@ -430,8 +430,8 @@ Status check_mkfs_size(const std::string& path, uint64_t size, const MkfsOptions
                                       " bytes the layout needs");
     if (size < omf::kMinDeviceSize && !opt.allow_small)
         return make_error(EINVAL, path + ": device of " + std::to_string(size) +
-                                      " bytes is under the 4 GiB famfs minimum (allow it "
-                                      "explicitly for tests)");
+                                      " bytes is under the 4 GiB famfs minimum (for a test or "
+                                      "lab device, add --allow-small)");
     return {};
 }
 
