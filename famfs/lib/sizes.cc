@@ -3,6 +3,9 @@
 #include "famfs/sizes.h"
 
 #include <cctype>
+#include <cinttypes>
+#include <cstdio>
+#include <iterator>
 #include <limits>
 
 namespace famfs {
@@ -61,6 +64,23 @@ Result<uint64_t> parse_size(const std::string& text) {
     }
     if (shift > 0 && value > (kMax >> shift)) return size_error(text, "too large");
     return value << shift;
+}
+
+std::string human_size(uint64_t bytes) {
+    static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    char buf[32];
+    if (bytes < 1024) {
+        std::snprintf(buf, sizeof buf, "%" PRIu64 " B", bytes);
+        return buf;
+    }
+    double v = static_cast<double>(bytes) / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(kUnits)) {
+        v /= 1024;
+        ++u;
+    }
+    std::snprintf(buf, sizeof buf, "%.2f %s", v, kUnits[u]);
+    return buf;
 }
 
 }  // namespace famfs

@@ -36,5 +36,15 @@ TEST(ParseSize, RejectsWithAMessageNamingTheText) {
     }
 }
 
+TEST(HumanSize, BinaryUnitsWithTwoDecimals) {
+    EXPECT_EQ(human_size(0), "0 B");
+    EXPECT_EQ(human_size(1023), "1023 B");
+    EXPECT_EQ(human_size(1024), "1.00 KiB");
+    EXPECT_EQ(human_size(1536), "1.50 KiB");
+    EXPECT_EQ(human_size(64ull << 20), "64.00 MiB");
+    EXPECT_EQ(human_size(8ull << 30), "8.00 GiB");
+    EXPECT_EQ(human_size(~0ull), "16.00 EiB");
+}
+
 }  // namespace
 }  // namespace famfs
