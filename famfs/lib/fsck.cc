@@ -7,8 +7,11 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <variant>
 
 #include "famfs/escape.h"
+#include "famfs/log.h"
+#include "famfs/sizes.h"
 #include "famfs/volume.h"
 
 namespace famfs {
@@ -18,18 +21,6 @@ std::string format(const char* fmt, auto... args) {
     std::string out(static_cast<size_t>(std::snprintf(nullptr, 0, fmt, args...)), '\0');
     std::snprintf(out.data(), out.size() + 1, fmt, args...);
     return out;
-}
-
-std::string human_size(uint64_t bytes) {
-    static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    if (bytes < 1024) return format("%" PRIu64 " B", bytes);
-    double v = static_cast<double>(bytes) / 1024;
-    size_t u = 0;
-    while (v >= 1024 && u + 1 < std::size(kUnits)) {
-        v /= 1024;
-        ++u;
-    }
-    return format("%.2f %s", v, kUnits[u]);
 }
 
 // Every byte count in the report goes through here, so -h changes them all.
@@ -51,22 +42,32 @@ void for_each_file(const Namespace& ns, F&& fn) {
         if (const Node* n = file_at(ns, index)) fn(*n);
 }
 
-// The path logged at `index`: a file's, or that of an entry replay refused
-// (problems are in log order).
-std::string relpath_at(const Namespace& ns, uint64_t index) {
+// The entry past the first invalid one logged at `index`, if any.
+const UnreplayedEntry* unreplayed_at(const Unreplayed& u, uint64_t index) {
+    auto it = std::lower_bound(u.entries.begin(), u.entries.end(), index,
+                               [](const UnreplayedEntry& e, uint64_t i) { return e.index < i; });
+    return it != u.entries.end() && it->index == index ? &*it : nullptr;
+}
+
+// The path logged at `index`: a file's, that of an entry replay refused
+// (problems are in log order), or that of an entry past the invalid one.
+std::string relpath_at(const Namespace& ns, const Unreplayed& u, uint64_t index) {
     if (const Node* n = file_at(ns, index)) return n->relpath();
+    if (const UnreplayedEntry* e = unreplayed_at(u, index)) return e->relpath;
     const auto& p = ns.problems();
     auto it = std::lower_bound(p.begin(), p.end(), index,
                                [](const Problem& x, uint64_t i) { return x.index < i; });
     return it != p.end() && it->index == index ? it->relpath : std::string();
 }
 
-CrossLink cross_link(const Collision& c, const Namespace& ns, uint64_t unit) {
-    CrossLink l{c.unit * unit, c.units, c.first_index, c.index, "", relpath_at(ns, c.index)};
+CrossLink cross_link(const Collision& c, const Namespace& ns, const Unreplayed& u, uint64_t unit) {
+    CrossLink l{c.unit * unit, c.units, c.first_index, c.index, "", relpath_at(ns, u, c.index)};
     if (c.first_index == Collision::kNotItemised) {
         l.first_index = CrossLink::kNotItemised;
     } else if (const Node* n = file_at(ns, c.first_index)) {
         l.first_relpath = n->relpath();
+    } else if (const UnreplayedEntry* e = unreplayed_at(u, c.first_index)) {
+        l.first_relpath = e->relpath;
     } else {
         l.first_index = CrossLink::kUnknownClaimant;
         l.first_relpath = c.first_index == Collision::kReserved ? "the superblock and log"
@@ -76,26 +77,32 @@ CrossLink cross_link(const Collision& c, const Namespace& ns, uint64_t unit) {
 }
 
 std::vector<CrossLink> cross_links(const std::vector<Collision>& collisions, const Namespace& ns,
-                                   uint64_t unit) {
+                                   const Unreplayed& u, uint64_t unit) {
     std::vector<CrossLink> links;
     links.reserve(collisions.size());
-    for (const Collision& c : collisions) links.push_back(cross_link(c, ns, unit));
+    for (const Collision& c : collisions) links.push_back(cross_link(c, ns, u, unit));
     return links;
 }
 
-std::string cross_link_line(const CrossLink& l) {
+// "log entry N", marked when replay never applies it.
+std::string entry_label(const FsckReport& r, uint64_t index) {
+    const bool unreplayed = r.invalid_index && index > *r.invalid_index;
+    return format("log entry %" PRIu64 "%s", index, unreplayed ? ", not replayed" : "");
+}
+
+std::string cross_link_line(const CrossLink& l, const FsckReport& r) {
+    const std::string second = entry_label(r, l.second_index);
     if (l.first_index == CrossLink::kNotItemised)
-        return format("  ERROR: cross-linked: %s (log entry %" PRIu64 ") claims %" PRIu64
+        return format("  ERROR: cross-linked: %s (%s) claims %" PRIu64
                       " more unit(s) that earlier entries claim, the first at 0x%" PRIx64 "\n",
-                      escaped(l.second_relpath).c_str(), l.second_index, l.units, l.offset);
-    const std::string first =
-        l.first_index == CrossLink::kUnknownClaimant
-            ? escaped(l.first_relpath)
-            : format("%s (log entry %" PRIu64 ")", escaped(l.first_relpath).c_str(), l.first_index);
-    return format("  ERROR: cross-linked: %s and %s (log entry %" PRIu64 ") both claim %" PRIu64
-                  " unit(s) at 0x%" PRIx64 "\n",
-                  first.c_str(), escaped(l.second_relpath).c_str(), l.second_index, l.units,
-                  l.offset);
+                      escaped(l.second_relpath).c_str(), second.c_str(), l.units, l.offset);
+    const std::string first = l.first_index == CrossLink::kUnknownClaimant
+                                  ? escaped(l.first_relpath)
+                                  : format("%s (%s)", escaped(l.first_relpath).c_str(),
+                                           entry_label(r, l.first_index).c_str());
+    return format(
+        "  ERROR: cross-linked: %s and %s (%s) both claim %" PRIu64 " unit(s) at 0x%" PRIx64 "\n",
+        first.c_str(), escaped(l.second_relpath).c_str(), second.c_str(), l.units, l.offset);
 }
 
 // Appends to `out`: a full log of cross-links is megabytes of text, and
@@ -103,7 +110,7 @@ std::string cross_link_line(const CrossLink& l) {
 void append_cross_link_lines(const FsckReport& r, std::string& out) {
     out += format("  ERROR: %" PRIu64 " allocation collision(s) (units claimed twice)\n",
                   r.units_claimed_twice);
-    for (const CrossLink& l : r.cross_links) out += cross_link_line(l);
+    for (const CrossLink& l : r.cross_links) out += cross_link_line(l, r);
 }
 
 std::string superblock_section(const FsckReport& r, const FsckOptions& opt) {
@@ -133,6 +140,41 @@ std::string problem_lines(const FsckReport& r) {
     return out;
 }
 
+std::string unreplayed_line(const UnreplayedEntry& e) {
+    using Kind = UnreplayedEntry::Kind;
+    std::string out = format("    log entry %" PRIu64 ": ", e.index);
+    switch (e.kind) {
+        case Kind::kFile:
+            out += format("file %s, size %" PRIu64 ", claims %" PRIu64 " bytes",
+                          escaped(e.relpath).c_str(), e.size, e.claimed);
+            break;
+        case Kind::kDirectory:
+            out += "directory " + escaped(e.relpath);
+            break;
+        case Kind::kOther:
+            out += "no file or directory";
+            break;
+        case Kind::kInvalid:
+            out += "invalid";
+            break;
+    }
+    if (!e.problem.empty()) out += " (" + escaped(e.problem) + ")";
+    return out + "\n";
+}
+
+// The entries replay never reaches: what they are and what they claim.
+std::string unreplayed_lines(const FsckReport& r) {
+    const Unreplayed& u = r.unreplayed;
+    if (u.empty()) return {};
+    std::string out =
+        format("  ERROR: %zu log entries after invalid entry %" PRIu64 " are not replayed: %" PRIu64
+               " file(s), %" PRIu64 " directory(ies), %" PRIu64 " invalid; they claim %" PRIu64
+               " bytes that replay counts as free\n",
+               u.entries.size(), *r.invalid_index, u.files, u.dirs, u.invalid, u.claimed_bytes);
+    for (const UnreplayedEntry& e : u.entries) out += unreplayed_line(e);
+    return out;
+}
+
 void append_log_stats_section(const FsckReport& r, std::string& out) {
     out += "Log stats:\n";
     out += format("  # of log entries in use: %" PRIu64 " of %" PRIu64 "\n", r.entries_used,
@@ -141,6 +183,7 @@ void append_log_stats_section(const FsckReport& r, std::string& out) {
                   omf::kLogHeaderBytes + r.entries_used * omf::kEntryBytes);
     out += format("  Log size (total bytes)    %" PRIu64 "\n", r.sb.log_len);
     out += problem_lines(r);
+    out += unreplayed_lines(r);
     if (r.units_claimed_twice == 0)
         out += "  No allocation errors found\n";
     else
@@ -162,6 +205,8 @@ std::string capacity_section(const FsckReport& r, uint64_t bitmap_capacity,
     out += "  Sum of file sizes:      " + bytes_text(r.sum_file_sizes, opt) + "\n";
     out += "  Allocated bytes:        " + bytes_text(r.allocated, opt) + "\n";
     out += "  Free space:             " + bytes_text(r.free, opt) + "\n";
+    if (!r.unreplayed.empty())
+        out += "  Claimed by unreplayed:  " + bytes_text(r.unreplayed.claimed_bytes, opt) + "\n";
     out += format("  Space amplification:     %.2f\n", amplification);
     out += format("  Percent used:            %.1f%%\n\n", percent);
     return out;
@@ -170,11 +215,14 @@ std::string capacity_section(const FsckReport& r, uint64_t bitmap_capacity,
 std::string famfs_log_section(const FsckReport& r) {
     std::string out = "Famfs log:\n";
     out += format("  %" PRIu64 " of %" PRIu64 " entries used\n", r.entries_used, r.capacity);
-    out += format("  %" PRIu64 " bad log entries detected\n",
-                  (r.invalid_index ? 1 : 0) + static_cast<uint64_t>(r.problems.size()));
+    out += format("  %" PRIu64 " bad log entries detected\n", r.bad_entries());
     out += format("  %" PRIu64 " files\n", r.files);
-    out += format("  %" PRIu64 " directories\n\n", r.dirs);
-    return out;
+    out += format("  %" PRIu64 " directories\n", r.dirs);
+    if (!r.unreplayed.empty())
+        out += format("  %" PRIu64 " files and %" PRIu64
+                      " directories more past the invalid entry (not replayed)\n",
+                      r.unreplayed.files, r.unreplayed.dirs);
+    return out + "\n";
 }
 
 std::string buckets_section(const FsckReport& r, uint64_t bitmap_capacity, const FsckOptions& opt) {
@@ -210,10 +258,65 @@ std::string verbose_section(const FsckReport& r) {
     return out;
 }
 
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+    return a > ~uint64_t{0} - b ? ~uint64_t{0} : a + b;
+}
+
+// Bytes a file's map covers: its extents, or its strips.
+uint64_t map_bytes(const omf::FileEntry& f) {
+    const auto& runs = f.ext_type == omf::ExtentType::kSimple ? f.extents : f.interleave.strips;
+    uint64_t sum = 0;
+    for (const omf::Extent& e : runs) sum = saturating_add(sum, e.len);
+    return sum;
+}
+
+UnreplayedEntry unreplayed_file(const omf::FileEntry& f, uint64_t index, State& st) {
+    UnreplayedEntry e{index, UnreplayedEntry::Kind::kFile, f.relpath, f.size, 0, ""};
+    if (Status map = validate_file_map(f, st.layout); !map) {
+        e.problem = "its map is not counted: " + map.error().message;
+        return e;
+    }
+    st.alloc.claim(f, index);
+    e.claimed = map_bytes(f);
+    return e;
+}
+
+UnreplayedEntry unreplayed_entry(const LogView& log, uint64_t index, State& st) {
+    auto entry = log.entry(index);
+    if (!entry) return {index, UnreplayedEntry::Kind::kInvalid, "", 0, 0, entry.error().message};
+    if (const auto* f = std::get_if<omf::FileEntry>(&entry->payload))
+        return unreplayed_file(*f, index, st);
+    if (const auto* d = std::get_if<omf::MkdirEntry>(&entry->payload))
+        return {index, UnreplayedEntry::Kind::kDirectory, d->relpath, 0, 0, ""};
+    return {index, UnreplayedEntry::Kind::kOther, "", 0, 0, ""};
+}
+
+// Reads the entries [from, end) that replay stopped before, as the
+// reference's fsck does (it skips a bad entry and goes on): their files'
+// space is claimed in st.alloc, so collisions among them and with the
+// replayed files are found. st.ns is left as replay made it.
+Unreplayed walk_unreplayed(const LogView& log, State& st, uint64_t from, uint64_t end) {
+    Unreplayed u;
+    const uint64_t used_before = st.alloc.used_bytes();
+    for (uint64_t i = from; i < end; ++i) {
+        UnreplayedEntry e = unreplayed_entry(log, i, st);
+        u.files += e.kind == UnreplayedEntry::Kind::kFile;
+        u.dirs += e.kind == UnreplayedEntry::Kind::kDirectory;
+        u.invalid += e.kind == UnreplayedEntry::Kind::kInvalid;
+        u.entries.push_back(std::move(e));
+    }
+    u.claimed_bytes = st.alloc.used_bytes() - used_before;
+    return u;
+}
+
 }  // namespace
 
+uint64_t FsckReport::bad_entries() const {
+    return (invalid_index ? 1 : 0) + unreplayed.invalid + problems.size();
+}
+
 uint64_t FsckReport::errors() const {
-    const uint64_t entries = (invalid_index ? 1 : 0) + problems.size();
+    const uint64_t entries = bad_entries();
     return units_claimed_twice > ~uint64_t{0} - entries ? ~uint64_t{0}
                                                         : entries + units_claimed_twice;
 }
@@ -235,15 +338,19 @@ Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
     for_each_file(st->ns, [&](const Node& n) {  // saturating: sizes come from the log
         r.sum_file_sizes = std::min(r.sum_file_sizes, ~uint64_t{0} - n.size()) + n.size();
     });
-    r.allocated = st->alloc.used_bytes();
-    r.free = st->alloc.free_bytes();
     r.invalid_index = st->invalid_index;
     if (st->invalid_reason) r.invalid_reason = st->invalid_reason->message;
     r.problems = st->ns.problems();
+    if (r.invalid_index) {
+        const uint64_t end = std::min(header->next_index, r.capacity);
+        r.unreplayed = walk_unreplayed(vol.log(), *st, *r.invalid_index + 1, end);
+    }
+    r.allocated = st->alloc.used_bytes();
+    r.free = st->alloc.free_bytes();
     r.collisions = st->alloc.collisions();
     r.units_claimed_twice = st->alloc.units_claimed_twice();
     r.buckets = st->alloc.bucket_stats(opt.nbuckets);
-    r.cross_links = cross_links(r.collisions, st->ns, st->alloc.unit());
+    r.cross_links = cross_links(r.collisions, st->ns, r.unreplayed, st->alloc.unit());
     return r;
 }
 

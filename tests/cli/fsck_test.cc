@@ -55,11 +55,13 @@ TEST_F(FsckTest, FsckByDeviceWhileMountedIsRefused) {
 
 // Superblock damage: every command says what is wrong and changes nothing.
 class DamagedSuperblockTest : public CliTest {
-protected:
+  protected:
     void expect_refused_everywhere(const std::string& reason) {
-        for (const std::vector<std::string>& args :
-             {std::vector<std::string>{"fsck"}, {"creat", "-s", "4k", "f"}, {"mkdir", "d"},
-              {"cp", local_file("src", {1}), "f"}, {"verify", "-S", "1", "-f", "f"}}) {
+        for (const std::vector<std::string>& args : {std::vector<std::string>{"fsck"},
+                                                     {"creat", "-s", "4k", "f"},
+                                                     {"mkdir", "d"},
+                                                     {"cp", local_file("src", {1}), "f"},
+                                                     {"verify", "-S", "1", "-f", "f"}}) {
             Outcome r = famfs(args);
             EXPECT_NE(r.status, 0) << args[0];
             EXPECT_TRUE(contains(r.err, reason)) << args[0] << ": " << r.err;
@@ -117,6 +119,37 @@ TEST_F(FsckTest, ACorruptedEntryInTheMiddleStopsReplayAndIsReported) {
     // Files before the bad entry are still readable; the ones after are not trusted.
     EXPECT_EQ(famfs({"getmap", "-q", "b"}).status, 0);
     EXPECT_EQ(famfs({"getmap", "-q", "d"}).status, ENOENT);
+}
+
+// Like the reference, fsck goes on past an invalid entry: the files after it
+// are named with the space they claim, and a collision among them is found.
+TEST_F(FsckTest, EntriesPastAnInvalidOneAreReportedWithTheirCollisions) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-M", "a,4k", "-M", "b,4k", "-M", "c,4k"}).status, 0);
+    ASSERT_EQ(famfs({"mkdir", "dir"}).status, 0);
+    ASSERT_EQ(famfs({"clone", "c", "dir/d"}).status, 0);  // entry 4 claims c's unit again
+    poke(kEntries + 1 * omf::kEntryBytes + 60, {0xee});   // inside b's relpath: bad CRC
+    const auto before = snapshot();
+    Outcome fsck = famfs({"fsck"});
+    EXPECT_EQ(fsck.status, 2) << "one invalid entry, one unit claimed twice\n" << fsck.out;
+    EXPECT_TRUE(fsck.err.empty()) << fsck.err;
+    for (const char* line :
+         {"ERROR: log entry 1 is invalid",
+          "ERROR: 3 log entries after invalid entry 1 are not replayed: 2 file(s), "
+          "1 directory(ies), 0 invalid; they claim 2097152 bytes that replay counts as free",
+          "    log entry 2: file c, size 4096, claims 2097152 bytes\n",
+          "    log entry 3: directory dir\n", "    log entry 4: file dir/d, size 4096",
+          "ERROR: cross-linked: c (log entry 2, not replayed) and dir/d (log entry 4, not "
+          "replayed) both claim 1 unit(s)",
+          "Claimed by unreplayed:  2097152\n", "  1 bad log entries detected\n",
+          "  2 files and 1 directories more past the invalid entry (not replayed)\n"}) {
+        EXPECT_TRUE(contains(fsck.out, line)) << line << "\n" << fsck.out;
+    }
+    EXPECT_FALSE(contains(fsck.out, "No allocation errors found")) << fsck.out;
+    EXPECT_DEVICE_UNCHANGED(before);
+    // Replay still stops at the invalid entry: c is not a file here.
+    EXPECT_EQ(famfs({"getmap", "-q", "a"}).status, 0);
+    EXPECT_EQ(famfs({"getmap", "-q", "c"}).status, ENOENT);
 }
 
 // Fills a log up to `entries` with directories, fast, through the library.

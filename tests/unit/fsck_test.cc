@@ -126,6 +126,137 @@ TEST_F(FsckFixture, CorruptEntryStopsReplayAndIsReported) {
     EXPECT_TRUE(contains(text, "1 bad log entries detected")) << text;
 }
 
+// A crafted log: valid entries, one with a bad CRC in the middle, valid
+// ones after it, two of which collide (one with a file after the bad entry,
+// one with a replayed file). Data starts at 10 MiB (2 MiB superblock region
+// + 8 MiB log).
+struct UnreplayedFixture : FsckFixture {
+    static constexpr uint64_t kBad = 2;
+    void SetUp() override {
+        append(test::file_entry("a", 100, {{0, 12 * kMiB, 2 * kMiB}}));  // 0
+        append(test::dir_entry("d"));                                    // 1
+        append(test::file_entry("bad", 1, {{0, 14 * kMiB, 2 * kMiB}}));  // 2, corrupted below
+        append(test::file_entry("d/x", 5 * kMiB, {{0, 16 * kMiB, 6 * kMiB}}));  // 3
+        append(test::dir_entry("e"));                                           // 4
+        append(test::file_entry("e/y", 1, {{0, 18 * kMiB, 2 * kMiB}}));         // 5: d/x's
+        append(test::file_entry("z", 1, {{0, 12 * kMiB, 2 * kMiB}}));           // 6: a's
+        vol->log().slot(kBad)[300] ^= 0x10;  // a payload byte: the CRC no longer matches
+    }
+    void append(const omf::LogEntry& e) { ASSERT_TRUE(vol->log().append(e).ok()); }
+    FsckReport run_fresh() {
+        auto fresh = Volume::open(vol->shared_device());
+        EXPECT_TRUE(fresh.ok());
+        auto r = fsck(**fresh, {});
+        EXPECT_TRUE(r.ok()) << r.error().message;
+        return r.ok() ? *r : FsckReport{};
+    }
+};
+
+TEST_F(UnreplayedFixture, EntriesPastTheInvalidOneAreReported) {
+    const FsckReport r = run_fresh();
+    ASSERT_TRUE(r.invalid_index.has_value());
+    EXPECT_EQ(*r.invalid_index, kBad);
+    EXPECT_EQ(r.files, 1u) << "replayed: a only";
+    EXPECT_EQ(r.dirs, 1u);
+    const Unreplayed& u = r.unreplayed;
+    ASSERT_EQ(u.entries.size(), 4u);
+    EXPECT_EQ(u.files, 3u);
+    EXPECT_EQ(u.dirs, 1u);
+    EXPECT_EQ(u.invalid, 0u);
+    EXPECT_EQ(u.entries[0].index, 3u);
+    EXPECT_EQ(u.entries[0].kind, UnreplayedEntry::Kind::kFile);
+    EXPECT_EQ(u.entries[0].relpath, "d/x");
+    EXPECT_EQ(u.entries[0].size, 5 * kMiB);
+    EXPECT_EQ(u.entries[0].claimed, 6 * kMiB);
+    EXPECT_EQ(u.entries[1].kind, UnreplayedEntry::Kind::kDirectory);
+    EXPECT_EQ(u.entries[1].relpath, "e");
+    EXPECT_EQ(u.entries[3].relpath, "z");
+    EXPECT_EQ(u.claimed_bytes, 6 * kMiB) << "e/y and z claim nothing that is not claimed already";
+    EXPECT_EQ(r.allocated, 10 * kMiB + 2 * kMiB + 6 * kMiB) << "their space is not free";
+    EXPECT_EQ(r.free, 8 * kGiB - r.allocated);
+
+    EXPECT_EQ(r.units_claimed_twice, 2u);
+    ASSERT_EQ(r.cross_links.size(), 2u);
+    EXPECT_EQ(r.cross_links[0].first_relpath, "d/x");
+    EXPECT_EQ(r.cross_links[0].first_index, 3u);
+    EXPECT_EQ(r.cross_links[0].second_relpath, "e/y");
+    EXPECT_EQ(r.cross_links[0].offset, 18 * kMiB);
+    EXPECT_EQ(r.cross_links[1].first_relpath, "a");
+    EXPECT_EQ(r.cross_links[1].second_relpath, "z");
+    EXPECT_EQ(r.bad_entries(), 1u);
+    EXPECT_EQ(r.errors(), 3u) << "the invalid entry and two units claimed twice";
+}
+
+TEST_F(UnreplayedFixture, TheReportNamesThemAndTheirSpace) {
+    const FsckReport r = run_fresh();
+    const std::string text = format_fsck(r, {});
+    EXPECT_TRUE(contains(text, "ERROR: log entry 2 is invalid")) << text;
+    EXPECT_TRUE(contains(text,
+                         "ERROR: 4 log entries after invalid entry 2 are not replayed: 3 file(s), "
+                         "1 directory(ies), 0 invalid; they claim 6291456 bytes that replay "
+                         "counts as free\n"))
+        << text;
+    EXPECT_TRUE(contains(text, "    log entry 3: file d/x, size 5242880, claims 6291456 bytes\n"))
+        << text;
+    EXPECT_TRUE(contains(text, "    log entry 4: directory e\n")) << text;
+    EXPECT_TRUE(contains(text, "    log entry 6: file z, size 1, claims 2097152 bytes\n")) << text;
+    EXPECT_TRUE(contains(text,
+                         "ERROR: cross-linked: d/x (log entry 3, not replayed) and e/y (log entry "
+                         "5, not replayed) both claim 1 unit(s) at 0x1200000\n"))
+        << text;
+    EXPECT_TRUE(contains(text,
+                         "ERROR: cross-linked: a (log entry 0) and z (log entry 6, not replayed) "
+                         "both claim 1 unit(s) at 0xc00000\n"))
+        << text;
+    EXPECT_TRUE(contains(text, "Claimed by unreplayed:  6291456\n")) << text;
+    EXPECT_TRUE(contains(text, "Allocated bytes:        18874368\n")) << text;
+    EXPECT_TRUE(contains(text, "  1 bad log entries detected\n")) << text;
+    EXPECT_TRUE(contains(text, "  3 files and 1 directories more past the invalid entry")) << text;
+}
+
+TEST_F(UnreplayedFixture, MoreInvalidEntriesAfterTheFirstAreCounted) {
+    vol->log().slot(4)[300] ^= 0x10;
+    const FsckReport r = run_fresh();
+    ASSERT_EQ(r.unreplayed.entries.size(), 4u);
+    EXPECT_EQ(r.unreplayed.invalid, 1u);
+    EXPECT_EQ(r.unreplayed.dirs, 0u);
+    EXPECT_EQ(r.unreplayed.entries[1].kind, UnreplayedEntry::Kind::kInvalid);
+    EXPECT_FALSE(r.unreplayed.entries[1].problem.empty());
+    EXPECT_EQ(r.bad_entries(), 2u);
+    EXPECT_EQ(r.errors(), 4u);
+    const std::string text = format_fsck(r, {});
+    EXPECT_TRUE(contains(text, "    log entry 4: invalid (")) << text;
+    EXPECT_TRUE(contains(text, "  2 bad log entries detected\n")) << text;
+}
+
+// fsck reads past the invalid entry; replay (what servers and logplay use)
+// still stops there.
+TEST_F(UnreplayedFixture, ReplayStillStopsAtTheInvalidEntry) {
+    (void)run_fresh();
+    auto fresh = Volume::open(vol->shared_device());
+    ASSERT_TRUE(fresh.ok());
+    auto st = (*fresh)->load();
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_TRUE(st->invalid_index.has_value());
+    EXPECT_EQ(*st->invalid_index, kBad);
+    EXPECT_EQ(st->ns.files(), 1u);
+    EXPECT_EQ(st->ns.applied(), kBad);
+    EXPECT_EQ(st->alloc.used_bytes(), 12 * kMiB);
+    EXPECT_TRUE(st->alloc.collisions().empty());
+}
+
+TEST_F(FsckFixture, NothingIsUnreplayedWhenTheLastEntryIsTheInvalidOne) {
+    create("a", 1);
+    create("b", 1);
+    vol->log().slot(1)[300] ^= 0x10;
+    auto fresh = Volume::open(vol->shared_device());
+    ASSERT_TRUE(fresh.ok());
+    auto r = fsck(**fresh, {});
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->unreplayed.empty());
+    EXPECT_FALSE(contains(format_fsck(*r, {}), "not replayed"));
+}
+
 TEST_F(FsckFixture, RefusedEntriesAreCounted) {
     ASSERT_TRUE(vol->log().append(test::file_entry("/abs", 1, {{0, 12 * kMiB, 2 * kMiB}})).ok());
     ASSERT_TRUE(vol->log().append(test::file_entry("ok", 1, {{0, 14 * kMiB, 2 * kMiB}})).ok());

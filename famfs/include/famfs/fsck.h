@@ -32,6 +32,27 @@ struct CrossLink {
     std::string first_relpath, second_relpath;
 };
 
+// A log entry past the first invalid one. Replay (the servers, logplay)
+// stops at the invalid entry and never applies it, but the master wrote it,
+// so it may name a file whose data is on the device: fsck reports it and
+// counts the space it claims as allocated, as the reference famfs does.
+struct UnreplayedEntry {
+    enum class Kind { kFile, kDirectory, kOther, kInvalid };
+    uint64_t index = 0;
+    Kind kind = Kind::kInvalid;
+    std::string relpath;   // a file's or directory's
+    uint64_t size = 0;     // a file's size
+    uint64_t claimed = 0;  // bytes its extents (or strips) cover, when in bounds
+    std::string problem;   // why it is invalid, or why its space is not counted
+};
+
+struct Unreplayed {
+    std::vector<UnreplayedEntry> entries;  // in log order
+    uint64_t files = 0, dirs = 0, invalid = 0;
+    uint64_t claimed_bytes = 0;  // allocation units only they claim, in bytes
+    bool empty() const { return entries.empty(); }
+};
+
 struct FsckOptions {
     bool human = false;
     bool verbose = false;
@@ -49,14 +70,19 @@ struct FsckReport {
     uint64_t allocated = 0, free = 0;
     std::optional<uint64_t> invalid_index;  // replay stopped here
     std::string invalid_reason;
+    Unreplayed unreplayed;          // the entries after invalid_index
     std::vector<Problem> problems;  // entries refused by the namespace
     std::vector<Collision> collisions;
     uint64_t units_claimed_twice = 0;
-    std::vector<CrossLink> cross_links;  // the collisions, with both files named
+    // The collisions, with both files named (unreplayed entries included).
+    std::vector<CrossLink> cross_links;
     std::vector<BucketStats> buckets;
-    // What the exit status counts: bad entries + refused entries + units
-    // claimed twice (saturating).
+    // What the exit status counts: bad entries (the first invalid one and
+    // the invalid ones after it) + refused entries + units claimed twice,
+    // also by unreplayed entries (saturating).
     uint64_t errors() const;
+    // Invalid entries (the first one and those after it) + refused entries.
+    uint64_t bad_entries() const;
 };
 
 Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt);
