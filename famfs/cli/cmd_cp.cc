@@ -10,12 +10,15 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "args.h"
 #include "commands.h"
+#include "copy_progress.h"
+#include "copy_summary.h"
 #include "cp_plan.h"
 #include "data_io.h"
 #include "famfs/dax.h"
@@ -51,9 +54,11 @@ void usage(FILE* out) {
                  "Copies regular files (with -r, directory trees) into famfs. DEST must not\n"
                  "exist unless it already has the source's size (an interrupted copy).\n"
                  "Without -t, copies of 64 MiB or more use a thread per CPU (at most 4).\n"
+                 "Ends with a one-line summary; on a terminal, long copies show progress.\n"
                  "  -m, --mode       permission bits in octal, masked with the umask\n"
                  "                   (default, or 0: the source's)\n"
                  "  -t, --threadct   copy threads\n"
+                 "  -v, --verbose    a line per file and directory\n"
                  "  -c, --compare    compare each copy with its source; an existing DEST of\n"
                  "                   the right size is compared, not copied again\n"
                  "  -O, --readonly   log the copies read-only for all hosts (flags 1): no user,\n"
@@ -159,7 +164,7 @@ struct Reserved {
 // are still copied and logged, as the reference famfs cp keeps the files it
 // copied before it ran out. Other failures skip just that item.
 int reserve_items(Volume::Transaction& txn, const Options& o, const CopyPlan& plan,
-                  std::vector<Reserved>& out) {
+                  std::vector<Reserved>& out, CopySummary& sum) {
     int failed = 0;
     const uint32_t uid = o.uid.value_or(static_cast<uint32_t>(::geteuid()));
     const uint32_t gid = o.gid.value_or(static_cast<uint32_t>(::getegid()));
@@ -168,6 +173,10 @@ int reserve_items(Volume::Transaction& txn, const Options& o, const CopyPlan& pl
         Status s;
         if (it.is_dir) {
             s = txn.mkdir(it.dest.relpath, mode, uid, gid);
+            if (s) ++sum.dirs;
+            if (s && o.verbose)
+                std::printf("famfs cp: %s -> %s (directory)\n", it.src.c_str(),
+                            it.dest.arg.c_str());
         } else {
             auto r = txn.reserve({it.dest.relpath, it.size, mode, uid, gid, o.interleave, o.flags});
             // An existing file is rewritten in place (compared only, with -c):
@@ -225,22 +234,34 @@ std::vector<Piece> split(const Options& o, const std::vector<Reserved>& files, s
 }
 
 Status copy_piece(Device& dev, const std::shared_ptr<Device>& shared, const Reserved& f,
-                  const Piece& p) {
+                  const Piece& p, CopyProgress& progress) {
     const std::string& src = f.item->src;
     auto map = dax::FileMapping::from_entry(shared, f.file);
     if (!map) return map.error();
     const int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(errno, std::string("cannot open: ") + std::strerror(errno));
-    Status s = copy_in(dev, fd, src, *map, p.off, p.len);
+    Status s = copy_in(dev, fd, src, *map, p.off, p.len,
+                       [&progress](uint64_t n) { progress.add_bytes(n); });
     ::close(fd);
     return s;
 }
 
+// The progress display's totals: the files whose bytes are copied.
+std::unique_ptr<CopyProgress> progress_for(const Options& o, const std::vector<Reserved>& files) {
+    uint64_t bytes = 0, count = 0;
+    for (const Reserved& f : files) {
+        if (!copied(o, f)) continue;
+        bytes += f.file.size;
+        ++count;
+    }
+    return std::make_unique<CopyProgress>(bytes, count);
+}
+
 // Copies every file's data in parallel pieces; the thread that finishes a
 // file's last piece logs it (if it is new), so each file appears on other
-// hosts only once its bytes are all in place.
-int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
-              std::vector<Reserved>& files) {
+// hosts only once its bytes are all in place. Marks the files that failed.
+int copy_pieces(Volume& vol, Volume::Transaction& txn, const Options& o,
+                std::vector<Reserved>& files, CopyProgress& progress) {
     const size_t threads = copy_threads(o, files);
     const std::vector<Piece> pieces = split(o, files, threads);
     std::vector<std::atomic<size_t>> left(files.size());
@@ -251,18 +272,29 @@ int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
     run_parallel(threads, pieces.size(), [&](size_t i) {
         const Piece& p = pieces[i];
         const Reserved& f = files[p.file];
-        if (Status s = copy_piece(vol.device(), shared, f, p); !s) {
+        if (Status s = copy_piece(vol.device(), shared, f, p, progress); !s) {
             report_error(kCmd, f.item->src, s.error(), f.item->src);
             broken[p.file] = true;
             ++failed;
         }
-        if (--left[p.file] != 0 || broken[p.file] || !f.created) return;
+        if (--left[p.file] != 0) return;
+        progress.file_done();
+        if (broken[p.file] || !f.created) return;
         if (Status s = txn.commit(f.file); !s) {
             report_error(kCmd, f.item->dest.arg, s.error(), f.item->dest.relpath);
+            broken[p.file] = true;
             ++failed;
         }
     });
     for (size_t i = 0; i < files.size(); ++i) files[i].broken = broken[i];
+    return failed;
+}
+
+int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
+              std::vector<Reserved>& files) {
+    auto progress = progress_for(o, files);
+    const int failed = copy_pieces(vol, txn, o, files, *progress);
+    progress.reset();  // its line is erased before the per-file lines
     if (o.verbose) {
         for (const Reserved& f : files) {
             if (copied(o, f) && !f.broken)
@@ -270,6 +302,27 @@ int copy_data(Volume& vol, Volume::Transaction& txn, const Options& o,
         }
     }
     return failed;
+}
+
+void count_files(const Options& o, const std::vector<Reserved>& files, CopySummary& sum) {
+    for (const Reserved& f : files) {
+        if (f.broken) continue;
+        if (!copied(o, f)) {
+            ++sum.compared;
+            continue;
+        }
+        ++sum.files;
+        sum.bytes += f.file.size;
+    }
+}
+
+// The room left once the copy is logged, read back from the log.
+void count_free(const Volume& vol, CopySummary& sum) {
+    auto st = vol.load();
+    if (!st) return;  // the summary then says 0 free; the copy itself is done
+    sum.free_bytes = st->alloc.free_bytes();
+    const uint64_t capacity = omf::log_capacity(vol.superblock().log_len);
+    sum.free_entries = capacity > st->next_index ? capacity - st->next_index : 0;
 }
 
 // cp -c: each destination against its source, as it is in memory now.
@@ -332,12 +385,20 @@ int cmd_cp(const GlobalOptions& g, int argc, char** argv) {
     auto txn = vol->begin_transaction();
     if (!txn) return report_error(kCmd, o.dest, txn.error(), dest->relpath), 1;
     std::vector<Reserved> files;
-    int failed = plan->skipped + reserve_items(**txn, o, *plan, files);
+    CopySummary sum;
+    sum.skipped = plan->skipped_kinds;
+    int failed = reserve_items(**txn, o, *plan, files, sum);
     failed += copy_data(*vol, **txn, o, files);
     if (o.compare) failed += compare_data(*vol, o, files);
     txn->reset();  // ends the transaction: frees what was never logged, drops the lock
     reveal_in_mount(*dest);
-    return exit_status(failed);
+    count_files(o, files, sum);
+    sum.failed = static_cast<uint64_t>(failed);
+    count_free(*vol, sum);
+    std::fputs(format_copy_summary(sum).c_str(), stdout);
+    // Like the reference's cp, every source not copied (skipped or failed)
+    // makes the status non-zero.
+    return exit_status(plan->skipped + failed);
 }
 
 }  // namespace famfs::cli

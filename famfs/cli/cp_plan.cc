@@ -16,6 +16,24 @@ namespace {
 
 constexpr const char* kCmd = "cp";
 
+// What a source that is not a regular file or directory is, as people say it.
+const char* special_kind(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFLNK:
+            return "symbolic link";
+        case S_IFIFO:
+            return "named pipe (FIFO)";
+        case S_IFSOCK:
+            return "socket";
+        case S_IFCHR:
+            return "character device";
+        case S_IFBLK:
+            return "block device";
+        default:
+            return "special file";
+    }
+}
+
 std::vector<std::string> sorted_entries(const std::string& dir) {
     std::vector<std::string> names;
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -35,30 +53,37 @@ class Planner {
     Planner(bool recursive, CopyPlan& plan) : recursive_(recursive), plan_(plan) {}
 
     // `follow`: command-line sources follow symlinks; inside trees they are
-    // not regular files and are skipped.
+    // skipped (famfs has no symbolic links).
     void add(const std::string& src, const Target& dest, bool follow) {
         struct stat st;
         if ((follow ? ::stat(src.c_str(), &st) : ::lstat(src.c_str(), &st)) != 0) {
-            return skip(src, std::strerror(errno));
+            return skip(src, std::string(std::strerror(errno)) + ", skipped", "unreadable source");
         }
         if (S_ISDIR(st.st_mode)) return add_dir(src, dest, st);
-        if (!S_ISREG(st.st_mode)) return skip(src, "not a regular file; skipped");
-        if (st.st_size == 0) return skip(src, "zero-length file; famfs cannot store it; skipped");
+        if (!S_ISREG(st.st_mode)) {
+            const char* kind = special_kind(st.st_mode);
+            return skip(src, std::string(kind) + ", skipped (famfs holds regular files only)",
+                        kind);
+        }
+        if (st.st_size == 0)
+            return skip(src, "zero-length file, skipped (famfs cannot store it)",
+                        "zero-length file");
         plan_.items.push_back(CopyItem{src, dest, false, static_cast<uint64_t>(st.st_size),
                                        static_cast<uint32_t>(st.st_mode & 07777)});
     }
 
   private:
     void add_dir(const std::string& src, const Target& dest, const struct stat& st) {
-        if (!recursive_) return skip(src, "is a directory (use -r); skipped");
+        if (!recursive_) return skip(src, "directory, skipped (use -r to copy it)", "directory");
         plan_.items.push_back(
             CopyItem{src, dest, true, 0, static_cast<uint32_t>(st.st_mode & 07777)});
         for (const std::string& name : sorted_entries(src))
             add(src + "/" + name, dest.child(name), false);
     }
-    void skip(const std::string& src, const std::string& why) {
+    void skip(const std::string& src, const std::string& why, const std::string& kind) {
         report_error(kCmd, src, why);
         ++plan_.skipped;
+        ++plan_.skipped_kinds[kind];
     }
 
     bool recursive_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct CopyItem {
 struct CopyPlan {
     std::vector<CopyItem> items;  // parents before children
     int skipped = 0;              // sources reported and left out
+    // What they were ("symbolic link", "zero-length file", ...) -> how many,
+    // for the summary.
+    std::map<std::string, uint64_t> skipped_kinds;
 };
 
 // Expands wildcard patterns the shell left alone (glob(3)); a pattern that

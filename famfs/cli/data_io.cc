@@ -96,7 +96,7 @@ Status read_into(Device& dev, int fd, const std::string& src_name, const dax::Fi
 // copying threads tear them down in parallel instead of the process's
 // single-threaded exit.
 Status copy_in_direct(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
-                      uint64_t off, uint64_t len) {
+                      uint64_t off, uint64_t len, const CopiedFn& copied) {
     return m.for_each_piece(off, len, [&](uint64_t o, uint8_t* p, uint64_t n) -> Status {
         for (uint64_t done = 0; done < n; done += kWindow) {
             const uint64_t w = std::min(kWindow, n - done);
@@ -104,6 +104,7 @@ Status copy_in_direct(Device& dev, int fd, const std::string& src_name, const da
             Status s = read_into(dev, fd, src_name, m, o + done, p + done, w);
             dev.drop_page_tables(p + done, w);
             FAMFS_TRY(s);
+            if (copied) copied(w);
         }
         return Status{};
     });
@@ -149,9 +150,11 @@ Result<std::optional<uint64_t>> find_pattern_mismatch(Device& dev, const dax::Fi
 }
 
 Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
-               uint64_t off, uint64_t len) {
-    if (len <= kReadLimit) return copy_in_small(dev, fd, src_name, m, off, len);
-    return copy_in_direct(dev, fd, src_name, m, off, len);
+               uint64_t off, uint64_t len, const CopiedFn& copied) {
+    if (len > kReadLimit) return copy_in_direct(dev, fd, src_name, m, off, len, copied);
+    FAMFS_TRY(copy_in_small(dev, fd, src_name, m, off, len));
+    if (copied) copied(len);
+    return {};
 }
 
 Result<std::optional<uint64_t>> first_difference_from_file(Device& dev, int fd,

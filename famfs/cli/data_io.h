@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,9 +24,11 @@ Result<std::optional<uint64_t>> find_pattern_mismatch(Device& dev, const dax::Fi
                                                       uint64_t seed);
 
 // Copies bytes [off, off + len) of the open file `fd` into the same range of
-// the famfs file and persists them as it goes.
+// the famfs file and persists them as it goes; `copied` (if set) hears of
+// every few MiB done, for a progress display.
+using CopiedFn = std::function<void(uint64_t bytes)>;
 Status copy_in(Device& dev, int fd, const std::string& src_name, const dax::FileMapping& m,
-               uint64_t off, uint64_t len);
+               uint64_t off, uint64_t len, const CopiedFn& copied = {});
 
 // The first offset where the famfs file differs from what read() of the
 // open file `fd` returns (a read error, or `fd` ending early, is an error
