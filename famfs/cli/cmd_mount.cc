@@ -138,6 +138,22 @@ int check_clashes(const MountArgs& a) {
     return 0;
 }
 
+// "12 files and 3 directories" as the log holds them now (the server
+// replays the same log); a damaged log is the server's to report.
+std::string describe_contents(const Volume& vol) {
+    auto st = vol.load();
+    if (!st) return "log unreadable";
+    const auto count = [](uint64_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    std::string out = count(st->ns.files(), "file", "files") + " and " +
+                      count(st->ns.dirs(), "directory", "directories");
+    if (st->invalid_index)
+        out +=
+            " (the log is damaged at entry " + std::to_string(*st->invalid_index) + ": famfs fsck)";
+    return out;
+}
+
 int run_fused(const MountArgs& a) {
     const std::string fused = fused_path();
     std::vector<std::string> words{fused};
@@ -186,6 +202,7 @@ int cmd_mount(const GlobalOptions& g, int argc, char** argv) {
         return vol.error().code;
     }
     const Role role = vol.value()->role();
+    const std::string contents = describe_contents(**vol);
     vol.value().reset();
     struct stat st {};
     if (stat(a.mountpoint.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
@@ -204,10 +221,8 @@ int cmd_mount(const GlobalOptions& g, int argc, char** argv) {
         return 0;
     }
     if (int err = run_fused(a)) return err;
-    if (a.verbose) {
-        std::printf("famfs mount: %s on %s (%s)\n", a.device.c_str(), a.mountpoint.c_str(),
-                    to_string(role));
-    }
+    std::printf("famfs mount: mounted %s on %s as %s, %s\n", a.device.c_str(), a.mountpoint.c_str(),
+                to_string(role), contents.c_str());
     return 0;
 }
 

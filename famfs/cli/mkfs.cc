@@ -12,6 +12,8 @@
 #include "device_use.h"
 #include "famfs/device.h"
 #include "famfs/escape.h"
+#include "famfs/fsck.h"
+#include "famfs/sizes.h"
 #include "famfs/volume.h"
 #include "famfs_version.h"
 #include "fuse_mode.h"
@@ -30,7 +32,7 @@ void usage(FILE* out) {
                  "  -f, --force      overwrite an existing superblock\n"
                  "  -k, --kill       with -f: only invalidate the superblock (zero its magic)\n"
                  "  -l, --loglen     log length, a power of two >= 8m (default 8m)\n"
-                 "  -v, --verbose    describe the new file system\n"
+                 "  -v, --verbose    add the full fsck report of the new file system\n"
                  "  --size SIZE      create or resize DEVICE as a regular file of SIZE bytes\n"
                  "  --allow-small    accept a device smaller than 4 GiB (tests, labs)\n"
                  "  --fuse, -F, --nofuse\n"
@@ -54,17 +56,31 @@ bool power_of_two(uint64_t v) {
     return v != 0 && (v & (v - 1)) == 0;
 }
 
-void describe(const std::string& device) {
+// What was made, in the gist of the fsck report the reference prints after
+// mkfs: the size, the room for files, the identities. -v adds the full
+// fsck report.
+int describe(const std::string& device, bool verbose) {
     auto vol = Volume::open(device, Access::kReadOnly);
-    if (!vol) return;
-    const omf::Superblock& sb = (*vol)->superblock();
-    std::printf("mkfs.famfs: %s: famfs file system created\n", device.c_str());
-    std::printf("  device size:   %llu\n", static_cast<unsigned long long>(sb.dev_size));
-    std::printf("  log_len:       %llu (%llu entries)\n",
-                static_cast<unsigned long long>(sb.log_len),
-                static_cast<unsigned long long>(omf::log_capacity(sb.log_len)));
-    std::printf("  fs uuid:       %s\n", omf::uuid_to_string(sb.fs_uuid).c_str());
-    std::printf("  system uuid:   %s (master)\n", omf::uuid_to_string(sb.system_uuid).c_str());
+    FsckOptions fo;
+    fo.human = true;
+    fo.verbose = verbose;
+    auto r = vol ? fsck(**vol, fo) : Result<FsckReport>(vol.error());
+    if (!r) return fail(device, "formatted, but cannot be read back: " + explain(r.error()));
+    const omf::Superblock& sb = r->sb;
+    std::printf("mkfs.famfs: %s: made a famfs file system of %s\n", escaped(device).c_str(),
+                human_size(sb.dev_size).c_str());
+    std::printf("  free space:  %s, %llu allocation units of %s (every file takes at least one)\n",
+                human_size(r->free).c_str(),
+                static_cast<unsigned long long>(r->free / sb.alloc_unit),
+                human_size(sb.alloc_unit).c_str());
+    std::printf("  log:         %s, room for %llu files and directories\n",
+                human_size(sb.log_len).c_str(), static_cast<unsigned long long>(r->capacity));
+    std::printf("  fs uuid:     %s\n", omf::uuid_to_string(sb.fs_uuid).c_str());
+    std::printf("  master:      %s (system uuid %s)\n",
+                r->role == Role::kMaster ? "this host" : "another host",
+                omf::uuid_to_string(sb.system_uuid).c_str());
+    if (verbose) std::printf("\n%s", format_fsck(*r, fo).c_str());
+    return 0;
 }
 
 enum LongOnly { kSize = 0x100, kAllowSmall, kFuseOpt, kVersionOpt };
@@ -144,10 +160,9 @@ int mkfs_main(int argc, char** argv) {
     if (auto s = mkfs(device, opt); !s) return fail(device, explain(s.error(), device));
     if (opt.kill) {
         std::printf("mkfs.famfs: %s: superblock invalidated\n", device.c_str());
-    } else if (verbose) {
-        describe(device);
+        return 0;
     }
-    return 0;
+    return describe(device, verbose);
 }
 
 }  // namespace famfs::cli
