@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
-  libfuse3-dev fuse3 libdaxctl-dev libndctl-dev libyaml-cpp-dev libmicrohttpd-dev curl attr
+  libfuse3-dev fuse3 libdaxctl-dev libndctl-dev libyaml-cpp-dev libyaml-dev libmicrohttpd-dev curl attr
   qemu-system-x86 qemu-utils busybox-static ndctl qemu-guest-agent cpio
   daxctl kmod
   python3 python3-pytest

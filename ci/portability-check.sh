@@ -13,7 +13,7 @@ repo=$(pwd -P)
 jobs=$(nproc)
 labels='^(unit|golden)$'
 root_packages=(g++ cmake make pkg-config libfuse3-dev libdaxctl-dev libndctl-dev zlib1g-dev
-               libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libmicrohttpd-dev)
+               libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libyaml-dev libmicrohttpd-dev)
 
 ci/install-deps.sh
 
