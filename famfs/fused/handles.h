@@ -40,6 +40,11 @@ class HandleTable {
         map_.erase(it);
     }
 
+    size_t size() const {
+        std::lock_guard lk(mutex_);
+        return map_.size();
+    }
+
   private:
     mutable std::mutex mutex_;
     std::unordered_map<uint64_t, std::shared_ptr<T>> map_;

@@ -95,9 +95,6 @@ struct stat attributes(const Server& s, const Inode& in) {
         const Node& n = *in.node;
         st.st_ino = n.ino;
         st.st_mode = (n.is_dir ? S_IFDIR : S_IFREG) | (n.mode & 07777);
-        // A file logged read-only for all hosts shows no write bits: the
-        // server refuses its writes whatever the mode (op_file.cc).
-        if (!n.is_dir && n.file.read_only()) st.st_mode &= ~mode_t(0222);
         st.st_uid = n.uid;
         st.st_gid = n.gid;
         st.st_size = static_cast<off_t>(n.size());
@@ -109,6 +106,10 @@ struct stat attributes(const Server& s, const Inode& in) {
             st.st_gid = getgid();
             st.st_nlink += 1;  // .meta
         }
+        s.attr_overrides().apply(st);  // chmod, chown, utimes on this host
+        // A file logged read-only for all hosts shows no write bits: the
+        // server refuses its writes whatever the mode (op_file.cc).
+        if (!n.is_dir && n.file.read_only()) st.st_mode &= ~mode_t(0222);
     }
     const uint64_t alloc = (uint64_t(st.st_size) + omf::kAllocUnit - 1) / omf::kAllocUnit;
     st.st_blocks = static_cast<blkcnt_t>(alloc * (omf::kAllocUnit / 512));

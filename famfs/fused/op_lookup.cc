@@ -29,13 +29,14 @@ std::optional<Inode> find_child(const Server& s, const Inode& parent, const char
 }
 
 // 0 with `e` filled, or a positive errno.
-int lookup_once(const Server& s, const Caller& c, fuse_ino_t parent, const char* name,
+int lookup_once(Server& s, const Caller& c, fuse_ino_t parent, const char* name,
                 fuse_entry_param& e) {
     auto rd = s.read_tree();
     auto dir = resolve(s, parent);
     if (!dir) return ENOENT;
     if (!dir->is_dir()) return ENOTDIR;
     if (int err = check_access(s, c, *dir, kMayExec)) return err;
+    s.lookup_stats().nodes_scanned.fetch_add(1, std::memory_order_relaxed);
     auto child = find_child(s, *dir, name);
     if (s.answers_stale() && !(child && child->meta)) return ESTALE;
     if (!child) return ENOENT;
@@ -47,6 +48,7 @@ void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Server& s = server_of(req);
     const Caller caller = caller_of(req);
     fuse_entry_param e{};
+    s.lookup_stats().searches.fetch_add(1, std::memory_order_relaxed);
     int err = lookup_once(s, caller, parent, name, e);
     if (err == ENOENT) {
         const CatchUp c = s.catch_up();
@@ -55,6 +57,7 @@ void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         if (c.after != c.before || s.answers_stale()) err = lookup_once(s, caller, parent, name, e);
     }
     if (err) {
+        s.lookup_stats().failures.fetch_add(1, std::memory_order_relaxed);
         fuse_reply_err(req, err);
         return;
     }

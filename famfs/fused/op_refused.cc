@@ -45,30 +45,6 @@ void famfs_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_in
     refuse(req);
 }
 
-// Attributes are fixed by the log. Only a "change" to the current size is
-// accepted (it changes nothing), so tools that set the size they already
-// have keep working.
-void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-                   fuse_file_info* fi) {
-    (void)fi;
-    const Server& s = server_of(req);
-    struct stat current {};
-    {
-        auto rd = s.read_tree();
-        auto in = resolve(s, ino);
-        if (!in) {
-            fuse_reply_err(req, ENOENT);
-            return;
-        }
-        current = attributes(s, *in);
-    }
-    if (to_set != FUSE_SET_ATTR_SIZE || attr->st_size != current.st_size) {
-        refuse(req);
-        return;
-    }
-    fuse_reply_attr(req, &current, s.options().timeout_secs);
-}
-
 }  // namespace
 
 void register_refused_ops(fuse_lowlevel_ops& ops) {
@@ -83,7 +59,6 @@ void register_refused_ops(fuse_lowlevel_ops& ops) {
     ops.setxattr = famfs_setxattr;
     ops.removexattr = famfs_removexattr;
     ops.fallocate = famfs_fallocate;
-    ops.setattr = famfs_setattr;
 }
 
 }  // namespace famfs::fused

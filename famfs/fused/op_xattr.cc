@@ -1,5 +1,8 @@
 // Extended attributes: the root carries the server's state as
-// "user.famfs.status" (the same text as .meta/.status); nothing else has any.
+// "user.famfs.status" (the same text as .meta/.status) and, as the
+// reference daemon's root does, "user.famfs.shadow": the per-mount state
+// directory holding the diagnostics socket (state_dir.h). Nothing else
+// has any.
 #include <cstring>
 #include <string>
 
@@ -10,6 +13,7 @@ namespace famfs::fused {
 namespace {
 
 constexpr const char kStatusXattr[] = "user.famfs.status";
+constexpr const char kShadowXattr[] = "user.famfs.shadow";
 
 void reply_value(fuse_req_t req, const std::string& value, size_t size) {
     if (size == 0) {
@@ -42,6 +46,10 @@ void famfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t siz
         reply_value(req, s.status_text(c.root()), size);
         return;
     }
+    if (ino == kRootIno && std::strcmp(name, kShadowXattr) == 0 && !s.options().state_dir.empty()) {
+        reply_value(req, s.options().state_dir, size);  // no NUL, as the reference's
+        return;
+    }
     fuse_reply_err(req, ENODATA);
 }
 
@@ -51,7 +59,12 @@ void famfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
         return;
     }
     std::string names;
-    if (ino == kRootIno) names.assign(kStatusXattr, sizeof(kStatusXattr));  // with its NUL
+    if (ino == kRootIno) {  // each with its NUL
+        names.assign(kStatusXattr, sizeof(kStatusXattr));
+        if (!server_of(req).options().state_dir.empty()) {
+            names.append(kShadowXattr, sizeof(kShadowXattr));
+        }
+    }
     reply_value(req, names, size);
 }
 

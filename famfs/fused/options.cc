@@ -1,10 +1,14 @@
 #include <getopt.h>
 
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
 #include <cstdlib>
 #include <iterator>
 #include <string>
 #include <vector>
 
+#include "reference_options.h"
 #include "session.h"
 
 namespace famfs::fused {
@@ -46,6 +50,11 @@ const OptionDef kOptions[] = {
     {'f', nullptr, nullptr, "stay in the foreground",
      [](ServerOptions& o, const char*) {
          o.foreground = true;
+         return Status{};
+     }},
+    {'s', nullptr, nullptr, "single-threaded",
+     [](ServerOptions& o, const char*) {
+         o.single_thread = true;
          return Status{};
      }},
     {'d', nullptr, nullptr, "foreground, single-threaded, libfuse debug output",
@@ -90,6 +99,13 @@ const OptionDef kOptions[] = {
          o.serve_on_requester_cpu = false;
          return Status{};
      }},
+    {0, "state-dir", "DIR",
+     "the per-mount state directory, for the diagnostics socket DIR/sock (default: a new "
+     "/tmp/famfs_shadow_*)",
+     [](ServerOptions& o, const char* arg) {
+         o.state_dir = arg;
+         return Status{};
+     }},
     {0, "poison-poll-ms", "MS",
      "how often to read the CXL memdevs' poison lists (default 200; 0: never)", poison_poll_option},
     {0, "poison-sysfs", "DIR", "where sysfs is, for the poison watch (default /sys)",
@@ -111,19 +127,38 @@ const OptionDef kOptions[] = {
      }},
 };
 
+// What getopt_long did not recognise, by name.
+std::string unknown_option(char** argv, int letter) {
+    if (letter)
+        return std::string("-") + static_cast<char>(letter) +
+               ": unknown option or missing argument; famfs_fused --help lists the options";
+    return std::string(argv[optind - 1]) +
+           ": unknown option or missing argument; famfs_fused --help lists the options";
+}
+
 // getopt_long's value for a long-only option: above every letter.
 constexpr int kLongOnly = 256;
 
 std::string make_usage() {
-    std::string u = "usage: famfs_fused [OPTION]... DEVICE MOUNTPOINT\n";
+    std::string u =
+        "usage: famfs_fused [OPTION]... DEVICE MOUNTPOINT\n"
+        "       famfs_fused [OPTION]... -o daxdev=DEVICE[,shadow=DIR][,...] MOUNTPOINT\n"
+        "Serves the famfs file system on DEVICE at MOUNTPOINT through FUSE.\n"
+        "  -h, --help              this text\n"
+        "  -V, --version           the version of famfs_fused and of libfuse\n";
     for (const OptionDef& d : kOptions) {
         std::string left = d.letter ? std::string("-") + d.letter : std::string("--") + d.name;
         if (d.arg) left += std::string(" ") + d.arg;
         u +=
             "  " + left + std::string(left.size() < 24 ? 24 - left.size() : 1, ' ') + d.help + "\n";
     }
+    u += "The reference famfs_fused's -o options (several may share one -o, comma-separated):\n";
+    u += kReferenceOptionsHelp;
     return u;
 }
+
+// Letters and long names of options parse_command_line handles itself.
+constexpr char kHelpLetter = 'h', kVersionLetter = 'V', kMountOptionLetter = 'o';
 
 }  // namespace
 
@@ -132,9 +167,16 @@ const char* usage() {
     return text.c_str();
 }
 
-Result<ServerOptions> parse_options(int argc, char** argv) {
-    std::string letters = "+h";
-    std::vector<option> longs;
+const char* version_text() {
+    static const std::string text = std::string("famfs_fused ") + FAMFS_VERSION +
+                                    "\nFUSE library version " + fuse_pkgversion() + "\n";
+    return text.c_str();
+}
+
+Result<Command> parse_command_line(int argc, char** argv) {
+    std::string letters = "+hVo:";
+    std::vector<option> longs{{"help", no_argument, nullptr, kHelpLetter},
+                              {"version", no_argument, nullptr, kVersionLetter}};
     constexpr int kCount = static_cast<int>(std::size(kOptions));
     for (int i = 0; i < kCount; i++) {
         const OptionDef& d = kOptions[i];
@@ -149,25 +191,47 @@ Result<ServerOptions> parse_options(int argc, char** argv) {
     }
     longs.push_back({nullptr, 0, nullptr, 0});
 
-    ServerOptions opt;
+    Command cmd;
+    ServerOptions& opt = cmd.server;
+    ReferenceOptions ref;
+    bool reference_form = false;
     optind = 1;
+    opterr = 0;  // the error below names the option
     int c;
     while ((c = getopt_long(argc, argv, letters.c_str(), longs.data(), nullptr)) != -1) {
+        if (c == kHelpLetter || c == kVersionLetter) {
+            cmd.action = c == kHelpLetter ? Command::Action::kHelp : Command::Action::kVersion;
+            return cmd;
+        }
+        if (c == kMountOptionLetter) {
+            reference_form = true;
+            if (auto st = parse_reference_list(optarg, ref); !st) return st.error();
+            continue;
+        }
         const OptionDef* def = nullptr;
         if (c >= kLongOnly && c < kLongOnly + kCount) def = &kOptions[c - kLongOnly];
         for (int i = 0; !def && c > 0 && c < kLongOnly && i < kCount; i++) {
             if (kOptions[i].letter == c) def = &kOptions[i];
         }
-        if (!def) return make_error(EINVAL, usage());
+        if (!def) return make_error(EINVAL, unknown_option(argv, optopt));
         if (auto st = def->apply(opt, optarg); !st) return st.error();
     }
-    if (argc - optind != 2) return make_error(EINVAL, usage());
+    if (reference_form) apply_reference_options(ref, opt);
+    const bool device_given = !ref.device.empty();
+    const int want = device_given ? 1 : 2;
+    if (argc - optind != want) {
+        return make_error(EINVAL, std::string(device_given ? "expected MOUNTPOINT (the device came "
+                                                             "from -o)"
+                                                           : "expected DEVICE MOUNTPOINT") +
+                                      "; famfs_fused --help lists the options");
+    }
     // Checked by the server, a path walk must reach it at every step: with
     // cached entries the kernel would walk into directories unasked.
     if (!opt.default_permissions) opt.timeout_secs = 0;
-    opt.device = argv[optind];
-    opt.mountpoint = argv[optind + 1];
-    return opt;
+    if (!device_given) opt.device = argv[optind++];
+    opt.mountpoint = argv[optind];
+    if (opt.fsname.empty()) opt.fsname = opt.device;
+    return cmd;
 }
 
 }  // namespace famfs::fused

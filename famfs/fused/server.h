@@ -8,7 +8,8 @@
 //                       exclusive only while new entries are applied.
 //   3. report_mutex_    guards the error texts.
 //   4. leaves: the handle tables' mutexes (handles.h), PoisonedRanges'
-//      mutex (poisoned_ranges.h) and the poison watcher's own (poison_watch.h).
+//      mutex (poisoned_ranges.h), the poison watcher's own (poison_watch.h)
+//      and AttrOverrides' (attr_overrides.h).
 // The poison watcher's thread takes no lock of the server's but those leaves
 // and report_mutex_ (add_poison marks the device failed when the log is
 // poisoned), never while holding a leaf.
@@ -29,6 +30,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "attr_overrides.h"
 #include "datapath.h"
 #include "dir_handle.h"
 #include "famfs/device.h"
@@ -43,9 +45,16 @@ namespace famfs::fused {
 struct ServerOptions {
     std::string device;
     std::string mountpoint;
+    // The per-mount state directory (diagnostics_http.h): it holds `sock`
+    // and is what the root's user.famfs.shadow names. Empty: the server
+    // makes a fresh one under /tmp and removes it at unmount.
+    std::string state_dir;
+    // The first column of /proc/mounts (default: the device).
+    std::string fsname;
     double timeout_secs = 1.0;  // attribute and entry cache timeout
     bool foreground = false;
     bool debug = false;  // foreground, single-threaded, libfuse debug output
+    bool single_thread = false;
     bool verbose = false;
     bool allow_other = true;
     // The kernel checks permissions against the mode bits
@@ -155,6 +164,20 @@ class Server {
     };
     void set_kernel_cache(KernelCache k) { kernel_cache_ = std::move(k); }
 
+    // chmod, chown and utimes made through this mount (in memory only).
+    AttrOverrides& attr_overrides() { return attr_overrides_; }
+    const AttrOverrides& attr_overrides() const { return attr_overrides_; }
+
+    // Name lookups, for the diagnostics socket's icache_stats.
+    struct LookupStats {
+        std::atomic<uint64_t> searches{0};       // LOOKUP requests
+        std::atomic<uint64_t> nodes_scanned{0};  // directories searched (with retries)
+        std::atomic<uint64_t> failures{0};       // answered with an error
+    };
+    LookupStats& lookup_stats() { return lookup_stats_; }
+    const LookupStats& lookup_stats() const { return lookup_stats_; }
+    size_t open_file_count() const { return files_.size(); }
+
     HandleTable<OpenFile>& files() { return files_; }
     HandleTable<DirHandle>& dirs() { return dirs_; }
 
@@ -226,6 +249,8 @@ class Server {
     std::unique_ptr<poison::Watcher> poison_watch_;
     HandleTable<OpenFile> files_;
     HandleTable<DirHandle> dirs_;
+    AttrOverrides attr_overrides_;
+    LookupStats lookup_stats_;
 };
 
 }  // namespace famfs::fused

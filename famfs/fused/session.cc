@@ -1,15 +1,20 @@
 #include "session.h"
 
+#include <syslog.h>
+
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "colocation.h"
+#include "diagnostics_http.h"
 #include "kernel_caps.h"
+#include "log_level.h"
 #include "memory_guard.h"
 #include "ops.h"
 #include "readahead.h"
+#include "state_dir.h"
 
 namespace famfs::fused {
 
@@ -26,7 +31,8 @@ std::string escape_option(const std::string& v) {
 }
 
 std::string mount_options(const ServerOptions& opt) {
-    std::string o = "fsname=" + escape_option(opt.device) + ",subtype=famfs";
+    std::string o =
+        "fsname=" + escape_option(opt.fsname.empty() ? opt.device : opt.fsname) + ",subtype=famfs";
     if (opt.allow_other) o += ",allow_other";
     if (opt.default_permissions) o += ",default_permissions";
     return o;
@@ -40,7 +46,7 @@ void widen_mount_readahead() {
 }
 
 int serve(fuse_session* se, const ServerOptions& opt) {
-    if (opt.debug) return fuse_session_loop(se);
+    if (opt.debug || opt.single_thread) return fuse_session_loop(se);
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, 16);
     const int rc = fuse_session_loop_mt(se, cfg);
@@ -50,7 +56,17 @@ int serve(fuse_session* se, const ServerOptions& opt) {
 
 }  // namespace
 
-int run_server(const ServerOptions& opt) {
+int run_server(const ServerOptions& given) {
+    // The state directory and its socket exist before the mount, so that
+    // whoever finds the mount finds them (a connection waits in the backlog
+    // until the daemon serves it); both go when the server ends.
+    auto state_dir = StateDir::prepare(given.state_dir);
+    if (!state_dir) {
+        std::fprintf(stderr, "famfs_fused: %s\n", state_dir.error().message.c_str());
+        return 1;
+    }
+    ServerOptions opt = given;
+    opt.state_dir = state_dir->path();
     auto server = Server::open(opt);
     if (!server) {
         std::fprintf(stderr, "famfs_fused: %s: %s\n", opt.device.c_str(),
@@ -58,6 +74,11 @@ int run_server(const ServerOptions& opt) {
         return 1;
     }
     Server& s = *server.value();
+    auto diagnostics = DiagnosticsSocket::listen(state_dir->socket_path());
+    if (!diagnostics) {
+        std::fprintf(stderr, "famfs_fused: %s\n", diagnostics.error().message.c_str());
+        return 1;
+    }
     if (opt.verbose) std::fprintf(stderr, "%s", s.status_text().c_str());
 
     fuse_args args = FUSE_ARGS_INIT(0, nullptr);
@@ -100,11 +121,15 @@ int run_server(const ServerOptions& opt) {
             install_memory_guard(s);
             if (opt.follow) s.start_following();
             s.start_poison_watch();
+            if (auto st = diagnostics.value()->serve(s); !st) {
+                log_message(LOG_ERR, st.error().message);
+            }
             colocation::start(opt.serve_on_requester_cpu);
             // libfuse returns the number of a signal that stopped it: a
             // stop that was asked for, not a failure.
             rc = serve(se, opt) >= 0 ? 0 : 1;
             colocation::stop();
+            diagnostics.value().reset();  // before the mount goes: the socket first
             s.stop_poison_watch();
             s.stop_following();
             fuse_session_unmount(se);

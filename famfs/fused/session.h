@@ -6,9 +6,20 @@
 
 namespace famfs::fused {
 
-// famfs_fused [OPTION]... DEVICE MOUNTPOINT (usage() lists the options)
-Result<ServerOptions> parse_options(int argc, char** argv);
+// What the command line asks for.
+struct Command {
+    enum class Action { kServe, kHelp, kVersion };
+    Action action = Action::kServe;
+    ServerOptions server;
+};
+
+// famfs_fused [OPTION]... DEVICE MOUNTPOINT, or the reference's form
+// famfs_fused [OPTION]... -o daxdev=DEVICE,... MOUNTPOINT (usage() lists
+// the options). Errors name the option and the reason.
+Result<Command> parse_command_line(int argc, char** argv);
 const char* usage();
+// "famfs_fused VERSION" and the libfuse version, one a line.
+const char* version_text();
 
 // Validates and loads the device, mounts, detaches from the terminal unless
 // in the foreground, serves until unmounted. Returns the exit status.
