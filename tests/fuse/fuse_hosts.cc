@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -102,10 +103,15 @@ std::string Host::server_log() const {
 }
 
 std::string Host::mount(const std::string& device, const std::vector<std::string>& flags) {
-    std::vector<std::string> words{fused_bin(), "-f"};
-    words.insert(words.end(), flags.begin(), flags.end());
+    std::vector<std::string> words = flags;
     words.push_back(device);
     words.push_back(mnt_);
+    return mount_words(words);
+}
+
+std::string Host::mount_words(const std::vector<std::string>& args) {
+    std::vector<std::string> words{fused_bin(), "-f"};
+    words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
@@ -193,6 +199,42 @@ int Host::run(const std::string& command, std::string* out) const {
     const int status = pclose(p);
     if (out) *out = text;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<int> run_as(const Host* ns_of, const Identity& who,
+                        const std::function<std::vector<int>()>& fn, std::string* failure) {
+    int fds[2];
+    if (pipe(fds) != 0) return {};
+    const pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        if (ns_of) {
+            const std::string ns = "/proc/" + std::to_string(ns_of->server_pid()) + "/ns/mnt";
+            const int nsfd = open(ns.c_str(), O_RDONLY);
+            if (nsfd < 0 || setns(nsfd, CLONE_NEWNS) != 0) _exit(101);
+            close(nsfd);
+        }
+        if (who.uid != 0 && (setgroups(who.groups.size(), who.groups.data()) != 0 ||
+                             setresgid(who.gid, who.gid, who.gid) != 0 ||
+                             setresuid(who.uid, who.uid, who.uid) != 0)) {
+            _exit(102);
+        }
+        const std::vector<int> out = fn();
+        const size_t bytes = out.size() * sizeof(int);
+        if (write(fds[1], out.data(), bytes) != static_cast<ssize_t>(bytes)) _exit(103);
+        _exit(0);
+    }
+    close(fds[1]);
+    std::vector<int> out;
+    int v;
+    while (read(fds[0], &v, sizeof(v)) == sizeof(v)) out.push_back(v);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        *failure = std::string(who.name) + ": child exited with " + std::to_string(status);
+    }
+    return out;
 }
 
 std::vector<uint8_t> read_file(const std::string& path, int* err) {

@@ -44,6 +44,9 @@ class Host {
     // Starts famfs_fused in the foreground and waits until it serves.
     // Returns an empty string or what went wrong (with the server's output).
     std::string mount(const std::string& device, const std::vector<std::string>& flags = {});
+    // The same with the words after `famfs_fused -f` given whole (the
+    // reference's form: -o daxdev=DEVICE,... MOUNTPOINT).
+    std::string mount_words(const std::vector<std::string>& words);
     // Stops the server and removes the mount.
     void unmount();
     // Sends `sig` to the server and reaps it: returns its wait status, or -1
@@ -72,6 +75,20 @@ class Host {
     pid_t pid_ = -1;
     uint64_t as_limit_ = 0;  // 0: none
 };
+
+// Who runs a probe (run_as).
+struct Identity {
+    const char* name;
+    uid_t uid;
+    gid_t gid;
+    std::vector<gid_t> groups;
+};
+
+// Runs `fn` in a child that has joined `ns_of`'s mount namespace (when it
+// has its own) and taken on `who`; returns what fn returned, or sets
+// `failure` for a child that could not get there.
+std::vector<int> run_as(const Host* ns_of, const Identity& who,
+                        const std::function<std::vector<int>()>& fn, std::string* failure);
 
 // Reads a whole file (or ENOENT etc. as a negative errno in `err`).
 std::vector<uint8_t> read_file(const std::string& path, int* err = nullptr);

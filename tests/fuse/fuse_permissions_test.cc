@@ -25,52 +25,6 @@
 namespace famfs::fusetest {
 namespace {
 
-struct Identity {
-    const char* name;
-    uid_t uid;
-    gid_t gid;
-    std::vector<gid_t> groups;
-};
-
-// Runs `fn` in a child that has joined `host`'s mount namespace (when it
-// has its own) and taken on `who`; returns what fn returned, or a message
-// for a child that could not get there.
-std::vector<int> run_as(const Host* ns_of, const Identity& who,
-                        const std::function<std::vector<int>()>& fn, std::string* failure) {
-    int fds[2];
-    if (pipe(fds) != 0) return {};
-    const pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        if (ns_of) {
-            const std::string ns = "/proc/" + std::to_string(ns_of->server_pid()) + "/ns/mnt";
-            const int nsfd = open(ns.c_str(), O_RDONLY);
-            if (nsfd < 0 || setns(nsfd, CLONE_NEWNS) != 0) _exit(101);
-            close(nsfd);
-        }
-        if (who.uid != 0 && (setgroups(who.groups.size(), who.groups.data()) != 0 ||
-                             setresgid(who.gid, who.gid, who.gid) != 0 ||
-                             setresuid(who.uid, who.uid, who.uid) != 0)) {
-            _exit(102);
-        }
-        const std::vector<int> out = fn();
-        const size_t bytes = out.size() * sizeof(int);
-        if (write(fds[1], out.data(), bytes) != static_cast<ssize_t>(bytes)) _exit(103);
-        _exit(0);
-    }
-    close(fds[1]);
-    std::vector<int> out;
-    int v;
-    while (read(fds[0], &v, sizeof(v)) == sizeof(v)) out.push_back(v);
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        *failure = std::string(who.name) + ": child exited with " + std::to_string(status);
-    }
-    return out;
-}
-
 // 0 or the errno of a call that returned -1.
 int result(int rc) {
     return rc < 0 ? errno : 0;
