@@ -195,7 +195,7 @@ Result<Command> parse_command_line(int argc, char** argv) {
     ServerOptions& opt = cmd.server;
     ReferenceOptions ref;
     bool reference_form = false;
-    optind = 1;
+    optind = 0;  // 0, not 1: glibc forgets the previous parse entirely
     opterr = 0;  // the error below names the option
     int c;
     while ((c = getopt_long(argc, argv, letters.c_str(), longs.data(), nullptr)) != -1) {
