@@ -133,8 +133,8 @@ Reply dispatch(Server& s, const std::string& url, const std::string& method,
 }
 
 MHD_Result send(MHD_Connection* conn, const Reply& r) {
-    MHD_Response* resp =
-        MHD_create_response_from_buffer(r.body.size(), (void*)r.body.data(), MHD_RESPMEM_MUST_COPY);
+    MHD_Response* resp = MHD_create_response_from_buffer(
+        r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
     const MHD_Result ret = MHD_queue_response(conn, r.status, resp);
