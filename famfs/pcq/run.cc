@@ -37,6 +37,12 @@ int errors_status(uint64_t errors) {
     return static_cast<int>(std::min<uint64_t>(errors, 127));
 }
 
+std::string octal(mode_t mode) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0%o", static_cast<unsigned>(mode));
+    return buf;
+}
+
 unsigned long long ull(uint64_t v) {
     return v;
 }
@@ -273,8 +279,8 @@ int run_setperm(const Options& o) {
     const std::string consumer = consumer_file_name(o.queue);
     for (const auto& [path, mode] : {std::pair{o.queue, m.producer}, {consumer, m.consumer}})
         if (chmod(path.c_str(), mode) != 0)
-            return fail(make_error(
-                errno, path + ": chmod " + std::to_string(mode) + ": " + std::strerror(errno)));
+            return fail(
+                make_error(errno, path + ": chmod " + octal(mode) + ": " + std::strerror(errno)));
     return 0;
 }
 
