@@ -35,7 +35,7 @@ host_tools=(/usr/bin/busybox /usr/bin/ndctl /usr/bin/daxctl /usr/bin/cxl
             /usr/sbin/qemu-ga /usr/bin/fusermount3)
 
 # Our binaries: whichever exist (the famfs ones are written in parallel).
-our_tools=(famfs mkfs.famfs famfs_fused labmem)
+our_tools=(famfs mkfs.famfs famfs_fused pcq labmem)
 
 log() { echo "vm-image: $*" >&2; }
 

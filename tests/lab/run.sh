@@ -8,7 +8,8 @@
 #   new      QEMU 10.0 (bookworm-backports) and the 6.12 kernel (bookworm-security)
 #   qemu11   QEMU 11 (trixie-backports, from a Debian 13 root) and 6.12
 # On each stack every scenario runs on the default cxl2 lab (the fault
-# scenarios, marker `faults`, only there), the smoke test and the two sharing
+# scenarios, marker `faults`, only there; the pcq scenario, marker `pcq`, on cxl2 of
+# every stack), the smoke test and the two sharing
 # scenarios also on nvdimm2 and ivshmem2; the new stack adds the volatile
 # region lab cxl2v (smoke, sharing, stale metadata, CXL RAS). The qemu11 stack,
 # whose CXL window runs at memory speed, runs the CXL labs only. One lab boot
@@ -47,7 +48,7 @@ common_plan="cxl2: nvdimm2:smoke_or_sharing ivshmem2:smoke_or_sharing"
 declare -A plan_of=(
     [default]="$common_plan"
     [new]="$common_plan cxl2v:smoke_or_sharing_or_stale_or_cxlras"
-    [qemu11]="cxl2:smoke_or_sharing_or_stale_or_cxlras cxl2v:smoke_or_sharing_or_cxlras"
+    [qemu11]="cxl2:smoke_or_sharing_or_stale_or_cxlras_or_pcq cxl2v:smoke_or_sharing_or_cxlras"
 )
 
 if [ ! -x "$harness" ]; then
