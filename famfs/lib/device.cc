@@ -22,7 +22,6 @@
 #include <type_traits>
 
 #include "famfs/cache.h"
-#include "sigbus_hole.h"
 
 namespace famfs {
 namespace {
@@ -185,30 +184,9 @@ Result<Probe> probe(const std::string& path, int fd) {
     return Probe{DeviceKind::kFile, static_cast<uint64_t>(st.st_size), in_ram_file_system(fd)};
 }
 
-// Test seam: FAMFS_TEST_POISON="OFFSET:LEN[,OFFSET:LEN...]" (device offsets,
-// page-rounded) makes those ranges of every device this process opens raise
-// SIGBUS when touched, like poisoned memory. It lets end-to-end tests of the
-// CLI and the server meet memory failure without a machine check.
-Status apply_test_poison(uint8_t* base, uint64_t size) {
-    const char* spec = std::getenv("FAMFS_TEST_POISON");
-    if (!spec || !*spec) return {};
-    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    std::string text(spec);
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find(',', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string item = text.substr(pos, end - pos);
-        uint64_t off = 0, len = 0;
-        if (std::sscanf(item.c_str(), "%lu:%lu", &off, &len) != 2 || len == 0 || off >= size)
-            return make_error(EINVAL, "FAMFS_TEST_POISON: bad range '" + item + "'");
-        uint64_t first = off / page * page;
-        uint64_t last = std::min(size, (off + len + page - 1) / page * page);
-        FAMFS_TRY(map_sigbus_hole(base + first, last - first));
-        pos = end + 1;
-    }
-    return {};
-}
+// Set only by test builds (device.h); constant-initialized, so it is null
+// before any static initializer runs.
+DeviceDecorator g_decorator = nullptr;
 
 }  // namespace
 
@@ -258,8 +236,12 @@ Result<std::unique_ptr<Device>> open_device(const std::string& path, Access acce
     }
     std::unique_ptr<Device> dev(new MappedDevice(path, p->kind, p->host_local, access, fd,
                                                  static_cast<uint8_t*>(base), p->size));
-    FAMFS_TRY(apply_test_poison(dev->base(), dev->size()));
+    if (g_decorator) return g_decorator(std::move(dev));
     return dev;
+}
+
+void set_device_decorator(DeviceDecorator decorate) {
+    g_decorator = decorate;
 }
 
 Status create_device_file(const std::string& path, uint64_t size) {

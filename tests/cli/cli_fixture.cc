@@ -73,7 +73,7 @@ void CliTest::SetUp() {
 }
 
 void CliTest::TearDown() {
-    if (!mnt_.empty() && run({FAMFS_BIN, "umount", mnt_}).status != 0) {
+    if (!mnt_.empty() && run({famfs_bin_, "umount", mnt_}).status != 0) {
         run({"umount", "-l", mnt_});
     }
     std::filesystem::remove_all(dir_);
@@ -82,7 +82,7 @@ void CliTest::TearDown() {
 void CliTest::mount() {
     const std::string mnt = dir_ + "/mnt";
     std::filesystem::create_directories(mnt);
-    Outcome r = run({FAMFS_BIN, "mount", dev_, mnt});
+    Outcome r = run({famfs_bin_, "mount", dev_, mnt});
     ASSERT_EQ(r.status, 0) << r.err;
     mnt_ = mnt;
 }
@@ -102,13 +102,13 @@ Outcome CliTest::mkfs(const std::vector<std::string>& args) {
 }
 
 Outcome CliTest::famfs(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{FAMFS_BIN, "--device", dev_};
+    std::vector<std::string> argv{famfs_bin_, "--device", dev_};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
 }
 
 Outcome CliTest::famfs_plain(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{FAMFS_BIN};
+    std::vector<std::string> argv{famfs_bin_};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
 }

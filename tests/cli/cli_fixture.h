@@ -58,6 +58,9 @@ class CliTest : public ::testing::Test {
     // TearDown).
     void mount();
 
+    // The famfs that famfs(), famfs_plain() and mount() run (and, through
+    // `famfs mount`, the famfs_fused beside it).
+    std::string famfs_bin_ = FAMFS_BIN;
     std::string dir_;
     std::string dev_;
     std::string uuid_file_;

@@ -1,8 +1,9 @@
 // Memory failure under the CLI and the server (issue 4): commands that read
 // or write device memory report the failing file and offset instead of
 // crashing, and never present unreadable bytes as data. The failure is
-// injected with the FAMFS_TEST_POISON seam of open_device(): the named
-// device ranges raise SIGBUS when touched, as poisoned memory does.
+// injected through FAMFS_TEST_POISON, which the test builds of famfs and
+// famfs_fused (build/fault-bin) honour (famfs/testing/env_faults.h): the
+// named device ranges raise SIGBUS when touched, as poisoned memory does.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,6 +19,10 @@ constexpr uint64_t kMiB = 1024 * 1024;
 
 class PoisonTest : public CliTest {
   protected:
+    void SetUp() override {
+        CliTest::SetUp();
+        famfs_bin_ = FAMFS_FAULT_BIN;
+    }
     void TearDown() override {
         unsetenv("FAMFS_TEST_POISON");
         CliTest::TearDown();
@@ -107,6 +112,24 @@ TEST_F(PoisonTest, TheServerAnswersEioAndStaysUp) {
     int gfd = open((mnt_ + "/g").c_str(), O_RDONLY);
     EXPECT_TRUE(gfd < 0 && errno == EIO) << "every later open of the failed device is EIO";
     if (gfd >= 0) close(gfd);
+}
+
+TEST_F(PoisonTest, OnlyTheTestBuildHonoursTheSeam) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "1m", "-r", "-S", "6", "f"}).status, 0);
+    poison(device_offset("f", 0));
+    EXPECT_NE(famfs({"verify", "-S", "6", "-f", "f"}).status, 0) << "the test build fails";
+    famfs_bin_ = FAMFS_BIN;
+    Outcome shipped = famfs({"verify", "-S", "6", "-f", "f"});
+    EXPECT_EQ(shipped.status, 0) << "the shipped famfs has no fault path: " << shipped.err;
+}
+
+TEST_F(PoisonTest, ABadRangeIsRefusedNamingIt) {
+    format();
+    setenv("FAMFS_TEST_POISON", "4096:1,oops", 1);
+    Outcome r = famfs({"fsck", dev_});
+    EXPECT_NE(r.status, 0);
+    EXPECT_TRUE(contains(r.err, "FAMFS_TEST_POISON: bad range 'oops'")) << r.err;
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ TEST_F(LogFixture, PoisonedLogMemoryStopsReplayAtTheFirstEntryItTouches) {
     EXPECT_EQ(r.entries.size(), *r.invalid_index);
     EXPECT_EQ(r.invalid_reason->code, EIO);
     EXPECT_NE(r.invalid_reason->message.find("memory failure"), std::string::npos);
-    dev->unpoison_all();
+    ASSERT_TRUE(dev->unpoison_all().ok());
     EXPECT_EQ(replay_ok().entries.size(), 30u)
         << "the same log reads fully once the memory is back";
 }
@@ -236,7 +236,7 @@ TEST_F(LongReplay, PoisonLateInTheLogIsAMemoryFailureAtItsEntry) {
     ASSERT_TRUE(r.invalid_index.has_value());
     EXPECT_EQ(*r.invalid_index, bad);
     EXPECT_EQ(r.invalid_reason->code, EIO);
-    dev->unpoison_all();
+    ASSERT_TRUE(dev->unpoison_all().ok());
 }
 
 TEST_F(LogFixture, PoisonedHeaderIsAnErrorNotACrash) {

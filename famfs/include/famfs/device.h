@@ -1,8 +1,8 @@
 // The device seam: one small interface over a memory device mapped
 // MAP_SHARED. Implementations: a regular file standing in for memory
 // (e.g. /dev/shm/famfs0), a devdax character device (/dev/daxX.Y), a PCI BAR
-// resource file (/sys/bus/pci/devices/<bdf>/resource2) and, for tests, a
-// fault-injecting wrapper (testing/faulty_device.h).
+// resource file (/sys/bus/pci/devices/<bdf>/resource2). Tests wrap devices
+// (device_wrapper.h) to inject faults and to simulate non-coherent caches.
 #pragma once
 
 #include <cstddef>
@@ -65,6 +65,14 @@ class Device {
 
 // Opens and maps a device, choosing the implementation from what the path is.
 Result<std::unique_ptr<Device>> open_device(const std::string& path, Access access);
+
+// What open_device() hands every device it opens to before returning it:
+// the one seam through which a test build of the binaries (tests/support)
+// wraps devices in its fault injector. The shipped binaries never set one,
+// so open_device() returns the device itself; it is set once, before any
+// device is opened (a static initializer of the test build).
+using DeviceDecorator = Result<std::unique_ptr<Device>> (*)(std::unique_ptr<Device> device);
+void set_device_decorator(DeviceDecorator decorate);
 
 // Creates (or resizes) a regular file to stand in for a memory device.
 Status create_device_file(const std::string& path, uint64_t size);

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-namespace famfs {
+namespace famfs::testing {
 
 Status map_sigbus_hole(uint8_t* addr, uint64_t len) {
     // A shared mapping of an empty file faults with SIGBUS on every access.
@@ -18,4 +18,4 @@ Status map_sigbus_hole(uint8_t* addr, uint64_t len) {
     return {};
 }
 
-}  // namespace famfs
+}  // namespace famfs::testing
