@@ -54,7 +54,9 @@ omf::Superblock make_superblock(uint64_t dev_size, uint64_t log_len, const omf::
 void format_device(Device& dev, uint64_t log_len, const omf::Uuid& system) {
     auto st = format_log(dev, omf::kLogOffset, log_len);
     if (!st) die(st.error().message);
-    omf::encode_superblock(make_superblock(dev.size(), log_len, system), dev.range(0, 200));
+    auto sb = dev.range(0, omf::kSuperblockBytes);
+    omf::encode_superblock(make_superblock(dev.size(), log_len, system), sb);
+    if (auto p = dev.persist(sb.data(), sb.size()); !p) die(p.error().message);
 }
 
 omf::Uuid reformat_as_another_host(const std::string& path, const omf::Uuid& system,
@@ -89,6 +91,25 @@ std::unique_ptr<Volume> memory_volume(uint64_t dev_size, uint64_t log_len,
     auto vol = Volume::open(std::move(mem));
     if (!vol) die(vol.error().message);
     return std::move(*vol);
+}
+
+NonCoherentHosts noncoherent_hosts(uint64_t dev_size, size_t count, uint32_t evictions_per_call,
+                                   uint64_t seed) {
+    NonCoherentHosts out;
+    auto memory = testing::MemoryDevice::create(dev_size, "shared-memory");
+    if (!memory) die(memory.error().message);
+    out.memory = std::move(*memory);
+    for (size_t i = 0; i < count; ++i) {
+        testing::NonCoherentDevice::Options o;
+        o.host = "host" + std::to_string(i);
+        o.seed = seed + i;
+        o.evictions_per_call = evictions_per_call;
+        auto host = testing::NonCoherentDevice::create(out.memory, o);
+        if (!host) die(host.error().message);
+        out.hosts.push_back(std::move(*host));
+    }
+    if (count > 0) format_device(*out.hosts[0], omf::kMinLogLen, host_uuid());
+    return out;
 }
 
 ShmFile::ShmFile(uint64_t size) {

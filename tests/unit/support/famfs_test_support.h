@@ -11,6 +11,8 @@
 
 #include "famfs/omf.h"
 #include "famfs/testing/faulty_device.h"
+#include "famfs/testing/memory_device.h"
+#include "famfs/testing/noncoherent_device.h"
 #include "famfs/volume.h"
 
 namespace famfs::test {
@@ -34,7 +36,8 @@ class ScopedHost {
 
 // The superblock mkfs writes for a device of `dev_size` bytes.
 omf::Superblock make_superblock(uint64_t dev_size, uint64_t log_len, const omf::Uuid& system);
-// Formats a device in place the way mkfs does (log first, superblock last).
+// Formats a device in place the way mkfs does (log first, superblock last,
+// each persisted).
 void format_device(Device& dev, uint64_t log_len, const omf::Uuid& system);
 
 // Re-formats the device file at `path` the way another host's mkfs.famfs -f
@@ -52,6 +55,17 @@ std::unique_ptr<testing::FaultyDevice> formatted_memory(uint64_t dev_size,
 // pointer to the device for fault injection.
 std::unique_ptr<Volume> memory_volume(uint64_t dev_size, uint64_t log_len = omf::kMinLogLen,
                                       testing::FaultyDevice** dev = nullptr);
+
+// Several hosts sharing one memory without cache coherence
+// (noncoherent_device.h). Their caches are made before the memory is
+// formatted (through hosts[0], for this host as master), so every other
+// host holds zeros until it invalidates.
+struct NonCoherentHosts {
+    std::shared_ptr<testing::MemoryDevice> memory;
+    std::vector<std::shared_ptr<testing::NonCoherentDevice>> hosts;
+};
+NonCoherentHosts noncoherent_hosts(uint64_t dev_size, size_t count, uint32_t evictions_per_call = 0,
+                                   uint64_t seed = 1);
 
 // A sparse file in /dev/shm, removed when the object dies.
 class ShmFile {
