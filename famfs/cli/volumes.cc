@@ -33,17 +33,24 @@ bool server_meta_file(const std::string& relpath) {
 
 Result<Volumes::Loaded> Volumes::load(const std::string& device) {
     auto it = open_.find(device);
-    if (it == open_.end()) {
-        auto vol = Volume::open(device, access_);
-        if (!vol) return vol.error();
-        auto st = (*vol)->load();
-        if (!st) return st.error();
-        it = open_
-                 .emplace(device, Entry{keep_until_exit(std::move(*vol)),
-                                        keep_until_exit(std::make_unique<State>(std::move(*st)))})
-                 .first;
-    }
-    return Loaded{it->second.vol, it->second.state};
+    if (it != open_.end()) return Loaded{it->second.vol, it->second.state};
+    return keep(device, Volume::open(device, access_));
+}
+
+Result<Volumes::Loaded> Volumes::load(const std::string& device, std::shared_ptr<Device> opened) {
+    if (open_.contains(device)) return make_error(EEXIST, device + ": already loaded");
+    return keep(device, Volume::open(std::move(opened)));
+}
+
+Result<Volumes::Loaded> Volumes::keep(const std::string& device,
+                                      Result<std::unique_ptr<Volume>> vol) {
+    if (!vol) return vol.error();
+    auto st = (*vol)->load();
+    if (!st) return st.error();
+    const Entry e{keep_until_exit(std::move(*vol)),
+                  keep_until_exit(std::make_unique<State>(std::move(*st)))};
+    open_.emplace(device, e);
+    return Loaded{e.vol, e.state};
 }
 
 Result<const Node*> Volumes::lookup(const Target& t) {

@@ -32,6 +32,9 @@ class Volumes {
         const State* state;
     };
     Result<Loaded> load(const std::string& device);
+    // The same on a device opened already, which targets naming `device`
+    // use from then on (tests: a fault-injecting or non-coherent device).
+    Result<Loaded> load(const std::string& device, std::shared_ptr<Device> opened);
     // The node at the target (ENOENT when the log has no such path).
     Result<const Node*> lookup(const Target& t);
     // A regular famfs file, mapped (EISDIR for a directory). In a mount,
@@ -40,6 +43,7 @@ class Volumes {
     Result<OpenFile> open_file(const Target& t);
 
   private:
+    Result<Loaded> keep(const std::string& device, Result<std::unique_ptr<Volume>> vol);
     struct Entry {
         Volume* vol;  // both kept until exit (lifetime.h)
         const State* state;

@@ -26,16 +26,28 @@
 namespace famfs::fused {
 
 Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt) {
-    std::unique_ptr<Server> s(new Server(opt));
     // Data writes go through this mapping on every host (clients included),
     // so the device is always mapped read-write; metadata stays master-only
     // because the server never appends.
-    auto vol = Volume::open(opt.device, Access::kReadWrite);
+    return serve(opt, Volume::open(opt.device, Access::kReadWrite));
+}
+
+Result<std::unique_ptr<Server>> Server::open(const ServerOptions& opt,
+                                             std::shared_ptr<Device> device) {
+    return serve(opt, Volume::open(std::move(device)));
+}
+
+Result<std::unique_ptr<Server>> Server::serve(const ServerOptions& opt,
+                                              Result<std::unique_ptr<Volume>> vol) {
     if (!vol) return vol.error();
+    std::unique_ptr<Server> s(new Server(opt));
     s->volume_ = std::move(vol.value());
-    auto lock = DeviceLock::acquire(opt.device, DeviceLock::Kind::kMount, /*wait=*/false);
-    if (!lock) return lock.error();
-    s->mount_lock_.emplace(std::move(lock.value()));
+    if (s->device().kind() != DeviceKind::kMemory) {
+        auto lock =
+            DeviceLock::acquire(s->device().path(), DeviceLock::Kind::kMount, /*wait=*/false);
+        if (!lock) return lock.error();
+        s->mount_lock_.emplace(std::move(lock.value()));
+    }
     uint8_t sb_now[omf::kSuperblockBytes], header_now[omf::kLogHeaderBytes];
     if (!s->read_identity(sb_now, header_now)) {
         return make_error(EIO, "the superblock or the log header is unreadable");

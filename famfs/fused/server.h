@@ -87,7 +87,14 @@ struct CatchUp {
 
 class Server {
   public:
+    // Opens opt.device, mapped read-write.
     static Result<std::unique_ptr<Server>> open(const ServerOptions& opt);
+    // Serves an already opened device (opt.device is not opened): tests
+    // drive the server in-process on a fault-injecting or non-coherent
+    // device (tests/support). An in-memory device has no file to take the
+    // mount lock on, and is served without it.
+    static Result<std::unique_ptr<Server>> open(const ServerOptions& opt,
+                                                std::shared_ptr<Device> device);
     ~Server();
 
     const ServerOptions& options() const { return opt_; }
@@ -188,6 +195,8 @@ class Server {
 
   private:
     explicit Server(const ServerOptions& opt) : opt_(opt) {}
+    static Result<std::unique_ptr<Server>> serve(const ServerOptions& opt,
+                                                 Result<std::unique_ptr<Volume>> vol);
     void follow_loop();
     // The log's next_index as of the last catch-up, and whether replay
     // stopped at an invalid entry.
