@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "famfs_version.h"
 #include "reference_options.h"
 #include "session.h"
 
@@ -168,7 +169,7 @@ const char* usage() {
 }
 
 const char* version_text() {
-    static const std::string text = std::string("famfs_fused ") + FAMFS_VERSION +
+    static const std::string text = std::string("famfs_fused ") + kVersion +
                                     "\nFUSE library version " + fuse_pkgversion() + "\n";
     return text.c_str();
 }

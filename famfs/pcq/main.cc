@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "famfs_version.h"
 #include "options.h"
 #include "run.h"
 
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (o->version) {
-        std::printf("pcq (famfs) %s\n", PCQ_VERSION);
+        std::printf("pcq (famfs) %s\n", famfs::kVersion);
         return 0;
     }
     if (o->setperm) return run_setperm(*o);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "famfs_version.h"
 #include "fuse_fixture.h"
 
 namespace famfs::fusetest {
@@ -89,7 +90,7 @@ TEST(FusedCommandLine, HelpAndVersionExitZero) {
     EXPECT_EQ(run_command(fused_bin() + " -h").status, 0);
     const Output version = run_command(fused_bin() + " --version");
     EXPECT_EQ(version.status, 0) << version.text;
-    EXPECT_EQ(version.text.rfind(std::string("famfs_fused ") + FAMFS_VERSION + "\n", 0), 0u)
+    EXPECT_EQ(version.text.rfind(std::string("famfs_fused ") + kVersion + "\n", 0), 0u)
         << version.text;
     EXPECT_NE(version.text.find("FUSE library version"), std::string::npos) << version.text;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "famfs_version.h"
 #include "session.h"
 
 namespace famfs::fused {
@@ -50,7 +51,7 @@ TEST(Options, HelpAndVersionWinOverEverythingElse) {
     EXPECT_EQ(parse({"-h", "x"})->action, Command::Action::kHelp);
     EXPECT_EQ(parse({"-f", "--version"})->action, Command::Action::kVersion);
     EXPECT_EQ(parse({"-V"})->action, Command::Action::kVersion);
-    EXPECT_NE(std::string(version_text()).find(FAMFS_VERSION), std::string::npos);
+    EXPECT_NE(std::string(version_text()).find(kVersion), std::string::npos);
 }
 
 TEST(Options, TheReferenceFormAsItsMountStartsIt) {
