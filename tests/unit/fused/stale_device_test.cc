@@ -345,7 +345,8 @@ TEST_F(StaleServerTest, FailedMemoryThatLaterReadsAsZerosStaysFailedNotStale) {
     EXPECT_EQ(read_all(*fa, bytes), -EIO);
     ASSERT_TRUE(s.failed());
     overwrite_superblock(0x00);
-    EXPECT_EQ(s.catch_up().after, s.catch_up().before);
+    const CatchUp c = s.catch_up();
+    EXPECT_EQ(c.after, c.before);
     EXPECT_FALSE(s.device_changed("a test"));
     EXPECT_FALSE(s.stale());
     EXPECT_FALSE(s.answers_stale());
