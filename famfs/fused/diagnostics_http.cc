@@ -199,7 +199,7 @@ Result<std::unique_ptr<DiagnosticsSocket>> DiagnosticsSocket::listen(const std::
 
 Status DiagnosticsSocket::serve(Server& s) {
     daemon_ =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr, answer, &s,
+        MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD, 0, nullptr, nullptr, answer, &s,
                          MHD_OPTION_LISTEN_SOCKET, fd_, MHD_OPTION_NOTIFY_COMPLETED, request_done,
                          nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (!daemon_) {
