@@ -47,9 +47,8 @@ void Server::follow_loop() {
             std::this_thread::sleep_for(kWakeInterval);
             continue;
         }
-        if (log_poisoned_.load(std::memory_order_acquire) || failed()) {
-            // Poison in the log (add_poison), or failed memory
-            // (catch_up): none of it is loaded again.
+        if (log_poisoned_.load(std::memory_order_acquire)) {
+            // Poison in the log (add_poison): none of it is loaded again.
             std::this_thread::sleep_for(kWakeInterval);
             continue;
         }
@@ -60,6 +59,13 @@ void Server::follow_loop() {
             continue;
         }
         if (auto changed = compare_identity(mounted_, sb_now, header_now, floor)) {
+            // Failed memory reads as anything (all ones, then zeros once a
+            // CXL decoder resets): that proves no re-format, and nothing is
+            // applied from it; a failed host otherwise follows on.
+            if (failed()) {
+                std::this_thread::sleep_for(kWakeInterval);
+                continue;
+            }
             note_stale(std::move(*changed), "the follower");
             continue;
         }

@@ -88,9 +88,6 @@ CatchUp Server::catch_up() {
     // Known poison in the log: loading it may raise a machine check, and
     // what it holds cannot be trusted. The device is failed already.
     if (log_poisoned_.load(std::memory_order_acquire)) return c;
-    // Failed memory reads as anything (all ones, zeros): no entry or
-    // identity is taken from it any more. A remount is the recovery.
-    if (failed()) return c;
     // A re-formatted device: nothing of the new log joins the old tree.
     if (stale()) return c;
     std::optional<Result<Replay>> replayed;

@@ -354,6 +354,19 @@ TEST_F(StaleServerTest, FailedMemoryThatLaterReadsAsZerosStaysFailedNotStale) {
     EXPECT_EQ(field(s.status_text(), "device_stale"), "no");
 }
 
+// A host told its device failed (notify-failure, poison elsewhere) still
+// follows the log: its metadata stays served, only file data answers EIO.
+TEST_F(StaleServerTest, AFailedDeviceStillFollowsTheLog) {
+    create("a", 4096, 1);
+    Server& s = server();
+    s.mark_failed("a test failure");
+    create("b", 4096, 2);
+    const CatchUp c = s.catch_up();
+    EXPECT_EQ(c.after, c.before + 1);
+    EXPECT_FALSE(s.stale());
+    EXPECT_EQ(s.device_errno("an open"), EIO);
+}
+
 // A device found changed first and failed after: failure wins the answers.
 TEST_F(StaleServerTest, AStaleDeviceThatFailsAnswersEio) {
     create("a", 4096, 1);
