@@ -37,6 +37,7 @@ int cmd_umount(const GlobalOptions& g, int argc, char** argv);
 int cmd_status(const GlobalOptions& g, int argc, char** argv);
 int cmd_logplay(const GlobalOptions& g, int argc, char** argv);
 int cmd_mkmeta(const GlobalOptions& g, int argc, char** argv);
+int cmd_run(const GlobalOptions& g, int argc, char** argv);
 
 int mkfs_main(int argc, char** argv);
 

@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"clone", cmd_clone, "log a file with another file's extents (test only)"},
     {"flush", cmd_flush, "write back and invalidate the CPU cache for files"},
     {"chkread", cmd_chkread, "compare read() with the memory mapping of a file"},
+    {"run", cmd_run, "run a command with famfs files served from memory (LD_PRELOAD)"},
     {"mkmeta", cmd_mkmeta, "legacy: check a device (famfs mount serves the .meta files)"},
 };
 
@@ -91,9 +92,11 @@ int parse_globals(int argc, char** argv, GlobalOptions& g) {
 // means --human). Returns the exit status when the command need not run.
 std::optional<int> generic_options(const GlobalOptions& g, const Command& cmd, int argc,
                                    char** argv) {
+    // `famfs run` passes everything from its command on to that command.
+    const bool ends_at_operand = std::strcmp(cmd.name, "run") == 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--") break;
+        if (a == "--" || (ends_at_operand && a[0] != '-')) break;
         if (a == "--version") {
             print_version((std::string("famfs ") + cmd.name).c_str());
             return 0;

@@ -1,0 +1,72 @@
+#include "devices.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "famfs/memsafe.h"
+#include "real_calls.h"
+
+namespace famfs::intercept {
+
+namespace {
+
+struct Cache {
+    std::mutex mu;
+    std::map<std::pair<std::string, Access>, OpenDevice> open;  // guarded by mu
+};
+
+Cache& cache() {
+    static Cache* c = new Cache;  // never destroyed: calls may come during exit()
+    return *c;
+}
+
+Status holds_file_system(Device& dev, const std::string& path, const omf::Uuid& fs_uuid) {
+    if (dev.size() < omf::kSuperblockRegion) {
+        return make_error(ENODEV, path + ": too small to hold a famfs superblock");
+    }
+    omf::Superblock sb;
+    const auto region = dev.range(0, omf::kSuperblockRegion);
+    Status read = memsafe::guarded(region.data(), region.size(), [&] {
+        dev.invalidate(region.data(), 4096);
+        sb = omf::decode_superblock(region);
+    });
+    if (!read) return make_error(EIO, path + ": the superblock cannot be read");
+    if (sb.fs_uuid != fs_uuid) {
+        return make_error(ESTALE, path + ": holds another file system than the mount's");
+    }
+    return {};
+}
+
+Result<OpenDevice> open_uncached(const std::string& path, Access access, const omf::Uuid& fs_uuid) {
+    auto dev = open_device(path, access);
+    if (!dev) return dev.error();
+    FAMFS_TRY(holds_file_system(**dev, path, fs_uuid));
+    const int flags = (access == Access::kReadWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    const int fd = real().open(path.c_str(), flags);
+    if (fd < 0) return make_error(errno, path + ": " + std::strerror(errno));
+    return OpenDevice{std::shared_ptr<Device>(std::move(*dev)), fd};
+}
+
+}  // namespace
+
+Result<OpenDevice> open_famfs_device(const std::string& path, Access access,
+                                     const omf::Uuid& fs_uuid) {
+    Cache& c = cache();
+    std::lock_guard lock(c.mu);
+    const auto key = std::make_pair(path, access);
+    if (auto it = c.open.find(key); it != c.open.end()) {
+        // A device re-formatted since it was opened: open it again.
+        if (holds_file_system(*it->second.device, path, fs_uuid)) return it->second;
+    }
+    auto opened = open_uncached(path, access, fs_uuid);
+    if (!opened) return opened.error();
+    // The old mapping stays: files still served from it keep their memory.
+    c.open[key] = *opened;
+    return opened;
+}
+
+}  // namespace famfs::intercept

@@ -1,0 +1,177 @@
+#include "mappings.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "famfs/memsafe.h"
+#include "real_calls.h"
+
+namespace famfs::intercept {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kAlign = 2ull << 20;
+
+uint64_t round_up(uint64_t v, uint64_t to) {
+    return (v + to - 1) / to * to;
+}
+
+struct Range {
+    uintptr_t start = 0;
+    uintptr_t end = 0;
+    std::shared_ptr<ServedFile> file;
+};
+
+struct Table {
+    std::mutex mu;
+    std::vector<Range> ranges;  // guarded by mu
+};
+
+Table& table() {
+    static Table* t = new Table;  // never destroyed: calls come during exit()
+    return *t;
+}
+
+// An empty memfd: any page of a shared mapping of it raises SIGBUS.
+int past_eof_fd() {
+    static const int fd = memfd_create("famfs-past-eof", MFD_CLOEXEC);
+    return fd;
+}
+
+// A PROT_NONE range to place the pieces into: at addr when the caller asked
+// for a fixed address, else anywhere, aligned to 2 MiB.
+void* reserve(void* addr, uint64_t len, int flags) {
+    const int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    const int anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (fixed) return real().mmap(addr, len, PROT_NONE, anon | fixed, -1, 0);
+    void* raw = real().mmap(nullptr, len + kAlign, PROT_NONE, anon, -1, 0);
+    if (raw == MAP_FAILED) return raw;
+    const uintptr_t r = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t base = round_up(r, kAlign);
+    if (base > r) real().munmap(raw, base - r);
+    const uintptr_t tail = r + len + kAlign - (base + len);
+    if (tail) real().munmap(reinterpret_cast<void*>(base + len), tail);
+    return reinterpret_cast<void*>(base);
+}
+
+// Places the file's memory for [off, off + len) at base; 0 or an errno.
+int place_pieces(const ServedFile& f, uint8_t* base, uint64_t off, uint64_t len, int prot,
+                 int flags) {
+    const int extra = flags & (MAP_POPULATE | MAP_NONBLOCK | MAP_LOCKED);
+    const uint8_t* device = f.device().base();
+    int err = 0;
+    (void)f.mapping().for_each_piece(off, len, [&](uint64_t at, uint8_t* mem, uint64_t n) {
+        // Pieces start on 2 MiB boundaries; the last one is rounded up to a
+        // page, still inside the file's last extent.
+        void* want = base + (at - off);
+        void* got = real().mmap(want, round_up(n, kPage), prot, MAP_SHARED | MAP_FIXED | extra,
+                                f.device_fd(), static_cast<off_t>(mem - device));
+        if (got == MAP_FAILED) {
+            err = errno;
+            return Status(make_error(err, ""));
+        }
+        return Status{};
+    });
+    return err;
+}
+
+void remember(uintptr_t start, uintptr_t end, const std::shared_ptr<ServedFile>& f) {
+    Table& t = table();
+    std::lock_guard lock(t.mu);
+    t.ranges.push_back({start, end, f});
+}
+
+}  // namespace
+
+MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t len, int prot,
+                    int flags, off_t off) {
+    const int type = flags & MAP_TYPE;
+    if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
+        return {.pass_on = "a MAP_PRIVATE mapping"};
+    if (len == 0 || off < 0 || static_cast<uint64_t>(off) % kPage != 0) return {.error = EINVAL};
+    // The kernel's rules for a shared file mapping.
+    if (!file->readable() || ((prot & PROT_WRITE) && !file->writable())) return {.error = EACCES};
+    LibraryScope scope;
+    const uint64_t rlen = round_up(len, kPage);
+    void* base = reserve(addr, rlen, flags);
+    if (base == MAP_FAILED) return {.error = errno};
+    auto* b = static_cast<uint8_t*>(base);
+    const uint64_t start = static_cast<uint64_t>(off);
+    const uint64_t file_end = round_up(file->size(), kPage);
+    const uint64_t mapped_end = std::min(start + rlen, std::max(file_end, start));
+    int err =
+        mapped_end > start ? place_pieces(*file, b, start, mapped_end - start, prot, flags) : 0;
+    if (!err && mapped_end < start + rlen &&
+        real().mmap(b + (mapped_end - start), start + rlen - mapped_end, prot,
+                    MAP_SHARED | MAP_FIXED, past_eof_fd(), 0) == MAP_FAILED) {
+        err = errno;
+    }
+    if (err) {
+        real().munmap(base, rlen);
+        return {.pass_on = std::string("the device refused the mapping: ") + std::strerror(err)};
+    }
+    remember(reinterpret_cast<uintptr_t>(b), reinterpret_cast<uintptr_t>(b) + rlen, file);
+    return {.addr = base};
+}
+
+void forget_mappings(void* addr, size_t len) {
+    const uintptr_t s = reinterpret_cast<uintptr_t>(addr);
+    const uintptr_t e = s + round_up(len, kPage);
+    Table& t = table();
+    std::lock_guard lock(t.mu);
+    std::vector<Range> kept;
+    for (auto& r : t.ranges) {
+        if (r.end <= s || r.start >= e) {
+            kept.push_back(std::move(r));
+            continue;
+        }
+        if (r.start < s) kept.push_back({r.start, s, r.file});
+        if (r.end > e) kept.push_back({e, r.end, r.file});
+    }
+    t.ranges = std::move(kept);
+}
+
+bool sync_mappings(void* addr, size_t len, int flags, int* err) {
+    const uintptr_t s = reinterpret_cast<uintptr_t>(addr);
+    const uintptr_t e = s + len;
+    std::vector<Range> hit;
+    {
+        Table& t = table();
+        std::lock_guard lock(t.mu);
+        for (const auto& r : t.ranges) {
+            if (r.end > s && r.start < e) hit.push_back(r);
+        }
+    }
+    *err = 0;
+    for (const auto& r : hit) {
+        const auto* p = reinterpret_cast<const uint8_t*>(std::max(r.start, s));
+        const size_t n = std::min(r.end, e) - reinterpret_cast<uintptr_t>(p);
+        Status st = memsafe::guarded(p, n, [&] {
+            if (flags & MS_INVALIDATE) {
+                r.file->device().invalidate_data(p, n);
+            } else {
+                (void)r.file->device().persist_data(p, n);
+            }
+        });
+        if (!st) *err = EIO;
+    }
+    return !hit.empty();
+}
+
+bool holds_mapping(void* addr, size_t len) {
+    const uintptr_t s = reinterpret_cast<uintptr_t>(addr);
+    Table& t = table();
+    std::lock_guard lock(t.mu);
+    for (const auto& r : t.ranges) {
+        if (r.end > s && r.start < s + len) return true;
+    }
+    return false;
+}
+
+}  // namespace famfs::intercept

@@ -1,0 +1,36 @@
+// mmap() of a served file: one reserved range (aligned to 2 MiB, as device
+// DAX needs), the file's memory pieces placed into it with MAP_FIXED from
+// the device node, so loads and stores reach the shared memory directly as
+// through the direct-access API. Pages wholly past the end of the file are
+// backed by an empty memfd, so touching them raises SIGBUS as a mount's
+// mapping does; no page maps memory outside the file's own extents.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "served_file.h"
+
+namespace famfs::intercept {
+
+struct MapOutcome {
+    void* addr = nullptr;  // the mapping, when served
+    int error = 0;         // else the errno to fail with,
+    std::string pass_on;   // or (error 0) why the mount should map it instead
+};
+
+MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t len, int prot,
+                    int flags, off_t off);
+
+// munmap(): forgets the served ranges in [addr, addr + len).
+void forget_mappings(void* addr, size_t len);
+// msync(): writes back (MS_SYNC/MS_ASYNC) or invalidates (MS_INVALIDATE)
+// the CPU caches of served ranges in [addr, addr + len); false when the
+// range holds none. 0 or EIO in *err.
+bool sync_mappings(void* addr, size_t len, int flags, int* err);
+bool holds_mapping(void* addr, size_t len);
+
+}  // namespace famfs::intercept
