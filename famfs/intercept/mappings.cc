@@ -2,10 +2,15 @@
 
 #include <sys/mman.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "famfs/memsafe.h"
@@ -81,10 +86,35 @@ int place_pieces(const ServedFile& f, uint8_t* base, uint64_t off, uint64_t len,
     return err;
 }
 
+// Checks the devices of mapped files every 10 ms; one thread per process
+// (started again in a forked child, which has none).
+void watch() {
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::vector<std::shared_ptr<ServedFile>> files;
+        {
+            Table& t = table();
+            std::lock_guard lock(t.mu);
+            for (const auto& r : t.ranges) files.push_back(r.file);
+        }
+        for (const auto& f : files) (void)f->check_device();
+    }
+}
+
+void start_watcher() {
+    static std::atomic<pid_t> watching{0};
+    const pid_t me = getpid();
+    if (watching.exchange(me) == me) return;
+    std::thread(watch).detach();
+}
+
 void remember(uintptr_t start, uintptr_t end, const std::shared_ptr<ServedFile>& f) {
-    Table& t = table();
-    std::lock_guard lock(t.mu);
-    t.ranges.push_back({start, end, f});
+    {
+        Table& t = table();
+        std::lock_guard lock(t.mu);
+        t.ranges.push_back({start, end, f});
+    }
+    start_watcher();
 }
 
 }  // namespace
@@ -162,6 +192,19 @@ bool sync_mappings(void* addr, size_t len, int flags, int* err) {
         if (!st) *err = EIO;
     }
     return !hit.empty();
+}
+
+void revoke_mappings(const ServedFile* file) {
+    LibraryScope scope;
+    Table& t = table();
+    std::lock_guard lock(t.mu);
+    for (const auto& r : t.ranges) {
+        if (r.file.get() != file) continue;
+        // Keeps the range's protection out of the picture: PROT_READ is
+        // enough to fault, and the fault is SIGBUS whatever the access.
+        real().mmap(reinterpret_cast<void*>(r.start), r.end - r.start, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_FIXED, past_eof_fd(), 0);
+    }
 }
 
 bool holds_mapping(void* addr, size_t len) {

@@ -33,4 +33,9 @@ void forget_mappings(void* addr, size_t len);
 bool sync_mappings(void* addr, size_t len, int flags, int* err);
 bool holds_mapping(void* addr, size_t len);
 
+// Replaces every served range of `file` with SIGBUS pages (its device was
+// re-formatted or failed). A watcher thread does this within 10 ms for
+// processes that only load and store; any served call does it at once.
+void revoke_mappings(const ServedFile* file);
+
 }  // namespace famfs::intercept

@@ -13,6 +13,7 @@
 
 #include "devices.h"
 #include "famfs/memsafe.h"
+#include "mappings.h"
 #include "real_calls.h"
 #include "report.h"
 
@@ -86,6 +87,7 @@ ServedFile::Decision ServedFile::prepare(int fd) {
         recheck(fd);
         s = state_.load(std::memory_order_acquire);
     }
+    if (s == State::kServed && !check_device()) s = State::kFailed;
     switch (s) {
         case State::kServed:
             return {Verdict::kServe};
@@ -112,9 +114,17 @@ void ServedFile::pass_on(const std::string& why) {
     state_.store(State::kPassOn, std::memory_order_release);
 }
 
+// Its mappings go too: touching them raises SIGBUS, as a stale mount's do.
 void ServedFile::fail(int err) {
     error_.store(err);
-    state_.store(State::kFailed, std::memory_order_release);
+    if (state_.exchange(State::kFailed) == State::kServed) revoke_mappings(this);
+}
+
+bool ServedFile::check_device() {
+    if (state_.load(std::memory_order_acquire) != State::kServed) return false;
+    if (device_still_holds_file_system()) return true;
+    fail(ESTALE);
+    return false;
 }
 
 void ServedFile::resolve(int fd) {
@@ -169,6 +179,16 @@ void ServedFile::recheck(int fd) {
         return;
     }
     next_check_ns_.store(coarse_now_ns() + std::chrono::nanoseconds(kRecheck).count());
+}
+
+bool ServedFile::device_still_holds_file_system() const {
+    const uint8_t* uuid = device_->base() + omf::kSuperblockFsUuidOffset;
+    omf::Uuid now{};
+    Status read = memsafe::guarded(uuid, now.size(), [&] {
+        device_->invalidate_data(uuid, now.size());
+        std::memcpy(now.data(), uuid, now.size());
+    });
+    return read && now == record_.fs_uuid;
 }
 
 // Reads go to memory another host may have written: the lines are

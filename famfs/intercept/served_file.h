@@ -9,7 +9,9 @@
 // descriptor in O_APPEND mode. Once served, the map is checked against the
 // server again at most every kRecheck; a device the server no longer
 // serves (re-formatted: ESTALE; failed: EIO) fails every later call on the
-// descriptor with the server's errno, as the mount does.
+// descriptor with the server's errno, as the mount does. A re-format is
+// also caught at once: every served call first compares the superblock's
+// file system UUID in the device with the map's (one cache line).
 #pragma once
 
 #include <sys/types.h>
@@ -57,6 +59,10 @@ class ServedFile {
     // For writes too: O_APPEND (which F_SETFL may turn on later) passes on.
     Decision prepare_write(int fd);
 
+    // A served file whose device no longer holds its file system fails
+    // (ESTALE) from now on; false then.
+    bool check_device();
+
     const FileId& id() const { return id_; }
     const std::string& name() const { return name_; }
     bool readable() const { return readable_; }
@@ -76,6 +82,7 @@ class ServedFile {
     enum class State { kUnresolved, kServed, kPassOn, kFailed, kNotFamfs };
     void resolve(int fd);
     void recheck(int fd);
+    bool device_still_holds_file_system() const;
     void pass_on(const std::string& why);
     void fail(int err);
 

@@ -19,8 +19,9 @@ using bytes::put;
 // Superblock field offsets (docs/format.md).
 namespace sbo {
 constexpr size_t kMagic = 0, kVersion = 8, kLogOffset = 16, kLogLen = 24, kAllocUnit = 32,
-                 kMajor = 40, kMinor = 44, kFsUuid = 48, kDevUuid = 64, kSystemUuid = 80, kCrc = 96,
-                 kFlags = 104, kDevSize = 112, kDaxUuid = 120, kDevName = 136, kDevNameBytes = 64;
+                 kMajor = 40, kMinor = 44, kFsUuid = kSuperblockFsUuidOffset, kDevUuid = 64,
+                 kSystemUuid = 80, kCrc = 96, kFlags = 104, kDevSize = 112, kDaxUuid = 120,
+                 kDevName = 136, kDevNameBytes = 64;
 static_assert(kDevName + kDevNameBytes == kSuperblockBytes);
 }  // namespace sbo
 

@@ -23,6 +23,9 @@ inline constexpr uint64_t kSuperblockMagic = 0x87b282ff;
 inline constexpr uint64_t kSuperblockVersion = 48;
 inline constexpr uint64_t kSuperblockVersionOld = 47;
 inline constexpr uint64_t kSuperblockRegion = 2 * kMiB;
+// Where the superblock holds the file system's UUID: what tells one
+// formatting of a device from the next (docs/format.md).
+inline constexpr size_t kSuperblockFsUuidOffset = 48;
 inline constexpr uint64_t kSuperblockBytes = 200;
 inline constexpr uint64_t kLogOffset = 2 * kMiB;
 inline constexpr uint64_t kMinLogLen = 8 * kMiB;
