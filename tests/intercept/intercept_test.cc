@@ -53,8 +53,13 @@ class InterceptTest : public FuseTest {
         return out;
     }
 
+    std::string run(const Host& h, const char* program, bool library, std::string* report) {
+        return run(h, std::string(program), library, report);
+    }
+
     std::string probe(const std::string& args, bool library, std::string* report = nullptr) {
         reset();
+        if (HasFatalFailure()) return "";
         return run(*master_, std::string(FAMFS_PROBE_BIN) + " " + args, library, report);
     }
 
@@ -109,6 +114,36 @@ TEST_F(InterceptTest, EveryServedCallAnswersAsTheMountDoes) {
                                               << report;
         }
     }
+}
+
+// Poisoned memory raises SIGBUS; the library turns it into EIO, as the
+// server does. The library runs first: afterwards the server has marked the
+// device failed, and a mount answers EIO without touching memory.
+TEST_F(InterceptTest, MemoryThatFailsUnderAnOpenFileGivesEioNotACrash) {
+    const auto f = volume().load()->ns.lookup("f")->file;
+    const std::string args = "failing " + in_mount(*master_, "f") + " " + device() + " " +
+                             std::to_string(f.extents.at(0).offset);
+    std::string report;
+    const std::string under_library = probe(args, true, &report);
+    EXPECT_NE(under_library.find("read after: -1 EIO"), std::string::npos) << under_library;
+    EXPECT_NE(under_library.find("write after: -1 EIO"), std::string::npos) << under_library;
+    EXPECT_NE(under_library.find("touch the mapping: killed by BUS"), std::string::npos)
+        << under_library;
+    EXPECT_TRUE(serves(report, "pread")) << report;
+    EXPECT_EQ(probe(args, false), under_library) << "the mount answers alike";
+}
+
+// The dynamic loader never sees the library in a static program: it runs
+// through the mount, with the same results.
+TEST_F(InterceptTest, StaticallyLinkedProgramsRunThroughTheMount) {
+    const std::string args = " io " + in_mount(*master_, "f");
+    reset();
+    const std::string plain = run(*master_, FAMFS_STATIC_PROBE_BIN + args, false);
+    reset();
+    std::string report;
+    EXPECT_EQ(run(*master_, FAMFS_STATIC_PROBE_BIN + args, true, &report), plain);
+    EXPECT_EQ(report, "") << "the library was loaded into a static program";
+    EXPECT_EQ(probe(args, false), plain) << "the static probe answers as the dynamic one";
 }
 
 TEST_F(InterceptTest, MappingsAndPrivateMappingsFallBackWhereTheyMust) {

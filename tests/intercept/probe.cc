@@ -238,13 +238,34 @@ void closed_behind(const char* path, const char* other) {
     say_read("read the other file", pread(again, buf, 64, 0), buf);
 }
 
+// Memory failing under an open file: the device file is cut short below
+// the file's memory (touching it then raises SIGBUS, as poisoned memory
+// does), and put back afterwards (zeros).
+void failing(const char* path, const char* device, off_t cut_at) {
+    const int fd = open_or_die(path, O_RDWR);
+    char buf[4096];
+    say_read("read before", pread(fd, buf, sizeof buf, 0), buf);
+    auto* p = static_cast<char*>(mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0));
+    struct stat st {};
+    stat(device, &st);
+    say("cut the device", truncate(device, cut_at));
+    say("read after", pread(fd, buf, sizeof buf, 0));
+    say("write after", pwrite(fd, buf, 16, 0));
+    if (p != MAP_FAILED) {
+        in_child("touch the mapping", [&] { (void)*static_cast<volatile char*>(p); });
+    }
+    say("restore the device", truncate(device, st.st_size));
+    close(fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 3) {
         std::fprintf(stderr,
                      "usage: intercept_probe io|modes|sharing|mapping|exec|exec-keep FILE\n"
-                     "       intercept_probe closed-behind FILE OTHER\n");
+                     "       intercept_probe closed-behind FILE OTHER\n"
+                     "       intercept_probe failing FILE DEVICE CUT_AT\n");
         return 1;
     }
     const std::string what = argv[1];
@@ -260,6 +281,8 @@ int main(int argc, char** argv) {
         exec_parent(argv[0], argv[2], what == "exec-keep");
     } else if (what == "exec-child") {
         exec_child(std::atoi(argv[2]));
+    } else if (what == "failing" && argc > 4) {
+        failing(argv[2], argv[3], std::atoll(argv[4]));
     } else if (what == "closed-behind" && argc > 3) {
         closed_behind(argv[2], argv[3]);
     } else {
