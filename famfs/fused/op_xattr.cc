@@ -54,6 +54,7 @@ int file_map(Server& s, fuse_ino_t ino, std::string& value) {
     r.fs_uuid = s.volume().superblock().fs_uuid;
     r.device_size = s.device().size();
     r.device_path = s.device().path();
+    r.epoch_path = s.epoch_path();
     r.file = in->node->file;
     const auto bytes = encode_file_map(r);
     value.assign(bytes.begin(), bytes.end());

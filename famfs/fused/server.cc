@@ -71,6 +71,10 @@ Result<std::unique_ptr<Server>> Server::serve(const ServerOptions& opt,
     }
     s->count_subdirs(0, s->state_->ns.applied());
     s->last_poll_ns_ = steady_ns();
+    // Without one the interception library still asks again every 100 ms.
+    if (s->device().kind() != DeviceKind::kMemory) {
+        if (auto epoch = EpochPage::create()) s->epoch_.emplace(std::move(*epoch));
+    }
     return s;
 }
 
@@ -176,6 +180,7 @@ void Server::note_stale(Staleness st, const char* during) {
     stale_during_ = during;
     stale_at_ = std::chrono::system_clock::now();
     stale_.store(true, std::memory_order_release);
+    if (epoch_) epoch_->bump();
 }
 
 void Server::invalidate_kernel_caches() {
@@ -235,11 +240,13 @@ void Server::mark_failed(const std::string& why) {
         failure_ = why;
     }
     failed_.store(true, std::memory_order_release);
+    if (epoch_) epoch_->bump();
 }
 
 void Server::note_memory_failure(const void* addr) {
     fault_addr_.store(addr);
     failed_.store(true, std::memory_order_release);
+    if (epoch_) epoch_->bump();
 }
 
 namespace {
@@ -270,6 +277,7 @@ void Server::add_poison(const DeviceRange& r) {
                         " poisoned ranges");
             return;
         case PoisonedRanges::Added::kNew:
+            if (epoch_) epoch_->bump();
             break;
     }
     if (overlaps(r, omf::log_extent(volume_->superblock())) &&

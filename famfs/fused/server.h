@@ -33,6 +33,7 @@
 #include "attr_overrides.h"
 #include "datapath.h"
 #include "dir_handle.h"
+#include "epoch_page.h"
 #include "famfs/device.h"
 #include "famfs/volume.h"
 #include "handles.h"
@@ -122,6 +123,10 @@ class Server {
     // Once the mount is gone: mkfs and fsck of the device may go ahead
     // without waiting for this process to tear down and exit.
     void release_mount_lock() { mount_lock_.reset(); }
+
+    // The epoch page the interception library watches (epoch_page.h);
+    // empty when the server has none.
+    std::string epoch_path() const { return epoch_ ? epoch_->path() : std::string(); }
 
     // Marks the device failed (memory failure): every later open, read and
     // write returns EIO.
@@ -254,6 +259,7 @@ class Server {
     std::atomic<int64_t> last_poll_ns_{0};  // steady clock of the follower's last look
     std::thread follower_;
     PoisonedRanges poison_;
+    std::optional<EpochPage> epoch_;  // moved when poison, failure or staleness is found
     std::atomic<bool> log_poisoned_{false};
     std::unique_ptr<poison::Watcher> poison_watch_;
     HandleTable<OpenFile> files_;

@@ -1,6 +1,7 @@
 #include "devices.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <map>
@@ -16,7 +17,8 @@ namespace {
 
 struct Cache {
     std::mutex mu;
-    std::map<std::pair<std::string, Access>, OpenDevice> open;  // guarded by mu
+    std::map<std::pair<std::string, Access>, OpenDevice> open;   // guarded by mu
+    std::map<std::string, const std::atomic<uint64_t>*> epochs;  // guarded by mu
 };
 
 Cache& cache() {
@@ -52,6 +54,20 @@ Result<OpenDevice> open_uncached(const std::string& path, Access access, const o
 }
 
 }  // namespace
+
+const std::atomic<uint64_t>* map_epoch_page(const std::string& path) {
+    if (path.empty()) return nullptr;
+    Cache& c = cache();
+    std::lock_guard lock(c.mu);
+    if (auto it = c.epochs.find(path); it != c.epochs.end()) return it->second;
+    const int fd = real().open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return nullptr;
+    void* p = real().mmap(nullptr, sizeof(uint64_t), PROT_READ, MAP_SHARED, fd, 0);
+    real().close(fd);
+    if (p == MAP_FAILED) return nullptr;
+    // Never unmapped: served files keep pointing at it.
+    return c.epochs[path] = static_cast<const std::atomic<uint64_t>*>(p);
+}
 
 Result<OpenDevice> open_famfs_device(const std::string& path, Access access,
                                      const omf::Uuid& fs_uuid) {

@@ -5,6 +5,8 @@
 // system the server's map belongs to.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,6 +20,11 @@ struct OpenDevice {
     std::shared_ptr<Device> device;  // the whole device, mapped MAP_SHARED
     int fd = -1;                     // for mapping pieces of it into mmap() ranges
 };
+
+// The server's epoch page (epoch_page.h in famfs_fused), mapped read-only
+// once per process; null when it cannot be mapped (the library then only
+// asks the server again every ServedFile::kRecheck).
+const std::atomic<uint64_t>* map_epoch_page(const std::string& path);
 
 Result<OpenDevice> open_famfs_device(const std::string& path, Access access,
                                      const omf::Uuid& fs_uuid);

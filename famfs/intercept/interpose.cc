@@ -397,12 +397,8 @@ FAMFS_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off
         ic::count_passed(Call::kMmap);
         return pass();
     }
-    if (d.verdict == ServedFile::Verdict::kFail) {
-        ic::count_served(Call::kMmap);
-        errno = d.error;
-        return MAP_FAILED;
-    }
-    auto m = ic::map_file(f, addr, len, prot, flags, off);
+    auto m = d.verdict == ServedFile::Verdict::kFail ? ic::map_failing(addr, len, prot, flags)
+                                                     : ic::map_file(f, addr, len, prot, flags, off);
     if (!m.pass_on.empty()) {
         ic::note_fallback(f->name() + ": " + m.pass_on);
         ic::count_passed(Call::kMmap);

@@ -150,6 +150,18 @@ MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t 
     return {.addr = base};
 }
 
+MapOutcome map_failing(void* addr, size_t len, int prot, int flags) {
+    const int type = flags & MAP_TYPE;
+    if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
+        return {.pass_on = "a MAP_PRIVATE mapping"};
+    if (len == 0) return {.error = EINVAL};
+    LibraryScope scope;
+    const int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    void* p = real().mmap(addr, round_up(len, kPage), prot, MAP_SHARED | fixed, past_eof_fd(), 0);
+    if (p == MAP_FAILED) return {.error = errno};
+    return {.addr = p};
+}
+
 void forget_mappings(void* addr, size_t len) {
     const uintptr_t s = reinterpret_cast<uintptr_t>(addr);
     const uintptr_t e = s + round_up(len, kPage);

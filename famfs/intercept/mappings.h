@@ -25,6 +25,11 @@ struct MapOutcome {
 MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t len, int prot,
                     int flags, off_t off);
 
+// A shared mapping of a file that fails (its device failed or holds
+// another file system): every page raises SIGBUS when touched, as a
+// mount's mapping of such a file does; mmap() itself succeeds there too.
+MapOutcome map_failing(void* addr, size_t len, int prot, int flags);
+
 // munmap(): forgets the served ranges in [addr, addr + len).
 void forget_mappings(void* addr, size_t len);
 // msync(): writes back (MS_SYNC/MS_ASYNC) or invalidates (MS_INVALIDATE)

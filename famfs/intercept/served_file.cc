@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -51,6 +52,14 @@ void remember_not_famfs(dev_t dev) {
     not_famfs().devs.push_back(dev);
 }
 
+// Asked only when a file has no map: statfs of a FUSE file is a request to
+// its server.
+bool on_fuse(int fd) {
+    constexpr long kFuseSuperMagic = 0x65735546;
+    struct statfs sf {};
+    return fstatfs(fd, &sf) == 0 && sf.f_type == kFuseSuperMagic;
+}
+
 }  // namespace
 
 bool known_not_famfs(dev_t dev) {
@@ -82,9 +91,13 @@ ServedFile::Decision ServedFile::prepare(int fd) {
     if (s == State::kUnresolved) {
         resolve(fd);
         s = state_.load(std::memory_order_acquire);
+    } else if (s == State::kServed && epoch_ &&
+               epoch_->load(std::memory_order_acquire) != seen_epoch_.load()) {
+        recheck(fd, /*wait=*/true);
+        s = state_.load(std::memory_order_acquire);
     } else if (s == State::kServed &&
                coarse_now_ns() >= next_check_ns_.load(std::memory_order_relaxed)) {
-        recheck(fd);
+        recheck(fd, /*wait=*/false);
         s = state_.load(std::memory_order_acquire);
     }
     if (s == State::kServed && !check_device()) s = State::kFailed;
@@ -127,14 +140,32 @@ bool ServedFile::check_device() {
     return false;
 }
 
+Result<FileMapRecord> ServedFile::fetch_current(int fd) {
+    for (int attempt = 0;; attempt++) {
+        const uint64_t before = epoch_ ? epoch_->load(std::memory_order_acquire) : 0;
+        auto record = fetch_map(fd);
+        if (!record) return record;
+        if (!epoch_) epoch_ = map_epoch_page(record->epoch_path);
+        if (!epoch_) return record;
+        const uint64_t after = epoch_->load(std::memory_order_acquire);
+        // A first fetch had no epoch to compare with: fetch again.
+        if ((attempt > 0 && before == after) || attempt == 3) {
+            seen_epoch_.store(after);
+            return record;
+        }
+    }
+}
+
 void ServedFile::resolve(int fd) {
     LibraryScope scope;
     std::lock_guard lock(mu_);
     if (state_.load() != State::kUnresolved) return;
-    auto record = fetch_map(fd);
+    auto record = fetch_current(fd);
     if (!record) {
         const int err = record.error().code;
-        if (err == ENOTSUP) {
+        // No user attributes at all, or (tmpfs since Linux 6.6 has them)
+        // none of ours on a file system that is not FUSE: not famfs.
+        if (err == ENOTSUP || (err == ENODATA && !on_fuse(fd))) {
             remember_not_famfs(id_.dev);
             state_.store(State::kNotFamfs, std::memory_order_release);
             return;
@@ -164,11 +195,16 @@ void ServedFile::resolve(int fd) {
     state_.store(State::kServed, std::memory_order_release);
 }
 
-void ServedFile::recheck(int fd) {
+void ServedFile::recheck(int fd, bool wait) {
     LibraryScope scope;
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock.owns_lock()) return;  // another thread is asking the server already
-    auto record = fetch_map(fd);
+    std::unique_lock lock(mu_, std::defer_lock);
+    if (wait) {
+        lock.lock();
+        if (state_.load() != State::kServed) return;
+    } else if (!lock.try_lock()) {
+        return;  // another thread is asking the server already
+    }
+    auto record = fetch_current(fd);
     if (!record) {
         // The server's answer to a read now (ESTALE: re-formatted; EIO: failed).
         fail(record.error().code == EINVAL ? ESTALE : record.error().code);

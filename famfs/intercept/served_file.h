@@ -7,7 +7,9 @@
 // server gives no map for (.meta files, other FUSE file systems, a server
 // without the attribute), a device this process may not open, a
 // descriptor in O_APPEND mode. Once served, the map is checked against the
-// server again at most every kRecheck; a device the server no longer
+// server again when the server's epoch page moved (it found poison, or the
+// device failed or was re-formatted: epoch_page.h) and at least every
+// kRecheck; a device the server no longer
 // serves (re-formatted: ESTALE; failed: EIO) fails every later call on the
 // descriptor with the server's errno, as the mount does. A re-format is
 // also caught at once: every served call first compares the superblock's
@@ -81,7 +83,10 @@ class ServedFile {
   private:
     enum class State { kUnresolved, kServed, kPassOn, kFailed, kNotFamfs };
     void resolve(int fd);
-    void recheck(int fd);
+    void recheck(int fd, bool wait);
+    // The map, with the epoch it holds for (fetched again if the epoch
+    // moved while it was being fetched).
+    Result<FileMapRecord> fetch_current(int fd);
     bool device_still_holds_file_system() const;
     void pass_on(const std::string& why);
     void fail(int err);
@@ -96,7 +101,9 @@ class ServedFile {
     std::atomic<State> state_{State::kUnresolved};
     std::atomic<int> error_{0};
     std::atomic<int64_t> next_check_ns_{0};
-    FileMapRecord record_;  // written once, before state_ becomes kServed
+    const std::atomic<uint64_t>* epoch_ = nullptr;  // the server's epoch page, if mapped
+    std::atomic<uint64_t> seen_epoch_{0};           // what the record holds for
+    FileMapRecord record_;                          // written once, before state_ becomes kServed
     std::shared_ptr<Device> device_;
     int device_fd_ = -1;
     dax::FileMapping mapping_;

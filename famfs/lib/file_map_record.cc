@@ -83,6 +83,8 @@ std::vector<uint8_t> encode_file_map(const FileMapRecord& r) {
     w.put<uint64_t>(r.device_size);
     w.put<uint32_t>(static_cast<uint32_t>(r.device_path.size()));
     w.raw(r.device_path.data(), r.device_path.size());
+    w.put<uint32_t>(static_cast<uint32_t>(r.epoch_path.size()));
+    w.raw(r.epoch_path.data(), r.epoch_path.size());
     std::vector<uint8_t> slot(omf::kEntryBytes);
     if (!omf::encode_entry({.seqnum = 0, .payload = r.file}, slot)) slot.clear();
     w.put<uint32_t>(static_cast<uint32_t>(slot.size()));
@@ -106,6 +108,8 @@ Result<FileMapRecord> decode_file_map(std::span<const uint8_t> bytes) {
     r.device_size = rd.get<uint64_t>();
     const auto path = rd.raw(rd.get<uint32_t>());
     r.device_path.assign(path.begin(), path.end());
+    const auto epoch = rd.raw(rd.get<uint32_t>());
+    r.epoch_path.assign(epoch.begin(), epoch.end());
     const auto slot = rd.raw(rd.get<uint32_t>());
     if (rd.failed() || !rd.at_end()) return invalid("truncated or overlong record");
     if (slot.size() != omf::kEntryBytes) return invalid("no log entry");

@@ -7,19 +7,17 @@
 # Left out, because they test what happens inside the server, which the
 # library bypasses by design:
 #  - LargeRequestsAreServedOnTheRequestersCpu: counts the server's requests;
-#  - MemoryThatFailsUnderTheServerGivesEioNotACrash and
-#    APoisonListRecordFailsTheFileItCoversAndOnlyThatFile: the fault is
-#    injected into the server's view of the device only (the memory itself
-#    is sound), and the library learns of it at its next check with the
-#    server (within 100 ms), not on the very next call. Real failed memory
-#    is an EIO at once under the library (intercept_test's poison case).
+#  - MemoryThatFailsUnderTheServerGivesEioNotACrash: the fault is injected
+#    into the server's own view of the device (the memory is sound), and
+#    the test asserts that the server's reads found it; under the library
+#    the server reads nothing. Memory that really fails is an EIO under the
+#    library too (intercept_test's MemoryThatFailsUnderAnOpenFile...).
 set -eu
 fuse_test=${1:?usage: run_fuse_tests_under_library.sh FUSE_TEST LIBRARY}
 library=${2:?usage: run_fuse_tests_under_library.sh FUSE_TEST LIBRARY}
 report=$(mktemp /tmp/famfs-intercept-report.XXXXXX)
 trap 'rm -f "$report"' EXIT
 excluded='*LargeRequestsAreServedOnTheRequestersCpu:*MemoryThatFailsUnderTheServerGivesEioNotACrash'
-excluded+=':*APoisonListRecordFailsTheFileItCoversAndOnlyThatFile'
 FAMFS_INTERCEPT_REPORT=$report LD_PRELOAD=$library "$fuse_test" --gtest_filter="-$excluded"
 served=$(grep -m1 '(fuse_test)' -A1 "$report" | sed -n 's/^  served from memory: //p')
 echo "the library served: $served"

@@ -14,6 +14,7 @@ FileMapRecord sample() {
     r.fs_uuid = omf::random_uuid();
     r.device_size = 8 * omf::kGiB;
     r.device_path = "/dev/shm/famfs0";
+    r.epoch_path = "/dev/shm/famfs-epoch-123-abcdef";
     r.file.relpath = "data/blob";
     r.file.size = 3 * omf::kMiB;
     r.file.extents = {{0, 8 * omf::kMiB, 2 * omf::kMiB}, {0, 12 * omf::kMiB, 2 * omf::kMiB}};

@@ -5,7 +5,8 @@
 // server's refusals have already applied, and maps the file's memory
 // itself. Layout, little-endian:
 //   "FAMFSMAP" | u32 version | u32 flags | fs UUID (16) | u64 device size |
-//   u32 path length | device path | u32 entry length | the file's log entry
+//   u32 path length | device path | u32 path length | epoch page path |
+//   u32 entry length | the file's log entry
 // The log entry is the 544-byte slot of docs/format.md (its CRC checked on
 // decoding), so the extents travel in the one encoding famfs already has.
 #pragma once
@@ -32,6 +33,11 @@ struct FileMapRecord {
     omf::Uuid fs_uuid{};  // which file system the map belongs to
     uint64_t device_size = 0;
     std::string device_path;
+    // The server's epoch page (a small file any process may map; empty
+    // when the server has none): a counter it moves whenever its answer for
+    // files already open may have changed (poison found, device failed or
+    // re-formatted), so the library asks again at once.
+    std::string epoch_path;
     omf::FileEntry file;
 
     bool host_local() const { return (flags & kHostLocalMemory) != 0; }
