@@ -36,6 +36,17 @@ host_tools=(/usr/bin/busybox /usr/bin/ndctl /usr/bin/daxctl /usr/bin/cxl
 
 # Our binaries: whichever exist (the famfs ones are written in parallel).
 our_tools=(famfs mkfs.famfs famfs_fused pcq labmem)
+# Our shared objects, put beside the binaries (/usr/bin), where `famfs run`
+# looks for the interception library. Sanitizer builds do not make it.
+our_libs=(libfamfs_intercept.so)
+
+# Dynamically linked data movers for the interception scenario: busybox is
+# static, so LD_PRELOAD cannot reach its applets. They live off PATH
+# (/usr/libexec/lab) so that every other scenario keeps busybox's versions.
+# GNU md5sum (stdio) and cat (copy_file_range) are left out: the library
+# serves neither way of reading.
+lab_dynamic_tools=(/usr/bin/dd /usr/bin/cmp)
+lab_dynamic_dir=/usr/libexec/lab
 
 log() { echo "vm-image: $*" >&2; }
 
@@ -85,6 +96,19 @@ guest_binaries() {
     for t in "${our_tools[@]}"; do
         if [ -x "$build_dir/bin/$t" ]; then echo "$build_dir/bin/$t"; else log "note: $t not built, not in image"; fi
     done
+    for t in "${our_libs[@]}"; do
+        if [ -f "$build_dir/bin/$t" ]; then echo "$build_dir/bin/$t"; else log "note: $t not built, not in image"; fi
+    done
+    for t in "${lab_dynamic_tools[@]}"; do
+        [ -x "$t" ] || { log "missing $t (coreutils, diffutils)"; exit 1; }
+        echo "$t"
+    done
+}
+
+is_lab_dynamic_tool() {
+    local t
+    for t in "${lab_dynamic_tools[@]}"; do [ "$t" = "$1" ] && return 0; done
+    return 1
 }
 
 shared_libs() {
@@ -135,8 +159,12 @@ stage_modules() {
 stage_binaries() {
     local root=$1; shift
     local bin lib applet
-    mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/sbin" "$root/sbin"
+    mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/sbin" "$root/sbin" "$root$lab_dynamic_dir"
     for bin in "$@"; do
+        if is_lab_dynamic_tool "$bin"; then
+            cp "$bin" "$root$lab_dynamic_dir/"
+            continue
+        fi
         case "$bin" in
             /usr/sbin/*) cp "$bin" "$root/usr/sbin/" ;;
             "$build_dir"/*)
