@@ -10,7 +10,8 @@
 # On each stack every scenario runs on the default cxl2 lab (the fault
 # scenarios, marker `faults`, only there; the pcq scenario, marker `pcq`, on cxl2 of
 # every stack), the smoke test and the two sharing
-# scenarios also on nvdimm2 and ivshmem2; the new stack adds the volatile
+# scenarios (with their run under the interception library, marker
+# `intercept`) also on nvdimm2 and ivshmem2; the new stack adds the volatile
 # region lab cxl2v (smoke, sharing, stale metadata, CXL RAS). The qemu11 stack,
 # whose CXL window runs at memory speed, runs the CXL labs only. One lab boot
 # per (stack, topology). Builds each stack's guest image and fetches its QEMU
@@ -44,11 +45,12 @@ limit=${LAB_TOPOLOGY_TIMEOUT:-1500}
 
 declare -A qemu_of=([default]=system [new]=10 [qemu11]=11)
 declare -A kernel_of=([default]=6.1 [new]=6.12 [qemu11]=6.12)
-common_plan="cxl2: nvdimm2:smoke_or_sharing ivshmem2:smoke_or_sharing"
+# The interception scenario (intercept) runs wherever the sharing ones do.
+common_plan="cxl2: nvdimm2:smoke_or_sharing_or_intercept ivshmem2:smoke_or_sharing_or_intercept"
 declare -A plan_of=(
     [default]="$common_plan"
-    [new]="$common_plan cxl2v:smoke_or_sharing_or_stale_or_cxlras"
-    [qemu11]="cxl2:smoke_or_sharing_or_stale_or_cxlras_or_pcq cxl2v:smoke_or_sharing_or_cxlras"
+    [new]="$common_plan cxl2v:smoke_or_sharing_or_intercept_or_stale_or_cxlras"
+    [qemu11]="cxl2:smoke_or_sharing_or_intercept_or_stale_or_cxlras_or_pcq cxl2v:smoke_or_sharing_or_intercept_or_cxlras"
 )
 
 if [ ! -x "$harness" ]; then
