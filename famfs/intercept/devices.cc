@@ -55,6 +55,14 @@ Result<OpenDevice> open_uncached(const std::string& path, Access access, const o
 
 }  // namespace
 
+void lock_devices_for_fork() {
+    cache().mu.lock();
+}
+
+void unlock_devices_after_fork() {
+    cache().mu.unlock();
+}
+
 const std::atomic<uint64_t>* map_epoch_page(const std::string& path) {
     if (path.empty()) return nullptr;
     Cache& c = cache();

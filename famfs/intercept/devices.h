@@ -26,6 +26,10 @@ struct OpenDevice {
 // asks the server again every ServedFile::kRecheck).
 const std::atomic<uint64_t>* map_epoch_page(const std::string& path);
 
+// fork(): the device cache is held across it, so the child's is whole.
+void lock_devices_for_fork();
+void unlock_devices_after_fork();
+
 Result<OpenDevice> open_famfs_device(const std::string& path, Access access,
                                      const omf::Uuid& fs_uuid);
 

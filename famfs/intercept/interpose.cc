@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "devices.h"
 #include "fd_table.h"
 #include "mappings.h"
 #include "real_calls.h"
@@ -150,12 +151,28 @@ void adopt_inherited() {
     closedir(d);
 }
 
+// The library's tables are taken across fork(), so a child of a threaded
+// program never inherits one locked by a thread it does not have. None of
+// these locks is taken while another of them is held.
+void before_fork() {
+    FdTable::instance().lock();
+    ic::lock_mappings_for_fork();
+    ic::lock_devices_for_fork();
+    ic::lock_report_for_fork();
+}
+
+void after_fork() {
+    ic::unlock_report_after_fork();
+    ic::unlock_devices_after_fork();
+    ic::unlock_mappings_after_fork();
+    FdTable::instance().unlock();
+}
+
 __attribute__((constructor)) void start() {
     (void)ic::real();
     if (std::strcmp(program_invocation_short_name, "famfs_fused") == 0) return;
     ic::init_report();
-    pthread_atfork([] { FdTable::instance().lock(); }, [] { FdTable::instance().unlock(); },
-                   [] { FdTable::instance().unlock(); });
+    pthread_atfork(before_fork, after_fork, after_fork);
     {
         ic::LibraryScope scope;
         adopt_inherited();

@@ -219,6 +219,14 @@ void revoke_mappings(const ServedFile* file) {
     }
 }
 
+void lock_mappings_for_fork() {
+    table().mu.lock();
+}
+
+void unlock_mappings_after_fork() {
+    table().mu.unlock();
+}
+
 bool holds_mapping(void* addr, size_t len) {
     const uintptr_t s = reinterpret_cast<uintptr_t>(addr);
     Table& t = table();

@@ -43,4 +43,8 @@ bool holds_mapping(void* addr, size_t len);
 // processes that only load and store; any served call does it at once.
 void revoke_mappings(const ServedFile* file);
 
+// fork(): the mapping table is held across it, so the child's is whole.
+void lock_mappings_for_fork();
+void unlock_mappings_after_fork();
+
 }  // namespace famfs::intercept

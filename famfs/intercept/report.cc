@@ -118,6 +118,14 @@ std::string report_text() {
     return out;
 }
 
+void lock_report_for_fork() {
+    counters().mu.lock();
+}
+
+void unlock_report_after_fork() {
+    counters().mu.unlock();
+}
+
 void init_report() {
     const char* dest = std::getenv("FAMFS_INTERCEPT_REPORT");
     if (!dest || !*dest || std::strcmp(dest, "0") == 0) return;

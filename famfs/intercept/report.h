@@ -45,6 +45,10 @@ void count_other();
 // A famfs file the library does not serve: "PATH: why" (counted per text).
 void note_fallback(const std::string& what);
 
+// fork(): the reasons are held across it, so the child's are whole.
+void lock_report_for_fork();
+void unlock_report_after_fork();
+
 // Reads FAMFS_INTERCEPT_REPORT once and arranges the exit report.
 void init_report();
 // The report's text (tests read it without exiting).
