@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_mount.h"
 #include "../bench_stats.h"
 #include "famfs/dax.h"
 #include "famfs/volume.h"
@@ -27,7 +28,11 @@
 
 namespace {
 
+using famfs::bench::alternate;
+using famfs::bench::BenchDevice;
+using famfs::bench::die;
 using famfs::bench::median;
+using famfs::bench::mount_master;
 using famfs::bench::seconds_of;
 
 using namespace famfs;
@@ -37,23 +42,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kMiB = omf::kMiB, kGiB = omf::kGiB;
 constexpr uint64_t kSeqSize = 512 * kMiB;
 constexpr int kBigDir = 10000, kSmallDir = 10;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "bench_fuse: %s\n", what.c_str());
-    std::exit(2);
-}
-
-// Runs the ways in turn, round after round, and returns each one's median
-// time in seconds: the machine's speed drifts within a run, and a drift
-// should hit a figure and its memcpy baseline alike.
-std::vector<double> alternate(const std::vector<std::function<void()>>& ways, int rounds = 5) {
-    std::vector<std::vector<double>> t(ways.size());
-    for (int r = 0; r < rounds; ++r)
-        for (size_t w = 0; w < ways.size(); ++w) t[w].push_back(seconds_of(ways[w]));
-    std::vector<double> medians;
-    for (auto& v : t) medians.push_back(median(v));
-    return medians;
-}
 
 int misses = 0;
 
@@ -86,43 +74,6 @@ void report_time(const char* name, double ms, double target_ms) {
     misses += !pass;
     std::printf("%-46s %10.2f ms   target <= %.1f ms   ratio %5.2f  %s\n", name, ms, target_ms,
                 target_ms / ms, pass ? "PASS" : "MISS");
-}
-
-struct BenchDevice {
-    std::string path = "/dev/shm/famfs-bench-fuse-" + std::to_string(getpid());
-    std::unique_ptr<Volume> vol;
-    explicit BenchDevice(uint64_t size) {
-        MkfsOptions opt;
-        opt.allow_small = true;
-        opt.create_size = size;
-        if (auto st = mkfs(path, opt); !st) die(st.error().message);
-        auto v = Volume::open(path, Access::kReadWrite);
-        if (!v) die(v.error().message);
-        vol = std::move(v.value());
-    }
-    ~BenchDevice() {
-        vol.reset();
-        unlink(path.c_str());
-    }
-    omf::FileEntry create(const std::string& relpath, uint64_t size) {
-        CreateSpec spec;
-        spec.relpath = relpath;
-        spec.size = size;
-        spec.mode = 0666;
-        auto c = vol->create_file(spec);
-        if (!c) die(relpath + ": " + c.error().message);
-        return c->file;
-    }
-    void mkdir(const std::string& relpath) {
-        if (auto st = vol->mkdir(relpath, 0755, 0, 0, false); !st) die(st.error().message);
-    }
-};
-
-std::unique_ptr<Host> mount_master(const Scratch& s, const std::string& name, BenchDevice& d,
-                                   const std::vector<std::string>& flags = {}) {
-    auto h = Host::master(s, name);
-    if (auto err = h->mount(d.path, flags); !err.empty()) die(err);
-    return h;
 }
 
 // Sequential read/write with 1 MiB requests against memcpy on the mapping.
@@ -307,7 +258,7 @@ int main() {
     setenv("FAMFS_SYSTEM_UUID_FILE", uuid_file.c_str(), 1);
     Scratch scratch;
     {
-        BenchDevice dev(32 * kGiB);
+        BenchDevice dev("bench-fuse", 32 * kGiB);
         dev.create("seq", kSeqSize);
         dev.mkdir("small");
         for (int i = 0; i < kSmallDir; i++) dev.create("small/f" + std::to_string(i), 4096);
