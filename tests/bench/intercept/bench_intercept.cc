@@ -44,10 +44,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kMiB = famfs::omf::kMiB;
 constexpr uint64_t kSeqSize = 512 * kMiB;
-constexpr size_t kRandomOps = 200000;      // under the library and memcpy
-constexpr size_t kMountRandomOps = 20000;  // the mount is ~40x slower
-constexpr int kRounds = 5;
-constexpr int kPasses = 3;  // whole-file passes of each kind per round
+constexpr double kGB = double(kSeqSize) / 1e9;  // one pass over the file
+constexpr size_t kRandomOps = 200000;           // under the library and memcpy
+constexpr size_t kMountRandomOps = 20000;       // the mount is ~40x slower
+constexpr int kRounds = 9;
 constexpr int kOpenRounds = 7;
 constexpr int kOpenWindowMs = 300;
 
@@ -117,18 +117,6 @@ double store_pass(uint8_t* mem) {
     return seconds_of([&] { store_words(mem, kSeqSize, g_sink); });
 }
 
-// The median times of a() and of b(), run in turn kPasses times each: one
-// round's figures, less at the mercy of a single slow moment.
-std::pair<double, double> in_turn(const std::function<double()>& a,
-                                  const std::function<double()>& b) {
-    std::vector<double> ta, tb;
-    for (int i = 0; i < kPasses; i++) {
-        ta.push_back(a());
-        tb.push_back(b());
-    }
-    return {median(ta), median(tb)};
-}
-
 // open+close of `path` for `ms` milliseconds; returns the rate per second.
 double open_close_rate(const std::string& path, int ms) {
     uint64_t n = 0;
@@ -141,7 +129,7 @@ double open_close_rate(const std::string& path, int ms) {
     return double(n) / t;
 }
 
-// ---- the child: runs under the library and prints its figures ----
+// ---- the child: runs under the library, one pass per command ----
 
 // Page tables of the library's fresh device mapping are filled by a first
 // untimed pass over the file, as the baselines' mappings are by earlier
@@ -151,51 +139,49 @@ void warm(int fd, uint8_t* buf) {
         if (pread(fd, buf, kMiB, off_t(off)) != ssize_t(kMiB)) die("short warming read");
 }
 
-int child_main(const std::string& kind, const std::string& path) {
+// What the child holds open: the mounted file "seq".
+struct ChildFile {
+    int fd = -1;
+    uint8_t* mem = nullptr;  // its mmap(), through the library
     uint8_t* buf = aligned_buffer(kMiB);
-    if (kind == "pread4k") {
-        const int fd = open_or_die(path, O_RDONLY);
-        warm(fd, buf);
-        std::printf("%.9g\n", random_preads(fd, random_offsets(), kRandomOps, buf));
-        close(fd);
-    } else if (kind == "seq") {
-        const int fd = open_or_die(path, O_RDWR);
-        warm(fd, buf);
-        const auto [r, w] = in_turn([&] { return sequential(fd, buf, false); },
-                                    [&] { return sequential(fd, buf, true); });
-        std::printf("%.9g\n%.9g\n", r, w);
-        close(fd);
-    } else if (kind == "mmap") {
-        const int fd = open_or_die(path, O_RDWR);
-        void* p = mmap(nullptr, kSeqSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) die("mmap " + path + ": " + std::strerror(errno));
-        auto* mem = static_cast<uint8_t*>(p);
-        load_pass(mem);
-        const auto [loads, stores] =
-            in_turn([&] { return load_pass(mem); }, [&] { return store_pass(mem); });
-        std::printf("%.9g\n%.9g\n", loads, stores);
-        munmap(p, kSeqSize);
-        close(fd);
-    } else if (kind == "openclose") {
-        for (int i = 0; i < 1000; i++) close(open_or_die(path, O_RDONLY));
-        std::printf("%.9g\n", open_close_rate(path, kOpenWindowMs));
-        // A read, so the report shows the library took the file as its own.
-        const int fd = open_or_die(path, O_RDONLY);
-        if (pread(fd, buf, 1, 0) != 1) die("short read");
-        close(fd);
-    } else {
-        die("unknown child figure " + kind);
+    std::vector<off_t> offs = random_offsets();
+};
+
+double child_pass(ChildFile& f, const std::string& cmd) {
+    if (cmd == "pread4k") return random_preads(f.fd, f.offs, kRandomOps, f.buf);
+    if (cmd == "read") return sequential(f.fd, f.buf, false);
+    if (cmd == "write") return sequential(f.fd, f.buf, true);
+    if (cmd == "load") return load_pass(f.mem);
+    if (cmd == "store") return store_pass(f.mem);
+    if (cmd.rfind("openclose ", 0) == 0) return open_close_rate(cmd.substr(10), kOpenWindowMs);
+    die("unknown command " + cmd);
+}
+
+// Reads commands (one a line) until EOF and answers each with its figure.
+int child_main(const std::string& path) {
+    ChildFile f;
+    f.fd = open_or_die(path, O_RDWR);
+    void* p = mmap(nullptr, kSeqSize, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd, 0);
+    if (p == MAP_FAILED) die("mmap " + path + ": " + std::strerror(errno));
+    f.mem = static_cast<uint8_t*>(p);
+    char line[4096];
+    while (std::fgets(line, sizeof line, stdin)) {
+        const std::string cmd(line, std::strcspn(line, "\n"));
+        if (cmd == "warm") {
+            warm(f.fd, f.buf);
+            load_pass(f.mem);
+            std::printf("0\n");
+        } else {
+            std::printf("%.9g\n", child_pass(f, cmd));
+        }
+        std::fflush(stdout);
     }
-    std::free(buf);
+    munmap(p, kSeqSize);
+    close(f.fd);
     return 0;
 }
 
-// ---- the parent: starts children and checks what the library served ----
-
-struct ChildRun {
-    std::vector<double> figures;
-    std::string report;  // the library's report, empty when it printed none
-};
+// ---- the parent: drives a child and checks what the library served ----
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path);
@@ -227,14 +213,6 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
     return out;
 }
 
-std::vector<double> parse_figures(const std::string& out, const std::string& kind) {
-    std::vector<double> figures;
-    std::istringstream in(out);
-    for (double v; in >> v;) figures.push_back(v);
-    if (figures.empty()) die("child " + kind + " printed no figure");
-    return figures;
-}
-
 // This program's own file (the report names the child after it).
 std::string self_path() {
     char buf[4096];
@@ -243,35 +221,68 @@ std::string self_path() {
     return std::string(buf, size_t(n));
 }
 
-ChildRun run_child(const std::string& kind, const std::string& path) {
-    const std::string report_file = "/tmp/famfs-bench-intercept-report-" + std::to_string(getpid());
-    unlink(report_file.c_str());
-    std::vector<std::string> args = {self_path(), "--child", kind, path};
-    std::vector<std::string> env = child_environment(report_file);
-    auto argv = c_strings(args), envp = c_strings(env);
-    int pipefd[2];
-    if (pipe(pipefd) != 0) die("pipe");
-    const pid_t pid = fork();
-    if (pid < 0) die("fork");
-    if (pid == 0) {
-        dup2(pipefd[1], STDOUT_FILENO);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execve(argv[0], argv.data(), envp.data());
-        _exit(127);
+// This program run again with the library preloaded, kept running so that
+// its passes alternate with the baseline's one by one.
+class LibraryChild {
+  public:
+    explicit LibraryChild(const std::string& path) {
+        unlink(report_file_.c_str());
+        std::vector<std::string> args = {self_path(), "--child", path};
+        std::vector<std::string> env = child_environment(report_file_);
+        auto argv = c_strings(args), envp = c_strings(env);
+        int to[2], from[2];
+        if (pipe(to) != 0 || pipe(from) != 0) die("pipe");
+        pid_ = fork();
+        if (pid_ < 0) die("fork");
+        if (pid_ == 0) {
+            dup2(to[0], STDIN_FILENO);
+            dup2(from[1], STDOUT_FILENO);
+            for (int fd : {to[0], to[1], from[0], from[1]}) close(fd);
+            execve(argv[0], argv.data(), envp.data());
+            _exit(127);
+        }
+        close(to[0]);
+        close(from[1]);
+        in_ = fdopen(to[1], "w");
+        out_ = fdopen(from[0], "r");
+        if (!in_ || !out_) die("fdopen");
     }
-    close(pipefd[1]);
-    std::string out;
-    char chunk[512];
-    for (ssize_t n; (n = read(pipefd[0], chunk, sizeof chunk)) > 0;) out.append(chunk, size_t(n));
-    close(pipefd[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("child " + kind + " failed");
-    ChildRun run{parse_figures(out, kind), slurp(report_file)};
-    unlink(report_file.c_str());
-    return run;
-}
+    LibraryChild(const LibraryChild&) = delete;
+    LibraryChild& operator=(const LibraryChild&) = delete;
+    ~LibraryChild() {
+        if (pid_ > 0) finish();
+    }
+
+    // One pass of `cmd` in the child: its figure.
+    double ask(const std::string& cmd) {
+        std::fprintf(in_, "%s\n", cmd.c_str());
+        std::fflush(in_);
+        double v = 0;
+        if (std::fscanf(out_, "%lf", &v) != 1) die("the child under the library stopped at " + cmd);
+        return v;
+    }
+
+    // Ends the child; returns the library's report ("" when it printed none).
+    std::string finish() {
+        std::fclose(in_);
+        std::fclose(out_);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            die("the child under the library failed");
+        std::string text = slurp(report_file_);
+        unlink(report_file_.c_str());
+        return text;
+    }
+
+  private:
+    const std::string report_file_ =
+        "/tmp/famfs-bench-intercept-report-" + std::to_string(getpid());
+    pid_t pid_ = -1;
+    FILE* in_ = nullptr;
+    FILE* out_ = nullptr;
+};
 
 int not_served = 0;
 int misses = 0;
@@ -295,10 +306,16 @@ bool check_served(const std::string& what, const std::string& report,
     return all;
 }
 
-// One figure against its baseline: the ratio and, with a target, the verdict.
-void report(const std::string& name, double value, double base, const char* unit,
-            const char* base_name, std::optional<double> target, bool served = true) {
-    const double ratio = value / base;
+// One figure against its baseline, from rates measured in alternating
+// rounds: the medians, and the median of each round's ratio (a drift of the
+// machine's speed between rounds cancels out of it); with a target, the
+// verdict.
+void report(const std::string& name, const std::vector<double>& values,
+            const std::vector<double>& bases, const char* unit, const char* base_name,
+            std::optional<double> target, bool served = true) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < values.size(); i++) ratios.push_back(values[i] / bases[i]);
+    const double value = median(values), base = median(bases), ratio = median(ratios);
     const int prec = std::strcmp(unit, "GB/s") == 0 ? 2 : 0;
     std::printf("%-44s %10.*f %-4s  %-6s %10.*f  ratio %6.3f", name.c_str(), prec, value, unit,
                 base_name, prec, base, ratio);
@@ -332,103 +349,89 @@ double mount_random_preads(const Setup& s, int flags, const std::vector<off_t>& 
     return rate;
 }
 
+// A child on "seq" with the library's mappings warmed.
+std::unique_ptr<LibraryChild> warm_child(const Setup& s) {
+    auto child = std::make_unique<LibraryChild>(s.mount.path("seq"));
+    child->ask("warm");
+    return child;
+}
+
 void bench_random_reads(const Setup& s) {
     const auto offs = random_offsets();
     uint8_t* buf = aligned_buffer(kMiB);
     std::vector<double> cpy, lib, mnt, dio;
-    bool served = true;
+    auto child = warm_child(s);
     for (int r = 0; r < kRounds; r++) {
         cpy.push_back(double(kRandomOps) / seconds_of([&] {
                           for (off_t o : offs) std::memcpy(buf, s.mem + o, 4096);
                       }));
-        auto run = run_child("pread4k", s.mount.path("seq"));
-        lib.push_back(run.figures[0]);
-        if (r == 0) served = check_served("4 KiB random pread", run.report, {"pread"});
+        lib.push_back(child->ask("pread4k"));
         mnt.push_back(mount_random_preads(s, 0, offs, buf));
         dio.push_back(mount_random_preads(s, O_DIRECT, offs, buf));
     }
-    const double c = median(cpy);
-    report("4 KiB random pread, library", median(lib), c, "/s", "memcpy", 0.5, served);
-    report("4 KiB random pread, the mount", median(mnt), c, "/s", "memcpy", std::nullopt);
-    report("4 KiB random pread, the mount, O_DIRECT", median(dio), c, "/s", "memcpy", std::nullopt);
+    const bool served = check_served("4 KiB random pread", child->finish(), {"pread"});
+    report("4 KiB random pread, library", lib, cpy, "/s", "memcpy", 0.5, served);
+    report("4 KiB random pread, the mount", mnt, cpy, "/s", "memcpy", std::nullopt);
+    report("4 KiB random pread, the mount, O_DIRECT", dio, cpy, "/s", "memcpy", std::nullopt);
     std::free(buf);
 }
 
 void bench_sequential(const Setup& s) {
     uint8_t* buf = aligned_buffer(kMiB);
     std::vector<double> cpy_r, cpy_w, lib_r, lib_w;
-    bool served = true;
+    auto child = warm_child(s);
     for (int r = 0; r < kRounds; r++) {
-        const auto [cr, cw] = in_turn(
-            [&] {
-                return seconds_of([&] {
-                    for (uint64_t off = 0; off < kSeqSize; off += kMiB)
-                        std::memcpy(buf, s.mem + off, kMiB);
-                });
-            },
-            [&] {
-                return seconds_of([&] {
-                    for (uint64_t off = 0; off < kSeqSize; off += kMiB)
-                        std::memcpy(s.mem + off, buf, kMiB);
-                });
-            });
-        cpy_r.push_back(cr);
-        cpy_w.push_back(cw);
-        auto run = run_child("seq", s.mount.path("seq"));
-        if (run.figures.size() != 2) die("child seq printed no write figure");
-        lib_r.push_back(run.figures[0]);
-        lib_w.push_back(run.figures[1]);
-        if (r == 0) served = check_served("1 MiB read/write", run.report, {"read", "write"});
+        cpy_r.push_back(kGB / seconds_of([&] {
+                            for (uint64_t off = 0; off < kSeqSize; off += kMiB)
+                                std::memcpy(buf, s.mem + off, kMiB);
+                        }));
+        lib_r.push_back(kGB / child->ask("read"));
+        cpy_w.push_back(kGB / seconds_of([&] {
+                            for (uint64_t off = 0; off < kSeqSize; off += kMiB)
+                                std::memcpy(s.mem + off, buf, kMiB);
+                        }));
+        lib_w.push_back(kGB / child->ask("write"));
     }
-    const double gb = double(kSeqSize) / 1e9;
-    report("seq read 1 MiB, read() library", gb / median(lib_r), gb / median(cpy_r), "GB/s",
-           "memcpy", 0.9, served);
-    report("seq write 1 MiB, write() library", gb / median(lib_w), gb / median(cpy_w), "GB/s",
-           "memcpy", 0.9, served);
+    const bool served = check_served("1 MiB read/write", child->finish(), {"read", "write"});
+    report("seq read 1 MiB, read() library", lib_r, cpy_r, "GB/s", "memcpy", 0.9, served);
+    report("seq write 1 MiB, write() library", lib_w, cpy_w, "GB/s", "memcpy", 0.9, served);
     std::free(buf);
 }
 
 void bench_mmap(const Setup& s) {
     std::vector<double> dax_l, dax_s, lib_l, lib_s;
-    bool served = true;
+    auto child = warm_child(s);
     load_pass(s.mem);
     for (int r = 0; r < kRounds; r++) {
-        const auto [l, st] =
-            in_turn([&] { return load_pass(s.mem); }, [&] { return store_pass(s.mem); });
-        dax_l.push_back(l);
-        dax_s.push_back(st);
-        auto run = run_child("mmap", s.mount.path("seq"));
-        if (run.figures.size() != 2) die("child mmap printed no store figure");
-        lib_l.push_back(run.figures[0]);
-        lib_s.push_back(run.figures[1]);
-        if (r == 0) served = check_served("mmap loads/stores", run.report, {"mmap"});
+        dax_l.push_back(kGB / load_pass(s.mem));
+        lib_l.push_back(kGB / child->ask("load"));
+        dax_s.push_back(kGB / store_pass(s.mem));
+        lib_s.push_back(kGB / child->ask("store"));
     }
-    const double gb = double(kSeqSize) / 1e9;
-    report("mmap loads (8-byte words), library", gb / median(lib_l), gb / median(dax_l), "GB/s",
-           "dax", 0.95, served);
-    report("mmap stores (8-byte words), library", gb / median(lib_s), gb / median(dax_s), "GB/s",
-           "dax", 0.95, served);
+    const bool served = check_served("mmap loads/stores", child->finish(), {"mmap"});
+    report("mmap loads (8-byte words), library", lib_l, dax_l, "GB/s", "dax", 0.95, served);
+    report("mmap stores (8-byte words), library", lib_s, dax_s, "GB/s", "dax", 0.95, served);
 }
 
+// The child's own use of "seq" shows in its report that the library took
+// the mount's files as its own (open counts a file once it is served).
 void bench_open_close(const Setup& s) {
     const std::string path = s.mount.path("small");
     for (int i = 0; i < 1000; i++) close(open_or_die(path, O_RDONLY));  // warm the dentry
     std::vector<double> lib, mnt;
-    bool served = true;
+    auto child = warm_child(s);
     for (int r = 0; r < kOpenRounds; r++) {
-        auto run = run_child("openclose", path);
-        lib.push_back(run.figures[0]);
-        if (r == 0) served = check_served("open+close", run.report, {"open"});
+        lib.push_back(child->ask("openclose " + path));
         mnt.push_back(open_close_rate(path, kOpenWindowMs));
     }
-    report("open+close of an existing file, library", median(lib), median(mnt), "/s", "mount", 0.5,
-           served);
+    const bool served = check_served("open+close", child->finish(), {"open"});
+    report("open+close of an existing file, library", lib, mnt, "/s", "mount", 0.5, served);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 4 && std::strcmp(argv[1], "--child") == 0) return child_main(argv[2], argv[3]);
+    if (argc == 3 && std::strcmp(argv[1], "--child") == 0) return child_main(argv[2]);
     const std::string uuid_file = "/tmp/famfs-bench-intercept-uuid-" + std::to_string(getpid());
     setenv("FAMFS_SYSTEM_UUID_FILE", uuid_file.c_str(), 1);
     {
