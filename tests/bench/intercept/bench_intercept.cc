@@ -453,5 +453,7 @@ int main(int argc, char** argv) {
         bench_open_close(s);
     }
     unlink(uuid_file.c_str());
+    std::printf("bench_intercept: %d of 7 targets missed, %d group(s) not served\n", misses,
+                not_served);
     return not_served ? 1 : 0;
 }
