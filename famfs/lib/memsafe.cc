@@ -100,7 +100,10 @@ Status guarded_call(const void* base, size_t len, void (*fn)(void*), void* arg) 
     const uint8_t* lo = static_cast<const uint8_t*>(base);
     g.ranges[0] = {lo, lo + len};
     g.ranges[1] = {};
-    if (sigsetjmp(g.env, 1) != 0) {
+    // No signal mask saved (a system call per guarded call): the handler
+    // runs with SA_NODEFER and an empty sa_mask, so jumping out of it leaves
+    // the thread's mask as it was when the guarded access faulted.
+    if (sigsetjmp(g.env, 0) != 0) {
         t_fault.offset = static_cast<uint64_t>(g.fault_addr - lo);
         return fault_error("guarded access");
     }
@@ -118,7 +121,7 @@ Status copy(void* dst, const void* src, size_t n) {
     const uint8_t* d = static_cast<const uint8_t*>(dst);
     g.ranges[0] = {s, s + n};
     g.ranges[1] = {d, d + n};
-    if (sigsetjmp(g.env, 1) != 0) {
+    if (sigsetjmp(g.env, 0) != 0) {  // no mask saved: see guarded_call
         bool in_src = g.ranges[0].contains(g.fault_addr);
         t_fault.offset = static_cast<uint64_t>(g.fault_addr - (in_src ? s : d));
         return fault_error(in_src ? "copy source" : "copy destination");
