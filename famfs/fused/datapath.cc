@@ -98,8 +98,8 @@ bool reads_bounce(const Server& s) {
 }
 
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
-    if (const int err = s.device_errno("a read")) return -err;
-    if (hits_poison(s, f)) return -EIO;
+    if (const int err = s.device_errno("a read")) return err;
+    if (hits_poison(s, f)) return EIO;
     const bool bounce = reads_bounce(s);
     thread_local std::vector<uint8_t> buffer;
     if (bounce) {
@@ -118,39 +118,43 @@ int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::v
         });
     });
     if (ok && bounce) iov.push_back({buffer.data(), buffer.size()});
-    return ok ? 0 : -EIO;
+    return ok ? 0 : EIO;
 }
 
-int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len) {
-    if (const int err = s.device_errno("a write")) return -err;
-    if (hits_poison(s, f)) return -EIO;
-    if (!f.writable) return -EBADF;
+int store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len,
+                uint64_t& written) {
+    written = 0;
+    if (const int err = s.device_errno("a write")) return err;
+    if (hits_poison(s, f)) return EIO;
+    if (!f.writable) return EBADF;
     if (len == 0) return 0;
-    if (off >= f.size) return -EFBIG;
-    int64_t done = 0;
+    if (off >= f.size) return EFBIG;
+    uint64_t done = 0;
     int err = 0;
     const bool ok = guarded([&] {
         for_pieces(f, off, len, [&](uint8_t* p, uint64_t n) {
             if (err) return;
             std::memcpy(p, buf + done, n);
             if (auto st = s.device().persist_data(p, n); !st) err = st.error().code;
-            done += static_cast<int64_t>(n);
+            done += n;
         });
     });
-    if (!ok) return -EIO;
-    return err ? -err : done;
+    if (!ok) return EIO;
+    if (err) return err;
+    written = done;
+    return 0;
 }
 
 int persist_all(Server& s, const OpenFile& f) {
-    if (const int err = s.device_errno("an fsync")) return -err;
-    if (hits_poison(s, f)) return -EIO;
+    if (const int err = s.device_errno("an fsync")) return err;
+    if (hits_poison(s, f)) return EIO;
     int err = 0;
     const bool ok = guarded([&] {
         for_pieces(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
             if (auto st = s.device().persist_data(p, n); !st && !err) err = st.error().code;
         });
     });
-    return ok ? -err : -EIO;
+    return ok ? err : EIO;
 }
 
 }  // namespace famfs::fused

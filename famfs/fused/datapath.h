@@ -46,7 +46,7 @@ Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
 bool hits_poison(Server& s, const OpenFile& f);
 
 // Fills `iov` with the pieces covering [off, off + len) clamped to the file;
-// returns 0 or a negative errno. On a regular-file device the pieces point
+// returns 0 or a positive errno. On a regular-file device the pieces point
 // into the mapping (the kernel copies the reply from there); on devdax and
 // PCI BAR devices the server copies the bytes under its memory guard into a
 // per-thread buffer first, so failed memory is an EIO, never a kernel fault
@@ -54,10 +54,12 @@ bool hits_poison(Server& s, const OpenFile& f);
 int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov);
 // Whether read replies are copied through the server's buffer (see above).
 bool reads_bounce(const Server& s);
-// Stores into the file; returns bytes written or a negative errno (EFBIG
-// at or past the end: files never grow).
-int64_t store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len);
-// Writes the CPU caches of the whole file back to memory.
+// Stores into the file; 0 with `written` set (short at the end of the
+// file), or a positive errno (EFBIG at or past the end: files never grow).
+int store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len,
+                uint64_t& written);
+// Writes the CPU caches of the whole file back to memory; 0 or a positive
+// errno.
 int persist_all(Server& s, const OpenFile& f);
 
 }  // namespace famfs::fused

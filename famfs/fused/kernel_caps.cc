@@ -75,7 +75,7 @@ int install_kernel_caps(fuse_session* se, bool allow_mmap, void (*after_init)())
     g_after_init = after_init;
     g_session = se;
     static const fuse_custom_io io = {caps_writev, caps_read, nullptr, nullptr};
-    return fuse_session_custom_io(se, &io, fuse_session_fd(se));
+    return -fuse_session_custom_io(se, &io, fuse_session_fd(se));  // libfuse's is negative
 }
 
 bool direct_io_mmap_enabled() {

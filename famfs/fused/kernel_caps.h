@@ -18,7 +18,7 @@ namespace famfs::fused {
 // (request_reader.h), replies sent by colocation::send_reply(). With
 // allow_mmap, asks for FUSE_DIRECT_IO_ALLOW_MMAP when the kernel offers it.
 // after_init runs once the kernel has processed the INIT reply (settings the
-// kernel would otherwise overwrite then). Returns 0 or a negative errno.
+// kernel would otherwise overwrite then). Returns 0 or a positive errno.
 int install_kernel_caps(fuse_session* se, bool allow_mmap, void (*after_init)());
 // True once the kernel has accepted direct-I/O files being mmap()ed.
 bool direct_io_mmap_enabled();

@@ -113,7 +113,7 @@ void famfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* f
         fuse_reply_err(req, EBADF);
         return;
     }
-    fuse_reply_err(req, f->text.empty() ? -persist_all(s, *f) : 0);
+    fuse_reply_err(req, f->text.empty() ? persist_all(s, *f) : 0);
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     std::vector<iovec> iov;
     const int err = gather_read(s, *f, static_cast<uint64_t>(off), size, iov);
     if (err) {
-        fuse_reply_err(req, -err);
+        fuse_reply_err(req, err);
         return;
     }
     fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
@@ -71,12 +71,12 @@ void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, o
         }
         return;
     }
-    const int64_t n = store_write(s, *f, static_cast<uint64_t>(off), buf, size);
-    if (n < 0) {
-        fuse_reply_err(req, static_cast<int>(-n));
+    uint64_t written = 0;
+    if (const int err = store_write(s, *f, static_cast<uint64_t>(off), buf, size, written)) {
+        fuse_reply_err(req, err);
         return;
     }
-    fuse_reply_write(req, static_cast<size_t>(n));
+    fuse_reply_write(req, static_cast<size_t>(written));
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ AttrChange change_of(const Caller& c, const struct stat& cur, const struct stat&
     return ch;
 }
 
-// 0 with `cur` filled, or an errno.
+// 0 with `cur` filled, or a positive errno.
 int current_attributes(const Server& s, const Caller& c, fuse_ino_t ino, struct stat& cur) {
     auto rd = s.read_tree();
     auto in = resolve(s, ino);

@@ -1,6 +1,7 @@
 // The FUSE low-level operation table. Each family of operations lives in its
-// own op_*.cc file and registers itself here; replies carry negative-errno
-// style codes (fuse_reply_err takes the positive value).
+// own op_*.cc file and registers itself here. One errno convention, as in
+// libfuse's passthrough_hp: a helper returns 0 or a positive errno (the value
+// fuse_reply_err takes), and each handler replies exactly once.
 #pragma once
 
 #define FUSE_USE_VERSION 312

@@ -167,7 +167,7 @@ class Server {
     int device_errno(const char* during);
     // How the follower tells the kernel to forget what it caches of the old
     // tree (session.cc: fuse_lowlevel_notify_inval_inode and _entry); set
-    // before start_following(). Each returns 0 or a negative errno.
+    // before start_following(). Each returns 0 or a positive errno.
     struct KernelCache {
         // Drops an inode's attributes, cached pages and their mappings.
         std::function<int(uint64_t ino)> inode;

@@ -97,11 +97,11 @@ int run_server(const ServerOptions& given) {
     // The follower is stopped before the session goes away.
     Server::KernelCache cache;
     cache.inode = [se](uint64_t ino) {
-        return fuse_lowlevel_notify_inval_inode(se, static_cast<fuse_ino_t>(ino), 0, 0);
+        return -fuse_lowlevel_notify_inval_inode(se, static_cast<fuse_ino_t>(ino), 0, 0);
     };
     cache.entry = [se](uint64_t parent, const std::string& name) {
-        return fuse_lowlevel_notify_inval_entry(se, static_cast<fuse_ino_t>(parent), name.data(),
-                                                name.size());
+        return -fuse_lowlevel_notify_inval_entry(se, static_cast<fuse_ino_t>(parent), name.data(),
+                                                 name.size());
     };
     s.set_kernel_cache(std::move(cache));
     int rc = 1;

@@ -21,8 +21,10 @@ const char* usage();
 // "famfs_fused VERSION" and the libfuse version, one a line.
 const char* version_text();
 
-// Validates and loads the device, mounts, detaches from the terminal unless
-// in the foreground, serves until unmounted. Returns the exit status.
+// Makes the state directory and its diagnostics socket, opens and loads the
+// device (Server::open), mounts, hooks /dev/fuse, detaches from the terminal
+// unless in the foreground, follows the log, serves until unmounted or
+// stopped by a signal. Returns the exit status: 0 also after a signal.
 int run_server(const ServerOptions& opt);
 
 }  // namespace famfs::fused

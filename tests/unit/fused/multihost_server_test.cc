@@ -67,7 +67,7 @@ int read_through(Server& s, const std::string& relpath, std::vector<uint8_t>& ou
     }
     if (!*f) return f->error().code;
     std::vector<iovec> iov;
-    if (const int err = gather_read(s, **f, 0, (*f)->size, iov)) return -err;
+    if (const int err = gather_read(s, **f, 0, (*f)->size, iov)) return err;
     out.clear();
     for (const iovec& v : iov) {
         const auto* p = static_cast<const uint8_t*>(v.iov_base);
@@ -149,9 +149,11 @@ TEST_F(NonCoherentServer, AClientWriteReachesTheMastersHost) {
     }
     ASSERT_TRUE(*f);
     const std::vector<uint8_t> bytes = pattern(9, 4096);
-    ASSERT_EQ(
-        store_write(*client, **f, 4096, reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-        4096);
+    uint64_t written = 0;
+    ASSERT_EQ(store_write(*client, **f, 4096, reinterpret_cast<const char*>(bytes.data()),
+                          bytes.size(), written),
+              0);
+    ASSERT_EQ(written, 4096u);
     // The master's host reads it through its own cache, invalidated first.
     auto st = master->load();
     ASSERT_TRUE(st.ok());

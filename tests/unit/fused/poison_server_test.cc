@@ -43,14 +43,16 @@ TEST_F(PoisonServerTest, AFileWithPoisonedBytesFailsAndItsNeighbourIsServed) {
     server().add_poison({at, 0x40});
     EXPECT_FALSE(hits_poison(server(), *fa));
     EXPECT_TRUE(hits_poison(server(), *fb));
-    EXPECT_EQ(read_all(*fb, bytes), -EIO);
-    EXPECT_EQ(store_write(server(), *fb, 0, "x", 1), -EIO);
-    EXPECT_EQ(persist_all(server(), *fb), -EIO);
+    uint64_t written = 0;
+    EXPECT_EQ(read_all(*fb, bytes), EIO);
+    EXPECT_EQ(store_write(server(), *fb, 0, "x", 1, written), EIO);
+    EXPECT_EQ(persist_all(server(), *fb), EIO);
     EXPECT_TRUE(hits_poison(server(), *open("b"))) << "a fresh open checks too";
 
     EXPECT_EQ(read_all(*fa, bytes), 0);
     EXPECT_EQ(bytes, pattern(1, 4096));
-    EXPECT_EQ(store_write(server(), *fa, 0, "x", 1), 1);
+    EXPECT_EQ(store_write(server(), *fa, 0, "x", 1, written), 0);
+    EXPECT_EQ(written, 1u);
     EXPECT_FALSE(server().failed());
 
     const std::string text = status();
@@ -117,7 +119,7 @@ TEST_F(PoisonServerTest, PoisonInTheLogFailsTheDeviceAndStopsReadingTheLog) {
               std::string::npos)
         << text;
     std::vector<uint8_t> bytes;
-    EXPECT_EQ(read_all(*open("a"), bytes), -EIO);
+    EXPECT_EQ(read_all(*open("a"), bytes), EIO);
     create("b", 4096, 2);
     const CatchUp c = s.catch_up();
     EXPECT_EQ(c.after, c.before) << "the poisoned log is not read again";
