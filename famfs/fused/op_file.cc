@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "datapath.h"
-#include "kernel_caps.h"
+#include "fuse_transport.h"
 #include "ops.h"
 
 namespace famfs::fused {

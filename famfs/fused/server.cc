@@ -18,8 +18,8 @@
 #include "famfs/dax.h"
 #include "famfs/escape.h"
 #include "famfs/omf.h"
+#include "fuse_transport.h"
 #include "inodes.h"
-#include "kernel_caps.h"
 #include "memory_guard.h"
 #include "steady_clock.h"
 
@@ -302,7 +302,7 @@ namespace {
 // Whether data requests are served on the requester's CPU, and if not, why.
 std::string serving_on_requester_cpu(const colocation::Stats& c) {
     if (!c.on) return "off (" + c.why_off + ")";
-    // The request reader moves only for direct I/O (request_reader.cc).
+    // The request reader moves only for direct I/O (fuse_transport.cc).
     if (!direct_io_mmap_enabled())
         return "off (files use the page cache, whose requests nobody waits for)";
     return "on";

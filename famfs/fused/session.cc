@@ -9,7 +9,7 @@
 
 #include "colocation.h"
 #include "diagnostics_http.h"
-#include "kernel_caps.h"
+#include "fuse_transport.h"
 #include "log_level.h"
 #include "memory_guard.h"
 #include "ops.h"
@@ -39,7 +39,7 @@ std::string mount_options(const ServerOptions& opt) {
 }
 
 // The kernel sets a FUSE mount's readahead from the INIT exchange, so it is
-// widened after that, from the /dev/fuse hook.
+// widened after that, from the request transport (fuse_transport.h).
 std::string g_mountpoint;
 void widen_mount_readahead() {
     widen_readahead(g_mountpoint, 1024);
@@ -111,8 +111,8 @@ int run_server(const ServerOptions& given) {
         char real[PATH_MAX];
         g_mountpoint = realpath(opt.mountpoint.c_str(), real) ? real : opt.mountpoint;
         if (fuse_session_mount(se, opt.mountpoint.c_str()) == 0) {
-            // Without the hook files are simply opened through the page cache.
-            if (install_kernel_caps(se, opt.direct_io, widen_mount_readahead) != 0) {
+            // Without the transport files are simply opened through the page cache.
+            if (install_fuse_transport(se, opt.direct_io, widen_mount_readahead) != 0) {
                 std::fprintf(stderr, "famfs_fused: cannot hook /dev/fuse; using cached I/O\n");
             }
             // Threads do not survive the fork that detaches the daemon, so

@@ -22,9 +22,10 @@ const char* usage();
 const char* version_text();
 
 // Makes the state directory and its diagnostics socket, opens and loads the
-// device (Server::open), mounts, hooks /dev/fuse, detaches from the terminal
-// unless in the foreground, follows the log, serves until unmounted or
-// stopped by a signal. Returns the exit status: 0 also after a signal.
+// device (Server::open), mounts, installs the request transport, detaches
+// from the terminal unless in the foreground, follows the log, serves until
+// unmounted or stopped by a signal. Returns the exit status: 0 also after a
+// signal.
 int run_server(const ServerOptions& opt);
 
 }  // namespace famfs::fused

@@ -3,7 +3,7 @@
 // them, then joins them all. A worker waiting for a request must notice the
 // end by itself, and a role left behind by a worker that has gone would keep
 // every other one waiting for it, and the join forever.
-#include "request_reader.h"
+#include "fuse_transport.h"
 
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
