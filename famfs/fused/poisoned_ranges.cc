@@ -1,10 +1,18 @@
 #include "poisoned_ranges.h"
 
 #include <algorithm>
+#include <ios>
+#include <sstream>
 
 namespace famfs::fused {
 
 namespace {
+
+std::string hex(uint64_t v) {
+    std::ostringstream out;
+    out << "0x" << std::hex << v;
+    return out.str();
+}
 
 // The first range that ends after `offset`.
 template <class It>
@@ -50,6 +58,10 @@ bool PoisonedRanges::overlaps(std::span<const DeviceRange> pieces, uint64_t* gen
 std::vector<DeviceRange> PoisonedRanges::list() const {
     std::lock_guard lk(mutex_);
     return ranges_;
+}
+
+std::string describe_range(const DeviceRange& r) {
+    return "device offset " + hex(r.offset) + " (+" + hex(r.len) + ")";
 }
 
 }  // namespace famfs::fused

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace famfs::fused {
@@ -22,6 +23,9 @@ struct DeviceRange {
     bool overlaps(const DeviceRange& o) const { return offset < o.end() && o.offset < end(); }
     bool operator==(const DeviceRange&) const = default;
 };
+
+// "device offset 0x200000 (+0x40)": the form every poison line uses.
+std::string describe_range(const DeviceRange& r);
 
 // Its mutex is a leaf of the server's lock order (server.h).
 class PoisonedRanges {
