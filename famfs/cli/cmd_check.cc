@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "famfs/escape.h"
+#include "famfs/meta_protocol.h"
 #include "report.h"
 #include "target.h"
 #include "volumes.h"
@@ -53,7 +54,7 @@ void check_mounted(Checker& c, const Target& t) {
     for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
          it.increment(ec)) {
         // The server's own files (.meta/.superblock, .meta/.log, ...) are not logged.
-        if (it.depth() == 0 && it->path().filename() == ".meta" && t.relpath.empty()) {
+        if (it.depth() == 0 && it->path().filename() == meta::kDir && t.relpath.empty()) {
             it.disable_recursion_pending();
             continue;
         }

@@ -15,6 +15,7 @@
 #include "args.h"
 #include "commands.h"
 #include "famfs/escape.h"
+#include "famfs/meta_protocol.h"
 #include "famfs/volume.h"
 #include "famfs_mount_util.h"
 #include "report.h"
@@ -267,9 +268,9 @@ int cmd_logplay(const GlobalOptions& g, int argc, char** argv) {
         report_error(kCmd, mnt, before.error());
         return before.error().code;
     }
-    const uint64_t from = before->number("entries_replayed");
+    const uint64_t from = before->number(meta::kKeyEntriesReplayed);
     if (!dry) {
-        if (auto st = send_control(mnt, "catchup"); !st) {
+        if (auto st = send_control(mnt, meta::kCatchUp); !st) {
             report_error(kCmd, mnt, st.error());
             return st.error().code;
         }
@@ -279,8 +280,9 @@ int cmd_logplay(const GlobalOptions& g, int argc, char** argv) {
         report_error(kCmd, mnt, after.error());
         return after.error().code;
     }
-    const uint64_t to = dry ? after->number("log_next_index") : after->number("entries_replayed");
-    const uint64_t log_end = std::max(to, after->number("log_next_index"));
+    const uint64_t to =
+        dry ? after->number(meta::kKeyLogNextIndex) : after->number(meta::kKeyEntriesReplayed);
+    const uint64_t log_end = std::max(to, after->number(meta::kKeyLogNextIndex));
     auto t = describe(m->device, from, dry ? UINT64_MAX : to, verbose > 0,
                       dry ? "would play" : "played");
     if (!t) {
@@ -288,7 +290,8 @@ int cmd_logplay(const GlobalOptions& g, int argc, char** argv) {
         return t.error().code;
     }
     const uint64_t new_errors =
-        after->number("errors") - std::min(after->number("errors"), before->number("errors"));
+        after->number(meta::kKeyErrors) -
+        std::min(after->number(meta::kKeyErrors), before->number(meta::kKeyErrors));
     std::printf(
         "famfs logplay: %s: %s %llu new entries (%llu files, %llu directories); "
         "%llu entries in the log; %llu new errors\n",

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "famfs/meta_protocol.h"
 #include "famfs_mount_util.h"
 #include "report.h"
 
@@ -23,9 +24,10 @@ constexpr const char* kCmd = "status";
 // (commas inside names are escaped, so ", " separates names); they are
 // shown under the mount point, as paths that can be used as they are.
 std::string under_mount_point(std::string_view line, const std::string& mountpoint) {
-    constexpr std::string_view kKey = "poisoned: ", kListAfter = "): ";
+    const std::string key = std::string(meta::kKeyPoisoned) + meta::kKeySeparator;
+    constexpr std::string_view kListAfter = "): ";
     const size_t list = line.find(kListAfter);
-    if (line.substr(0, kKey.size()) != kKey || list == std::string_view::npos) {
+    if (line.substr(0, key.size()) != key || list == std::string_view::npos) {
         return std::string(line);
     }
     const std::string prefix = mountpoint == "/" ? "" : mountpoint;

@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "famfs/meta_protocol.h"
 #include "famfs_mount_util.h"
 #include "report.h"
 
@@ -66,7 +67,8 @@ int cmd_umount(const GlobalOptions& g, int argc, char** argv) {
     const bool dead = mount_state(mnt) == MountState::kDead;
     pid_t server = 0;
     if (!dead) {
-        if (auto st = read_server_status(mnt)) server = static_cast<pid_t>(st->number("pid"));
+        if (auto st = read_server_status(mnt))
+            server = static_cast<pid_t>(st->number(meta::kKeyPid));
     }
     if (g.dryrun) {
         std::printf("famfs umount: would unmount %s\n", mnt.c_str());

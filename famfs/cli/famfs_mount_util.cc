@@ -13,6 +13,8 @@
 #include <sstream>
 #include <vector>
 
+#include "famfs/meta_protocol.h"
+
 namespace famfs::cli {
 
 std::string absolute_lexical(const std::string& path) {
@@ -66,7 +68,7 @@ uint64_t ServerStatus::number(const std::string& key) const {
 }
 
 Result<ServerStatus> read_server_status(const std::string& mountpoint) {
-    const std::string path = mountpoint + "/.meta/.status";
+    const std::string path = mountpoint + "/" + meta::kStatusPath;
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(errno, path + ": " + std::strerror(errno));
     ServerStatus st;
@@ -75,16 +77,18 @@ Result<ServerStatus> read_server_status(const std::string& mountpoint) {
     close(fd);
     std::istringstream lines(st.text);
     for (std::string line; std::getline(lines, line);) {
-        const size_t colon = line.find(": ");
+        const size_t colon = line.find(meta::kKeySeparator);
         if (colon == std::string::npos) continue;
-        st.fields.emplace(line.substr(0, colon), line.substr(colon + 2));
+        st.fields.emplace(line.substr(0, colon),
+                          line.substr(colon + sizeof(meta::kKeySeparator) - 1));
     }
-    if (!st.fields.count("role")) return make_error(EIO, path + ": not a famfs status file");
+    if (!st.fields.count(meta::kKeyRole))
+        return make_error(EIO, path + ": not a famfs status file");
     return st;
 }
 
 Status send_control(const std::string& mountpoint, const std::string& command) {
-    const std::string path = mountpoint + "/.meta/.control";
+    const std::string path = mountpoint + "/" + meta::kControlPath;
     const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
         const int err = errno;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "famfs/meta_protocol.h"
 #include "famfs/omf.h"
 
 namespace famfs::cli {
@@ -43,13 +44,13 @@ Status copy_into(const std::string& path, const omf::Extent& at, int fd) {
 }  // namespace
 
 Result<std::string> metadata_snapshot(const std::string& mountpoint) {
-    const std::string meta = mountpoint + "/.meta/";
+    const std::string dir = mountpoint + "/" + meta::kDir + "/";
     const int fd = ::memfd_create("famfs-metadata", 0);  // kept open: the copy lives until exit
     if (fd < 0) return failed("metadata copy", std::strerror(errno));
-    FAMFS_TRY(copy_into(meta + ".superblock", omf::superblock_extent(), fd));
+    FAMFS_TRY(copy_into(dir + meta::kSuperblock, omf::superblock_extent(), fd));
     std::vector<uint8_t> sb_bytes(omf::kSuperblockBytes);
     if (::pread(fd, sb_bytes.data(), sb_bytes.size(), 0) != static_cast<ssize_t>(sb_bytes.size()))
-        return failed(meta + ".superblock", "cannot read it back");
+        return failed(dir + meta::kSuperblock, "cannot read it back");
     // A superblock that places the log off the device is left for
     // Volume::open to report, as it would on the device itself.
     const omf::Superblock sb = omf::decode_superblock(sb_bytes);
@@ -59,7 +60,7 @@ Result<std::string> metadata_snapshot(const std::string& mountpoint) {
     if (log_on_device) {
         if (::ftruncate(fd, static_cast<off_t>(sb.dev_size)) != 0)
             return failed("metadata copy", std::strerror(errno));
-        FAMFS_TRY(copy_into(meta + ".log", log, fd));
+        FAMFS_TRY(copy_into(dir + meta::kLog, log, fd));
     }
     return "/proc/self/fd/" + std::to_string(fd);
 }

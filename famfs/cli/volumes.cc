@@ -1,5 +1,6 @@
 #include "volumes.h"
 
+#include "famfs/meta_protocol.h"
 #include "lifetime.h"
 
 #include <optional>
@@ -11,9 +12,9 @@ namespace {
 // their device ranges (the layout of docs/format.md).
 std::optional<omf::FileEntry> meta_entry(const omf::Superblock& sb, const std::string& relpath) {
     omf::Extent e;
-    if (relpath == ".meta/.superblock") {
+    if (relpath == meta::kSuperblockPath) {
         e = omf::superblock_extent();
-    } else if (relpath == ".meta/.log") {
+    } else if (relpath == meta::kLogPath) {
         e = omf::log_extent(sb);
     } else {
         return std::nullopt;
@@ -26,7 +27,7 @@ std::optional<omf::FileEntry> meta_entry(const omf::Superblock& sb, const std::s
 }
 
 bool server_meta_file(const std::string& relpath) {
-    return relpath == ".meta/.status" || relpath == ".meta/.control";
+    return relpath == meta::kStatusPath || relpath == meta::kControlPath;
 }
 
 }  // namespace

@@ -19,14 +19,14 @@ struct MetaInfo {
 };
 
 constexpr MetaInfo kMetaInfo[] = {
-    {MetaFile::kDir, kMetaDirName, S_IFDIR | 0555},
+    {MetaFile::kDir, meta::kDir, S_IFDIR | 0555},
     // The log names every file, even inside directories only root may
     // search: root's alone, like the superblock (permissions.h).
-    {MetaFile::kSuperblock, ".superblock", S_IFREG | 0400},
-    {MetaFile::kLog, ".log", S_IFREG | 0400},
+    {MetaFile::kSuperblock, meta::kSuperblock, S_IFREG | 0400},
+    {MetaFile::kLog, meta::kLog, S_IFREG | 0400},
     // Generated on open; direct I/O, so the size shown does not limit reads.
-    {MetaFile::kStatus, ".status", S_IFREG | 0444},
-    {MetaFile::kControl, ".control", S_IFREG | 0200},
+    {MetaFile::kStatus, meta::kStatus, S_IFREG | 0444},
+    {MetaFile::kControl, meta::kControl, S_IFREG | 0200},
 };
 
 const MetaInfo& info(MetaFile m) {

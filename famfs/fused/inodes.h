@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 
+#include "famfs/meta_protocol.h"
 #include "famfs/namespace.h"
 
 namespace famfs::fused {
@@ -16,7 +17,6 @@ namespace famfs::fused {
 class Server;
 
 inline constexpr uint64_t kRootIno = 1;
-inline constexpr const char* kMetaDirName = ".meta";
 
 enum class MetaFile { kDir, kSuperblock, kLog, kStatus, kControl };
 

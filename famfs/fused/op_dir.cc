@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dir_handle.h"
+#include "famfs/meta_protocol.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -25,12 +26,12 @@ std::shared_ptr<DirHandle> snapshot(const Server& s, const Inode& dir) {
     const Node* parent = dir.node->parent ? dir.node->parent : dir.node;
     h->entries.push_back({"..", Inode{parent, std::nullopt}});
     if (dir.node->ino == kRootIno)
-        h->entries.push_back({kMetaDirName, Inode{nullptr, MetaFile::kDir}});
+        h->entries.push_back({meta::kDir, Inode{nullptr, MetaFile::kDir}});
     h->entries.reserve(h->entries.size() + dir.node->nchildren);
     const size_t first_child = h->entries.size();
     for (const Node* child = dir.node->first_child; child; child = child->next_sibling) {
         // A logged root entry named .meta is hidden by ours (lookup agrees).
-        if (dir.node->ino == kRootIno && child->name == kMetaDirName) continue;
+        if (dir.node->ino == kRootIno && child->name == meta::kDir) continue;
         h->entries.push_back({std::string(child->name), Inode{child, std::nullopt}});
     }
     std::sort(h->entries.begin() + first_child, h->entries.end(),

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "datapath.h"
+#include "famfs/meta_protocol.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -35,15 +36,15 @@ void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
 }
 
-// One command per write: "catchup" applies the log now (famfs logplay);
-// "notify-failure [reason]" marks the device failed.
+// One command per write (meta_protocol.h): catch up with the log now (famfs
+// logplay), or mark the device failed, with an optional reason.
 int run_control(Server& s, std::string_view cmd) {
     while (!cmd.empty() && (cmd.back() == '\n' || cmd.back() == ' ')) cmd.remove_suffix(1);
-    if (cmd == "catchup") {
+    if (cmd == meta::kCatchUp) {
         s.catch_up();
         return 0;
     }
-    constexpr std::string_view kFail = "notify-failure";
+    constexpr std::string_view kFail = meta::kNotifyFailure;
     if (cmd.substr(0, kFail.size()) == kFail) {
         std::string_view why = cmd.substr(kFail.size());
         while (!why.empty() && why.front() == ' ') why.remove_prefix(1);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "famfs/meta_protocol.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -20,7 +21,7 @@ std::optional<Inode> find_child(const Server& s, const Inode& parent, const char
         if (auto m = meta_by_name(name)) return Inode{nullptr, m};
         return std::nullopt;
     }
-    if (parent.node->ino == kRootIno && std::strcmp(name, kMetaDirName) == 0) {
+    if (parent.node->ino == kRootIno && std::strcmp(name, meta::kDir) == 0) {
         return Inode{nullptr, MetaFile::kDir};
     }
     const Node* child = s.tree().child(*parent.node, name);

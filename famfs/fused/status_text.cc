@@ -15,6 +15,7 @@
 #include "famfs/cache.h"
 #include "famfs/dax.h"
 #include "famfs/escape.h"
+#include "famfs/meta_protocol.h"
 #include "famfs/omf.h"
 #include "fuse_transport.h"
 #include "server.h"
@@ -23,6 +24,11 @@
 namespace famfs::fused {
 
 namespace {
+
+// The start of a line the CLI reads (meta_protocol.h).
+std::string key(const char* name) {
+    return std::string(name) + meta::kKeySeparator;
+}
 
 // Whether data requests are served on the requester's CPU, and if not, why.
 std::string serving_on_requester_cpu(const colocation::Stats& c) {
@@ -63,8 +69,8 @@ std::string Server::status_text(bool for_root) const {
         auto rd = read_tree();
         const auto& ns = state_->ns;
         const uint64_t next = state_->next_index;
-        out << "role: " << to_string(role()) << "\n"
-            << "pid: " << getpid() << "\n"
+        out << key(meta::kKeyRole) << to_string(role()) << "\n"
+            << key(meta::kKeyPid) << getpid() << "\n"
             << "device: " << opt_.device << "\n"
             << "mountpoint: " << opt_.mountpoint << "\n"
             << "fs_uuid: " << omf::uuid_to_string(sb.fs_uuid) << "\n"
@@ -80,8 +86,8 @@ std::string Server::status_text(bool for_root) const {
             << cpu_following_status() << "cpu_cache: write-back " << cache::flush_method()
             << ", invalidate " << cache::invalidate_method() << "\n"
             << "log_capacity: " << volume_->log().capacity() << "\n"
-            << "entries_replayed: " << ns.applied() << "\n"
-            << "log_next_index: " << next << "\n"
+            << key(meta::kKeyEntriesReplayed) << ns.applied() << "\n"
+            << key(meta::kKeyLogNextIndex) << next << "\n"
             << "follow_lag_entries: " << (next > ns.applied() ? next - ns.applied() : 0) << "\n"
             << "follow_last_check_ms: " << since_ms << "\n"
             << "catch_ups: " << catch_ups_.load() << "\n"
@@ -96,7 +102,7 @@ std::string Server::status_text(bool for_root) const {
         const Staleness* change =
             changed_now ? &*changed_now : (staleness_ ? &*staleness_ : nullptr);
         out << stale_status(change);
-        out << "errors: " << errors << "\n";
+        out << key(meta::kKeyErrors) << errors << "\n";
         // Reasons quote paths too: not for others.
         for (const auto& p : ns.problems()) {
             out << "error: log entry " << p.index;
@@ -227,9 +233,9 @@ std::string Server::poison_status(bool name_files) const {
     const auto sb = omf::superblock_extent();
     const auto log = omf::log_extent(volume_->superblock());
     file_no++;
-    hit({sb.offset, sb.len}, "/.meta/.superblock");
+    hit({sb.offset, sb.len}, std::string("/") + meta::kSuperblockPath);
     file_no++;
-    hit({log.offset, log.len}, "/.meta/.log");
+    hit({log.offset, log.len}, std::string("/") + meta::kLogPath);
     const uint8_t* base = volume_->device().base();
     state_->ns.for_each([&](const Node& n) {
         if (n.is_dir) return;
@@ -242,7 +248,7 @@ std::string Server::poison_status(bool name_files) const {
         }
     });
     for (size_t i = 0; i < ranges.size(); i++) {
-        out << "poisoned: " << describe_range(ranges[i]) << ": ";
+        out << key(meta::kKeyPoisoned) << describe_range(ranges[i]) << ": ";
         if (!name_files) {
             const uint64_t n = hits[i].size() + unnamed[i];
             out << (n == 0 ? std::string("no file")
