@@ -10,67 +10,13 @@ namespace famfs::fused {
 
 namespace {
 
-constexpr uint64_t kMetaInoBase = uint64_t(1) << 62;
-
-struct MetaInfo {
-    MetaFile kind;
-    const char* name;
-    mode_t mode;
-};
-
-constexpr MetaInfo kMetaInfo[] = {
-    {MetaFile::kDir, meta::kDir, S_IFDIR | 0555},
-    // The log names every file, even inside directories only root may
-    // search: root's alone, like the superblock (permissions.h).
-    {MetaFile::kSuperblock, meta::kSuperblock, S_IFREG | 0400},
-    {MetaFile::kLog, meta::kLog, S_IFREG | 0400},
-    // Generated on open; direct I/O, so the size shown does not limit reads.
-    {MetaFile::kStatus, meta::kStatus, S_IFREG | 0444},
-    {MetaFile::kControl, meta::kControl, S_IFREG | 0200},
-};
-
-const MetaInfo& info(MetaFile m) {
-    return kMetaInfo[static_cast<int>(m)];
-}
-
 timespec to_timespec(std::chrono::system_clock::time_point t) {
     const auto ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
     return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
-uint64_t meta_size(const Server& s, MetaFile m) {
-    switch (m) {
-        case MetaFile::kSuperblock:
-            return omf::superblock_extent().len;
-        case MetaFile::kLog:
-            return omf::log_extent(s.volume().superblock()).len;
-        default:
-            return 0;
-    }
-}
-
 }  // namespace
-
-uint64_t meta_ino(MetaFile m) {
-    return kMetaInoBase + static_cast<uint64_t>(m);
-}
-
-std::optional<MetaFile> meta_of_ino(uint64_t ino) {
-    if (ino < kMetaInoBase || ino > meta_ino(MetaFile::kControl)) return std::nullopt;
-    return static_cast<MetaFile>(ino - kMetaInoBase);
-}
-
-std::optional<MetaFile> meta_by_name(std::string_view name) {
-    for (MetaFile m : kMetaFiles) {
-        if (name == info(m).name) return m;
-    }
-    return std::nullopt;
-}
-
-const char* meta_name(MetaFile m) {
-    return info(m).name;
-}
 
 std::optional<Inode> resolve(const Server& s, uint64_t ino) {
     if (auto m = meta_of_ino(ino)) return Inode{nullptr, m};
@@ -86,7 +32,7 @@ struct stat attributes(const Server& s, const Inode& in) {
     st.st_blksize = static_cast<blksize_t>(omf::kAllocUnit);
     if (in.meta) {
         st.st_ino = meta_ino(*in.meta);
-        st.st_mode = info(*in.meta).mode;
+        st.st_mode = meta_mode(*in.meta);
         st.st_nlink = *in.meta == MetaFile::kDir ? 2 : 1;
         st.st_size = static_cast<off_t>(meta_size(s, *in.meta));
         st.st_uid = 0;

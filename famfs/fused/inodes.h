@@ -7,26 +7,15 @@
 
 #include <cstdint>
 #include <optional>
-#include <string_view>
 
-#include "famfs/meta_protocol.h"
 #include "famfs/namespace.h"
+#include "meta.h"
 
 namespace famfs::fused {
 
 class Server;
 
 inline constexpr uint64_t kRootIno = 1;
-
-enum class MetaFile { kDir, kSuperblock, kLog, kStatus, kControl };
-
-uint64_t meta_ino(MetaFile m);
-std::optional<MetaFile> meta_of_ino(uint64_t ino);
-// A file inside .meta by name.
-std::optional<MetaFile> meta_by_name(std::string_view name);
-const char* meta_name(MetaFile m);
-inline constexpr MetaFile kMetaFiles[] = {MetaFile::kSuperblock, MetaFile::kLog, MetaFile::kStatus,
-                                          MetaFile::kControl};
 
 // What an inode number refers to: a namespace node or a .meta entry.
 struct Inode {

@@ -13,6 +13,7 @@
 
 #include "datapath.h"
 #include "fuse_transport.h"
+#include "meta.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -38,27 +39,8 @@ int make_handle(Server& s, const Caller& c, const Inode& in, const fuse_file_inf
     const bool write = wants_write(fi);
     if (int err = check_access(s, c, in, wanted(fi))) return err;
     if (in.meta) {
-        switch (*in.meta) {
-            case MetaFile::kStatus:
-                if (write) return EACCES;
-                out = std::make_shared<OpenFile>();
-                out->inode = in;
-                out->text = s.status_text(c.root());
-                out->size = out->text.size();
-                return 0;
-            case MetaFile::kControl:
-                // Its commands fail the device for everyone: root's alone,
-                // whatever the mount's permission mode (permissions.h).
-                if (!c.root() || (fi->flags & O_ACCMODE) != O_WRONLY) return EACCES;
-                out = std::make_shared<OpenFile>();
-                out->inode = in;
-                out->writable = true;
-                return 0;
-            default:
-                // The superblock and the log: read-only here, and root's alone.
-                if (!c.root() || write) return EACCES;
-                break;
-        }
+        if (int err = open_meta(s, c, *in.meta, fi->flags, out)) return err;
+        if (out) return 0;  // generated: no device memory behind it
     }
     // Re-validates the superblock and the log header: a re-formatted device
     // opens nothing, even before the follower has noticed.

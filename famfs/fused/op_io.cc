@@ -1,9 +1,10 @@
-// read and write requests, plus the commands written to .meta/.control.
+// read and write requests; a write to .meta/.control runs a command (meta.h).
 #include <string>
 #include <string_view>
 
 #include "datapath.h"
 #include "famfs/meta_protocol.h"
+#include "meta.h"
 #include "ops.h"
 
 namespace famfs::fused {
@@ -34,24 +35,6 @@ void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         return;
     }
     fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
-}
-
-// One command per write (meta_protocol.h): catch up with the log now (famfs
-// logplay), or mark the device failed, with an optional reason.
-int run_control(Server& s, std::string_view cmd) {
-    while (!cmd.empty() && (cmd.back() == '\n' || cmd.back() == ' ')) cmd.remove_suffix(1);
-    if (cmd == meta::kCatchUp) {
-        s.catch_up();
-        return 0;
-    }
-    constexpr std::string_view kFail = meta::kNotifyFailure;
-    if (cmd.substr(0, kFail.size()) == kFail) {
-        std::string_view why = cmd.substr(kFail.size());
-        while (!why.empty() && why.front() == ' ') why.remove_prefix(1);
-        s.mark_failed(why.empty() ? "notified by .meta/.control" : std::string(why));
-        return 0;
-    }
-    return EINVAL;
 }
 
 void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
