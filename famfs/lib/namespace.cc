@@ -83,36 +83,6 @@ Status check_interleaved(const omf::FileEntry& f, const omf::Superblock& sb) {
 
 }  // namespace
 
-std::pair<std::string_view, std::string_view> split_relpath(std::string_view relpath) {
-    size_t slash = relpath.rfind('/');
-    if (slash == std::string_view::npos) return {std::string_view(), relpath};
-    return {relpath.substr(0, slash), relpath.substr(slash + 1)};
-}
-
-Status validate_relpath(std::string_view relpath) {
-    auto shown = [&] { return "'" + std::string(relpath) + "': "; };  // only on failure
-    auto bad = [&](const std::string& why) { return make_error(EINVAL, shown() + why); };
-    if (relpath.empty()) return bad("empty path");
-    if (relpath.size() > omf::kMaxRelpathLen)
-        return make_error(ENAMETOOLONG, shown() + "path is " + std::to_string(relpath.size()) +
-                                            " bytes; famfs logs at most " +
-                                            std::to_string(omf::kMaxRelpathLen));
-    if (relpath.front() == '/')
-        return bad("absolute path (famfs logs paths relative to the mount)");
-    for (unsigned char c : relpath)
-        if (c < 0x20 || c > 0x7e) return bad("contains a byte that is not printable ASCII");
-    size_t start = 0;
-    while (start <= relpath.size()) {
-        size_t end = relpath.find('/', start);
-        if (end == std::string_view::npos) end = relpath.size();
-        std::string_view comp = relpath.substr(start, end - start);
-        if (comp.empty()) return bad("empty path component");
-        if (comp == "." || comp == "..") return bad("'.' and '..' components are not allowed");
-        start = end + 1;
-    }
-    return {};
-}
-
 Status validate_file_map(const omf::FileEntry& f, const omf::Superblock& sb) {
     return f.ext_type == omf::ExtentType::kSimple ? check_simple(f, sb) : check_interleaved(f, sb);
 }

@@ -57,9 +57,6 @@ struct Problem {
     std::string reason;
 };
 
-Status validate_relpath(std::string_view relpath);
-// Splits "a/b/c" into its parent "a/b" and name "c" ("" parent at the root).
-std::pair<std::string_view, std::string_view> split_relpath(std::string_view relpath);
 // Extent rules of docs/format.md against this superblock: alignment, count,
 // offsets never inside the superblock/log, never past the device, and
 // enough space for `size`.

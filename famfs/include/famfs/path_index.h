@@ -14,12 +14,21 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "famfs/omf.h"
 #include "famfs/result.h"
 
 namespace famfs {
+
+// The rules for a path famfs logs: not empty, relative to the mount,
+// printable ASCII, no empty, "." or ".." component, at most
+// omf::kMaxRelpathLen bytes.
+// EINVAL or ENAMETOOLONG, naming the path and the rule.
+Status validate_relpath(std::string_view relpath);
+// Splits "a/b/c" into its parent "a/b" and name "c" ("" parent at the root).
+std::pair<std::string_view, std::string_view> split_relpath(std::string_view relpath);
 
 class PathIndex {
   public:
