@@ -13,7 +13,7 @@
 #include "famfs/meta_protocol.h"
 #include "report.h"
 #include "target.h"
-#include "volumes.h"
+#include "target_resolver.h"
 
 namespace famfs::cli {
 namespace {
@@ -82,8 +82,8 @@ int cmd_check(const GlobalOptions& g, int argc, char** argv) {
     const std::string shown = args == 1 ? arg : g.device;  // what errors name
     auto t = resolve_target(g, arg);
     if (!t) return report_error(kCmd, shown, t.error()), 1;
-    Volumes volumes(Access::kReadOnly);
-    auto loaded = volumes.load(t->device);
+    TargetResolver resolver(Access::kReadOnly);
+    auto loaded = resolver.load(t->device);
     if (!loaded) return report_error(kCmd, shown, loaded.error()), 1;
     Checker checker{*loaded->state, loaded->vol->superblock(), verbose};
     if (t->mounted()) {

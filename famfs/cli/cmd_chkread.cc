@@ -16,7 +16,7 @@
 #include "data_io.h"
 #include "devmem.h"
 #include "report.h"
-#include "volumes.h"
+#include "target_resolver.h"
 
 namespace famfs::cli {
 namespace {
@@ -54,7 +54,7 @@ void print_header(Header h, const char* how, std::span<const uint8_t> bytes) {
 }
 
 // The header through read() and through the memory (-s, -l).
-Status print_headers(int fd, Header h, const OpenFile& f) {
+Status print_headers(int fd, Header h, const MappedFile& f) {
     if (h == Header::kNone) return {};
     std::vector<uint8_t> by_read(std::min<uint64_t>(4096, f.map.size()));
     const ssize_t n = ::pread(fd, by_read.data(), by_read.size(), 0);
@@ -87,8 +87,8 @@ int cmd_chkread(const GlobalOptions& g, int argc, char** argv) {
                kExitUsage;
     }
     auto t = resolve_target(g, arg);
-    Volumes volumes(Access::kReadOnly);
-    auto f = t ? volumes.open_file(*t) : Result<OpenFile>(t.error());
+    TargetResolver resolver(Access::kReadOnly);
+    auto f = t ? resolver.open_file(*t) : Result<MappedFile>(t.error());
     if (!f) return report_error(kCmd, arg, f.error(), t ? t->relpath : ""), 1;
     const int fd = ::open(arg.c_str(), O_RDONLY);
     if (fd < 0) return report_error(kCmd, arg, std::strerror(errno)), 1;

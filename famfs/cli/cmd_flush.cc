@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "data_io.h"
 #include "report.h"
-#include "volumes.h"
+#include "target_resolver.h"
 
 namespace famfs::cli {
 namespace {
@@ -19,7 +19,7 @@ void usage(FILE* out) {
     std::fprintf(out, "usage: famfs flush [-v] FILE...\n");
 }
 
-Status flush_file(const OpenFile& f) {
+Status flush_file(const MappedFile& f) {
     Device& dev = f.vol->device();
     return f.map.for_each_piece(0, f.map.size(), [&](uint64_t off, uint8_t* p, uint64_t n) {
         return f.map.guarded(off, p, n, [&]() -> Status {
@@ -36,11 +36,11 @@ int cmd_flush(const GlobalOptions& g, int argc, char** argv) {
     bool verbose = false;
     if (auto stop = parse_flag_only(argc, argv, usage, 'v', verbose)) return *stop;
     if (optind == argc) return usage(stderr), kExitUsage;
-    Volumes volumes(Access::kReadWrite);
+    TargetResolver resolver(Access::kReadWrite);
     int failed = 0;
     for (int i = optind; i < argc; ++i) {
         auto t = resolve_target(g, argv[i]);
-        auto f = t ? volumes.open_file(*t) : Result<OpenFile>(t.error());
+        auto f = t ? resolver.open_file(*t) : Result<MappedFile>(t.error());
         if (!f && f.error().code == kNotDeviceMemory) {
             // `flush $(find MNT -type f)` names the server's text files too.
             if (verbose)

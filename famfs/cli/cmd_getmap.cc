@@ -17,7 +17,7 @@
 #include "famfs/escape.h"
 #include "report.h"
 #include "target.h"
-#include "volumes.h"
+#include "target_resolver.h"
 
 namespace famfs::cli {
 namespace {
@@ -65,16 +65,17 @@ std::optional<int> local_kind(const std::string& path) {
 }
 
 // One FILE: its exit code (0 when mapped, the rest as in the header).
-int getmap_one(const GlobalOptions& g, Volumes& volumes, const std::string& arg, bool quiet) {
+int getmap_one(const GlobalOptions& g, TargetResolver& resolver, const std::string& arg,
+               bool quiet) {
     if (g.device.empty()) {
         if (auto kind = local_kind(arg)) return *kind;
     }
     auto t = resolve_target(g, arg);
     if (!t) return report_error(kCmd, arg, "not in a famfs file system"), kNotFamfs;
-    auto node = volumes.lookup(*t);
+    auto node = resolver.lookup(*t);
     if (!node && t->mounted()) {
         // .meta/.superblock and .meta/.log: device memory at fixed places.
-        if (auto meta = volumes.open_file(*t)) {
+        if (auto meta = resolver.open_file(*t)) {
             if (!quiet) print_map(arg, meta->map.entry());
             return 0;
         }
@@ -86,7 +87,7 @@ int getmap_one(const GlobalOptions& g, Volumes& volumes, const std::string& arg,
     }
     if ((*node)->is_dir) return report_error(kCmd, arg, "is a directory"), EISDIR;
     const omf::FileEntry& f = (*node)->file;
-    if (auto s = validate_file_map(f, volumes.load(t->device)->vol->superblock()); !s) {
+    if (auto s = validate_file_map(f, resolver.load(t->device)->vol->superblock()); !s) {
         return report_error(kCmd, arg, s.error(), t->relpath), kNotMapped;
     }
     if (!quiet) print_map(arg, f);
@@ -116,10 +117,10 @@ int cmd_getmap(const GlobalOptions& g, int argc, char** argv) {
         }
     }
     if (optind == argc) return usage(stderr), kExitUsage;
-    Volumes volumes(Access::kReadOnly);
+    TargetResolver resolver(Access::kReadOnly);
     int first_failure = 0;
     for (int i = optind; i < argc; ++i) {
-        const int rc = getmap_one(g, volumes, argv[i], quiet);
+        const int rc = getmap_one(g, resolver, argv[i], quiet);
         if (rc != 0 && first_failure == 0) first_failure = rc;
         if (rc != 0 && !keep_going) break;
     }

@@ -17,7 +17,7 @@
 #include "famfs/escape.h"
 #include "famfs/meta_protocol.h"
 #include "famfs/volume.h"
-#include "famfs_mount_util.h"
+#include "mount_server.h"
 #include "report.h"
 #include "shadow_tree.h"
 

@@ -15,8 +15,8 @@
 #include "args.h"
 #include "commands.h"
 #include "famfs/volume.h"
-#include "famfs_mount_util.h"
 #include "fuse_mode.h"
+#include "mount_server.h"
 #include "report.h"
 
 namespace famfs::cli {

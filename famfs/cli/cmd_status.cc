@@ -10,7 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "famfs/meta_protocol.h"
-#include "famfs_mount_util.h"
+#include "mount_server.h"
 #include "report.h"
 
 namespace famfs::cli {

@@ -13,7 +13,7 @@
 #include "famfs/escape.h"
 #include "parallel.h"
 #include "report.h"
-#include "volumes.h"
+#include "target_resolver.h"
 
 namespace famfs::cli {
 namespace {
@@ -49,8 +49,8 @@ Result<Job> parse_file_seed(const std::string& text) {
 // Opens the files in order first (one log replay per device), then checks
 // the data in parallel.
 void run(const GlobalOptions& g, std::vector<Job>& jobs, size_t threads) {
-    Volumes volumes(Access::kReadOnly);
-    std::vector<std::optional<OpenFile>> files(jobs.size());
+    TargetResolver resolver(Access::kReadOnly);
+    std::vector<std::optional<MappedFile>> files(jobs.size());
     for (size_t i = 0; i < jobs.size(); ++i) {
         if (jobs[i].seed == 0) {
             // Seed 0 fills nothing (creat leaves the file as it is): there is
@@ -60,7 +60,7 @@ void run(const GlobalOptions& g, std::vector<Job>& jobs, size_t threads) {
             continue;
         }
         auto t = resolve_target(g, jobs[i].file);
-        auto f = t ? volumes.open_file(*t) : Result<OpenFile>(t.error());
+        auto f = t ? resolver.open_file(*t) : Result<MappedFile>(t.error());
         if (!f) {
             jobs[i].outcome = "famfs verify: " + jobs[i].file + ": " + explain(f.error());
             continue;
@@ -70,7 +70,7 @@ void run(const GlobalOptions& g, std::vector<Job>& jobs, size_t threads) {
     run_parallel(threads, jobs.size(), [&](size_t i) {
         if (!files[i]) return;
         Job& j = jobs[i];
-        const OpenFile& f = *files[i];
+        const MappedFile& f = *files[i];
         auto bad = find_pattern_mismatch(f.vol->device(), f.map, j.seed);
         const std::string size = std::to_string(f.map.size());
         if (!bad) {

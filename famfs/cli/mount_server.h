@@ -1,6 +1,7 @@
-// Helpers shared by the commands that manage famfs mounts (mount, umount,
-// status, logplay): what is mounted where, and talking to a running
-// famfs_fused through its .meta files.
+// A mount and its server, for the commands that manage famfs mounts (mount,
+// umount, status, logplay): what is mounted where, where famfs_fused is, and
+// talking to a running famfs_fused through its .meta files
+// (famfs/meta_protocol.h).
 #pragma once
 
 #include <cstdint>

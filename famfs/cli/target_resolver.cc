@@ -1,4 +1,4 @@
-#include "volumes.h"
+#include "target_resolver.h"
 
 #include "famfs/meta_protocol.h"
 #include "lifetime.h"
@@ -32,19 +32,20 @@ bool server_meta_file(const std::string& relpath) {
 
 }  // namespace
 
-Result<Volumes::Loaded> Volumes::load(const std::string& device) {
+Result<TargetResolver::Loaded> TargetResolver::load(const std::string& device) {
     auto it = open_.find(device);
     if (it != open_.end()) return Loaded{it->second.vol, it->second.state};
     return keep(device, Volume::open(device, access_));
 }
 
-Result<Volumes::Loaded> Volumes::load(const std::string& device, std::shared_ptr<Device> opened) {
+Result<TargetResolver::Loaded> TargetResolver::load(const std::string& device,
+                                                    std::shared_ptr<Device> opened) {
     if (open_.contains(device)) return make_error(EEXIST, device + ": already loaded");
     return keep(device, Volume::open(std::move(opened)));
 }
 
-Result<Volumes::Loaded> Volumes::keep(const std::string& device,
-                                      Result<std::unique_ptr<Volume>> vol) {
+Result<TargetResolver::Loaded> TargetResolver::keep(const std::string& device,
+                                                    Result<std::unique_ptr<Volume>> vol) {
     if (!vol) return vol.error();
     auto st = (*vol)->load();
     if (!st) return st.error();
@@ -54,7 +55,7 @@ Result<Volumes::Loaded> Volumes::keep(const std::string& device,
     return Loaded{e.vol, e.state};
 }
 
-Result<const Node*> Volumes::lookup(const Target& t) {
+Result<const Node*> TargetResolver::lookup(const Target& t) {
     auto loaded = load(t.device);
     if (!loaded) return loaded.error();
     const Node* n = loaded->state->ns.lookup(t.relpath);
@@ -62,7 +63,7 @@ Result<const Node*> Volumes::lookup(const Target& t) {
     return n;
 }
 
-Result<OpenFile> Volumes::open_file(const Target& t) {
+Result<MappedFile> TargetResolver::open_file(const Target& t) {
     if (t.mounted()) {
         if (server_meta_file(t.relpath))
             return make_error(kNotDeviceMemory,
@@ -72,7 +73,7 @@ Result<OpenFile> Volumes::open_file(const Target& t) {
         if (auto meta = meta_entry(loaded->vol->superblock(), t.relpath)) {
             auto map = dax::FileMapping::from_entry(loaded->vol->shared_device(), *meta);
             if (!map) return map.error();
-            return OpenFile{loaded->vol, nullptr, std::move(*map)};
+            return MappedFile{loaded->vol, nullptr, std::move(*map)};
         }
     }
     auto n = lookup(t);
@@ -81,7 +82,7 @@ Result<OpenFile> Volumes::open_file(const Target& t) {
     Volume* vol = open_.at(t.device).vol;
     auto map = dax::FileMapping::from_entry(vol->shared_device(), (*n)->file);
     if (!map) return map.error();
-    return OpenFile{vol, *n, std::move(*map)};
+    return MappedFile{vol, *n, std::move(*map)};
 }
 
 }  // namespace famfs::cli

@@ -1,4 +1,4 @@
-#include "famfs_mount_util.h"
+#include "mount_server.h"
 
 #include <fcntl.h>
 #include <limits.h>

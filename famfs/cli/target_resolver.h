@@ -1,5 +1,6 @@
-// Read-side access to the files a command names: each device is opened and
-// its log replayed once, however many of its files are named.
+// Resolves the targets a command names (target.h) to famfs files and maps
+// them: each device is opened and its log replayed once, however many of its
+// files are named.
 #pragma once
 
 #include <cerrno>
@@ -13,7 +14,8 @@
 
 namespace famfs::cli {
 
-struct OpenFile {
+// A famfs file a command has mapped.
+struct MappedFile {
     Volume* vol = nullptr;
     const Node* node = nullptr;  // null for .meta/.superblock and .meta/.log
     dax::FileMapping map;
@@ -23,9 +25,9 @@ struct OpenFile {
 // (.status, .control): text the server makes up, not device memory.
 inline constexpr int kNotDeviceMemory = ENODATA;
 
-class Volumes {
+class TargetResolver {
   public:
-    explicit Volumes(Access access) : access_(access) {}
+    explicit TargetResolver(Access access) : access_(access) {}
 
     struct Loaded {
         Volume* vol;
@@ -40,7 +42,7 @@ class Volumes {
     // A regular famfs file, mapped (EISDIR for a directory). In a mount,
     // .meta/.superblock and .meta/.log are mapped too: they are device
     // memory, and scripts flush and chkread them like files.
-    Result<OpenFile> open_file(const Target& t);
+    Result<MappedFile> open_file(const Target& t);
 
   private:
     Result<Loaded> keep(const std::string& device, Result<std::unique_ptr<Volume>> vol);
