@@ -20,7 +20,7 @@ size_t segment_at(const std::vector<dax::Segment>& segs, uint64_t off) {
 
 // Calls fn(pointer, length) for each memory piece of [off, off + len).
 template <class F>
-void for_pieces(const OpenFile& f, uint64_t off, uint64_t len, F&& fn) {
+void for_pieces(const FileHandle& f, uint64_t off, uint64_t len, F&& fn) {
     if (f.segments.empty() || off >= f.size) return;
     const uint64_t end = off + std::min(len, f.size - off);  // never wraps
     for (size_t i = segment_at(f.segments, off); i < f.segments.size() && off < end; i++) {
@@ -34,8 +34,8 @@ void for_pieces(const OpenFile& f, uint64_t off, uint64_t len, F&& fn) {
 
 }  // namespace
 
-Result<OpenFile> open_data(Server& s, const Inode& in, bool writable) {
-    OpenFile f;
+Result<FileHandle> open_data(Server& s, const Inode& in, bool writable) {
+    FileHandle f;
     f.inode = in;
     f.writable = writable;
     if (in.meta) {
@@ -76,7 +76,7 @@ void probe_pages(const uint8_t* p, uint64_t n) {
 }
 }  // namespace
 
-bool hits_poison(Server& s, const OpenFile& f) {
+bool hits_poison(Server& s, const FileHandle& f) {
     const uint64_t generation = s.poison().generation();
     if (generation == 0 || f.segments.empty()) return false;
     bool hit = false;
@@ -97,7 +97,8 @@ bool reads_bounce(const Server& s) {
     return s.options().bounce_reads || reply_needs_bounce(s.device().kind());
 }
 
-int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov) {
+int gather_read(Server& s, const FileHandle& f, uint64_t off, uint64_t len,
+                std::vector<iovec>& iov) {
     if (const int err = s.device_errno("a read")) return err;
     if (hits_poison(s, f)) return EIO;
     const bool bounce = reads_bounce(s);
@@ -121,7 +122,7 @@ int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::v
     return ok ? 0 : EIO;
 }
 
-int store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len,
+int store_write(Server& s, const FileHandle& f, uint64_t off, const char* buf, uint64_t len,
                 uint64_t& written) {
     written = 0;
     if (const int err = s.device_errno("a write")) return err;
@@ -145,7 +146,7 @@ int store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uin
     return 0;
 }
 
-int persist_all(Server& s, const OpenFile& f) {
+int persist_all(Server& s, const FileHandle& f) {
     if (const int err = s.device_errno("an fsync")) return err;
     if (hits_poison(s, f)) return EIO;
     int err = 0;

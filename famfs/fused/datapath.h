@@ -28,8 +28,9 @@ namespace famfs::fused {
 
 class Server;
 
-// An open file: the memory-contiguous pieces of its bytes in file order.
-struct OpenFile {
+// What a FUSE open's file handle (fi->fh) refers to: the memory-contiguous
+// pieces of the file's bytes in file order.
+struct FileHandle {
     Inode inode;
     uint64_t size = 0;
     bool writable = false;
@@ -39,11 +40,11 @@ struct OpenFile {
 };
 
 // Builds the handle for a regular file or a .meta region file.
-Result<OpenFile> open_data(Server& s, const Inode& in, bool writable);
+Result<FileHandle> open_data(Server& s, const Inode& in, bool writable);
 
 // Whether the file has bytes in a poisoned range: one load while nothing
 // is poisoned, or nothing new since the file's last check.
-bool hits_poison(Server& s, const OpenFile& f);
+bool hits_poison(Server& s, const FileHandle& f);
 
 // Fills `iov` with the pieces covering [off, off + len) clamped to the file;
 // returns 0 or a positive errno. On a regular-file device the pieces point
@@ -51,15 +52,16 @@ bool hits_poison(Server& s, const OpenFile& f);
 // PCI BAR devices the server copies the bytes under its memory guard into a
 // per-thread buffer first, so failed memory is an EIO, never a kernel fault
 // (famfs_fused -b does that on every device).
-int gather_read(Server& s, const OpenFile& f, uint64_t off, uint64_t len, std::vector<iovec>& iov);
+int gather_read(Server& s, const FileHandle& f, uint64_t off, uint64_t len,
+                std::vector<iovec>& iov);
 // Whether read replies are copied through the server's buffer (see above).
 bool reads_bounce(const Server& s);
 // Stores into the file; 0 with `written` set (short at the end of the
 // file), or a positive errno (EFBIG at or past the end: files never grow).
-int store_write(Server& s, const OpenFile& f, uint64_t off, const char* buf, uint64_t len,
+int store_write(Server& s, const FileHandle& f, uint64_t off, const char* buf, uint64_t len,
                 uint64_t& written);
 // Writes the CPU caches of the whole file back to memory; 0 or a positive
 // errno.
-int persist_all(Server& s, const OpenFile& f);
+int persist_all(Server& s, const FileHandle& f);
 
 }  // namespace famfs::fused

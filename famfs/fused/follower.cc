@@ -81,7 +81,7 @@ void Server::follow_loop() {
             last_retry_ns = steady_ns();
         }
         if (now != seen || retry) {
-            catch_up();
+            apply_new_entries();
             seen = now;
             continue;  // look again at once: the master may be appending a batch
         }

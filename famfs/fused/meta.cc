@@ -76,12 +76,12 @@ mode_t meta_mode(MetaFile m) {
     return info(m).mode;
 }
 
-int open_meta(Server& s, const Caller& c, MetaFile m, int flags, std::shared_ptr<OpenFile>& out) {
+int open_meta(Server& s, const Caller& c, MetaFile m, int flags, std::shared_ptr<FileHandle>& out) {
     const bool write = (flags & O_ACCMODE) != O_RDONLY;
     switch (m) {
         case MetaFile::kStatus:
             if (write) return EACCES;
-            out = std::make_shared<OpenFile>();
+            out = std::make_shared<FileHandle>();
             out->inode = Inode{nullptr, m};
             out->text = s.status_text(c.root());
             out->size = out->text.size();
@@ -90,7 +90,7 @@ int open_meta(Server& s, const Caller& c, MetaFile m, int flags, std::shared_ptr
             // Its commands fail the device for everyone: root's alone,
             // whatever the mount's permission mode (permissions.h).
             if (!c.root() || (flags & O_ACCMODE) != O_WRONLY) return EACCES;
-            out = std::make_shared<OpenFile>();
+            out = std::make_shared<FileHandle>();
             out->inode = Inode{nullptr, m};
             out->writable = true;
             return 0;
@@ -105,7 +105,7 @@ int open_meta(Server& s, const Caller& c, MetaFile m, int flags, std::shared_ptr
 int run_control(Server& s, std::string_view cmd) {
     while (!cmd.empty() && (cmd.back() == '\n' || cmd.back() == ' ')) cmd.remove_suffix(1);
     if (cmd == meta::kCatchUp) {
-        s.catch_up();
+        s.apply_new_entries();
         return 0;
     }
     constexpr std::string_view kFail = meta::kNotifyFailure;

@@ -16,7 +16,7 @@ namespace famfs::fused {
 
 class Caller;
 class Server;
-struct OpenFile;
+struct FileHandle;
 
 enum class MetaFile { kDir, kSuperblock, kLog, kStatus, kControl };
 inline constexpr MetaFile kMetaFiles[] = {MetaFile::kSuperblock, MetaFile::kLog, MetaFile::kStatus,
@@ -37,7 +37,7 @@ uint64_t meta_size(const Server& s, MetaFile m);
 // checked): fills `out` for .status and .control, which touch no device
 // memory; for the superblock and the log it only decides who may open them
 // and leaves `out` empty (open_data maps them). 0 or a positive errno.
-int open_meta(Server& s, const Caller& c, MetaFile m, int flags, std::shared_ptr<OpenFile>& out);
+int open_meta(Server& s, const Caller& c, MetaFile m, int flags, std::shared_ptr<FileHandle>& out);
 
 // Runs one command written to .control; 0 or a positive errno (EINVAL for
 // an unknown command).

@@ -34,7 +34,7 @@ int wanted(const fuse_file_info* fi) {
 
 // Builds the handle; 0 or a positive errno.
 int make_handle(Server& s, const Caller& c, const Inode& in, const fuse_file_info* fi,
-                std::shared_ptr<OpenFile>& out) {
+                std::shared_ptr<FileHandle>& out) {
     if (in.is_dir()) return EISDIR;
     const bool write = wants_write(fi);
     if (int err = check_access(s, c, in, wanted(fi))) return err;
@@ -52,13 +52,13 @@ int make_handle(Server& s, const Caller& c, const Inode& in, const fuse_file_inf
     auto f = open_data(s, in, write);
     if (!f) return f.error().code;
     if (hits_poison(s, *f)) return EIO;
-    out = std::make_shared<OpenFile>(std::move(f.value()));
+    out = std::make_shared<FileHandle>(std::move(f.value()));
     return 0;
 }
 
 void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Server& s = server_of(req);
-    std::shared_ptr<OpenFile> h;
+    std::shared_ptr<FileHandle> h;
     int err;
     {
         auto rd = s.read_tree();

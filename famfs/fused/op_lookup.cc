@@ -52,7 +52,7 @@ void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     s.lookup_stats().searches.fetch_add(1, std::memory_order_relaxed);
     int err = lookup_once(s, caller, parent, name, e);
     if (err == ENOENT) {
-        const CatchUp c = s.catch_up();
+        const CatchUp c = s.apply_new_entries();
         // Again when entries arrived, or when the catch-up found the device
         // stale (then the answer is ESTALE).
         if (c.after != c.before || s.answers_stale()) err = lookup_once(s, caller, parent, name, e);

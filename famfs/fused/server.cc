@@ -72,7 +72,7 @@ Server::~Server() {
     stop_poison_watch();
 }
 
-CatchUp Server::catch_up() {
+CatchUp Server::apply_new_entries() {
     std::lock_guard serial(catch_up_mutex_);
     catch_ups_.fetch_add(1, std::memory_order_relaxed);
     last_poll_ns_ = steady_ns();

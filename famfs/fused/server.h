@@ -116,7 +116,7 @@ class Server {
     uint64_t subdirs(const Node& dir) const;
 
     // Applies whatever the log holds beyond what has been applied.
-    CatchUp catch_up();
+    CatchUp apply_new_entries();
 
     void start_following();
     void stop_following();
@@ -190,7 +190,7 @@ class Server {
     const LookupStats& lookup_stats() const { return lookup_stats_; }
     size_t open_file_count() const { return files_.size(); }
 
-    HandleTable<OpenFile>& files() { return files_; }
+    HandleTable<FileHandle>& files() { return files_; }
     HandleTable<DirHandle>& dirs() { return dirs_; }
 
     // The text of .meta/.status. Only root's names files (relpaths in
@@ -262,7 +262,7 @@ class Server {
     std::optional<EpochPage> epoch_;  // moved when poison, failure or staleness is found
     std::atomic<bool> log_poisoned_{false};
     std::unique_ptr<poison::Watcher> poison_watch_;
-    HandleTable<OpenFile> files_;
+    HandleTable<FileHandle> files_;
     HandleTable<DirHandle> dirs_;
     AttrOverrides attr_overrides_;
     LookupStats lookup_stats_;

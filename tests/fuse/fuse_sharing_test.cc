@@ -13,7 +13,7 @@
 #include <cstring>
 #include <thread>
 
-#include "../unit/fused/cpus.h"
+#include "../unit/server/cpus.h"
 #include "famfs/cache.h"
 #include "fuse_fixture.h"
 

@@ -4,7 +4,7 @@
 // The client sees the master's work only because famfs flushes what it
 // writes and invalidates what it reads: a missing persist() or invalidate()
 // anywhere on these paths leaves a host with stale lines, and a test here
-// fails (the server's follower has its own, tests/unit/fused).
+// fails (the server's follower has its own, tests/unit/server).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -58,7 +58,7 @@ bool eventually(Pred done) {
 
 // The file's bytes through the server's read path, or the errno.
 int read_through(Server& s, const std::string& relpath, std::vector<uint8_t>& out) {
-    std::optional<Result<OpenFile>> f;
+    std::optional<Result<FileHandle>> f;
     {
         auto rd = s.read_tree();
         const Node* n = s.tree().lookup(relpath);
@@ -131,16 +131,16 @@ TEST_F(NonCoherentServer, TheFollowerShowsTheMastersFilesAndBytes) {
 
 TEST_F(NonCoherentServer, ACatchUpWithoutTheFollowerFindsTheNewEntries) {
     create("x", 1, 1);
-    const CatchUp c = client->catch_up();
+    const CatchUp c = client->apply_new_entries();
     EXPECT_EQ(c.after, c.before + 1);
     EXPECT_TRUE(client_has("x"));
-    EXPECT_EQ(client->catch_up().after, c.after) << "nothing new";
+    EXPECT_EQ(client->apply_new_entries().after, c.after) << "nothing new";
 }
 
 TEST_F(NonCoherentServer, AClientWriteReachesTheMastersHost) {
     create("shared", 2 * kMiB, 8);
-    client->catch_up();
-    std::optional<Result<OpenFile>> f;
+    client->apply_new_entries();
+    std::optional<Result<FileHandle>> f;
     {
         auto rd = client->read_tree();
         const Node* n = client->tree().lookup("shared");
@@ -223,7 +223,7 @@ TEST(PowerLoss, ATornAppendIsInvisibleToAClientAndTheRestartedMasterGoesOn) {
 
     faulty->tear_persist_at(1, /*seed=*/5);  // the entry's write-back
     EXPECT_FALSE(create(**master, "torn"));
-    client->catch_up();
+    client->apply_new_entries();
     EXPECT_EQ(client->tree().lookup("torn"), nullptr);
     EXPECT_NE(client->tree().lookup("before"), nullptr);
     EXPECT_TRUE(client->tree().problems().empty()) << "nothing half-written was read";
@@ -239,7 +239,7 @@ TEST(PowerLoss, ATornAppendIsInvisibleToAClientAndTheRestartedMasterGoesOn) {
     auto again = Volume::open(std::shared_ptr<Device>(std::move(*restarted)));
     ASSERT_TRUE(again.ok()) << again.error().message;
     ASSERT_TRUE(create(**again, "after"));
-    client->catch_up();
+    client->apply_new_entries();
     EXPECT_NE(client->tree().lookup("after"), nullptr);
     EXPECT_EQ(client->tree().lookup("torn"), nullptr);
     EXPECT_EQ(client->volume().log().next_index(), 2u);

@@ -84,7 +84,7 @@ TEST_F(PoisonServerTest, OnlyTheStripedFilesPoisonedChunkCountsAndTheLineNamesEv
     const uint64_t a_end = other.extents.at(0).offset + 4096;
     ASSERT_EQ(next.extents.at(0).offset, other.extents.at(0).offset + omf::kAllocUnit);
     const DeviceRange both{a_end - 0x40, next.extents.at(0).offset - a_end + 0x80};
-    server().catch_up();
+    server().apply_new_entries();
     server().add_poison(both);
     const uint64_t free_at = kDeviceSize - omf::kAllocUnit;
     server().add_poison({free_at, 0x40});
@@ -121,7 +121,7 @@ TEST_F(PoisonServerTest, PoisonInTheLogFailsTheDeviceAndStopsReadingTheLog) {
     std::vector<uint8_t> bytes;
     EXPECT_EQ(read_all(*open("a"), bytes), EIO);
     create("b", 4096, 2);
-    const CatchUp c = s.catch_up();
+    const CatchUp c = s.apply_new_entries();
     EXPECT_EQ(c.after, c.before) << "the poisoned log is not read again";
 }
 

@@ -84,7 +84,7 @@ class ServerFixture : public ::testing::Test {
     }
 
     // A handle as the server's open makes it.
-    std::shared_ptr<OpenFile> open(const std::string& relpath, bool writable = false) {
+    std::shared_ptr<FileHandle> open(const std::string& relpath, bool writable = false) {
         Server& s = server();
         auto rd = s.read_tree();
         const Node* n = s.tree().lookup(relpath);
@@ -92,11 +92,11 @@ class ServerFixture : public ::testing::Test {
         if (!n) return nullptr;
         auto f = open_data(s, Inode{n, std::nullopt}, writable);
         EXPECT_TRUE(f) << relpath;
-        return f ? std::make_shared<OpenFile>(std::move(f.value())) : nullptr;
+        return f ? std::make_shared<FileHandle>(std::move(f.value())) : nullptr;
     }
 
     // The file's bytes through the server's read path, or the errno.
-    int read_all(const OpenFile& f, std::vector<uint8_t>& out) {
+    int read_all(const FileHandle& f, std::vector<uint8_t>& out) {
         std::vector<iovec> iov;
         const int err = gather_read(server(), f, 0, f.size, iov);
         out.clear();

@@ -211,7 +211,7 @@ TEST_F(StaleServerTest, AReformatFailsEveryDataRequestAndAppliesNothing) {
     EXPECT_EQ(now, pattern(99, 4096));
 
     // The new log has more entries than the old: none joins the old tree.
-    const CatchUp c = s.catch_up();
+    const CatchUp c = s.apply_new_entries();
     EXPECT_EQ(c.after, c.before);
     {
         auto rd = s.read_tree();
@@ -346,7 +346,7 @@ TEST_F(StaleServerTest, FailedMemoryThatLaterReadsAsZerosStaysFailedNotStale) {
     EXPECT_EQ(read_all(*fa, bytes), EIO);
     ASSERT_TRUE(s.failed());
     overwrite_superblock(0x00);
-    const CatchUp c = s.catch_up();
+    const CatchUp c = s.apply_new_entries();
     EXPECT_EQ(c.after, c.before);
     EXPECT_FALSE(s.device_changed("a test"));
     EXPECT_FALSE(s.stale());
@@ -362,7 +362,7 @@ TEST_F(StaleServerTest, AFailedDeviceStillFollowsTheLog) {
     Server& s = server();
     s.mark_failed("a test failure");
     create("b", 4096, 2);
-    const CatchUp c = s.catch_up();
+    const CatchUp c = s.apply_new_entries();
     EXPECT_EQ(c.after, c.before + 1);
     EXPECT_FALSE(s.stale());
     EXPECT_EQ(s.device_errno("an open"), EIO);
