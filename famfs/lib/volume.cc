@@ -58,7 +58,7 @@ void apply_replay(State& st, Replay r) {
     record_end(st, r);
 }
 
-Status catch_up(const LogView& log, State& st) {
+Status replay_new_entries(const LogView& log, State& st) {
     const uint64_t known = st.ns.applied(), next = log.next_index();
     if (next > known) st.ns.reserve(std::min(next, log.capacity()) - known);
     auto r = log.replay(
@@ -122,7 +122,7 @@ Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
 
 Result<State> Volume::load() const {
     State st(layout_);
-    if (auto s = catch_up(log_, st); !s)
+    if (auto s = replay_new_entries(log_, st); !s)
         return make_error(s.error().code, device_->path() + ": " + s.error().message);
     return st;
 }
@@ -201,7 +201,7 @@ struct Volume::WriterState {
 
 Volume::~Volume() = default;
 
-Status Volume::catch_up_writer(WriterState& w) const {
+Status Volume::refresh_writer_state(WriterState& w) const {
     const uint64_t next = log_.next_index();
     if (w.scope.is_every_path() && next > w.applied)
         w.paths.reserve(std::min(next, log_.capacity()) - w.applied);
@@ -266,7 +266,7 @@ Result<Volume::WriteSession> Volume::begin_write(const PathScope& names) {
         cache_ = std::make_unique<WriterState>(layout_, std::move(scope));
         cache_stale_ = false;
     }
-    if (auto s = catch_up_writer(*cache_); !s)
+    if (auto s = refresh_writer_state(*cache_); !s)
         return make_error(s.error().code, device_->path() + ": " + s.error().message);
     if (cache_->invalid_index)
         return make_error(EBADMSG, device_->path() + ": the log has an invalid entry at index " +

@@ -230,7 +230,7 @@ TEST_F(MultiHostVolume, AClientCatchesUpAndReadsTheDataThroughItsOwnCache) {
     EXPECT_EQ(st->ns.lookup("late"), nullptr);
 
     const omf::FileEntry file = create("late", 2 * kMiB, 23);
-    ASSERT_TRUE(catch_up(client->log(), *st).ok());
+    ASSERT_TRUE(replay_new_entries(client->log(), *st).ok());
     const Node* n = st->ns.lookup("late");
     ASSERT_NE(n, nullptr) << "the master's append reached the client";
     EXPECT_EQ(n->file.extents, file.extents);

@@ -59,7 +59,7 @@ struct State {
 // when its path is refused: that space may hold data).
 void apply_replay(State& st, Replay r);
 // Replays the entries after those `st` holds straight into it.
-Status catch_up(const LogView& log, State& st);
+Status replay_new_entries(const LogView& log, State& st);
 
 class Volume {
   public:
@@ -122,7 +122,7 @@ class Volume {
     // Takes the append lock and catches the writers' state up; `names`: the
     // paths the write will look up.
     Result<WriteSession> begin_write(const PathScope& names);
-    Status catch_up_writer(WriterState& w) const;
+    Status refresh_writer_state(WriterState& w) const;
     // The map of the file logged at `index`, read back from the log.
     Result<omf::FileEntry> logged_file(uint64_t index) const;
     Result<Created> allocate(WriterState& st, const CreateSpec& spec, uint64_t free_entries);
