@@ -5,6 +5,9 @@
 // file's identity, checked against what the descriptor refers to now.
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -30,8 +33,15 @@ class FdTable {
     void unlock() { mu_.unlock(); }
 
   private:
+    // Whether descriptor fd (below kMarked) has an entry: read without the
+    // lock, so calls on every other descriptor (sockets, pipes, files of
+    // other file systems) never contend for it.
+    static constexpr size_t kMarked = 4096;
+    void set(size_t fd, std::shared_ptr<ServedFile> file);  // with mu_ held
+
     std::mutex mu_;
     std::vector<std::shared_ptr<ServedFile>> files_;  // guarded by mu_
+    std::array<std::atomic<bool>, kMarked> marked_{};
 };
 
 }  // namespace famfs::intercept

@@ -33,6 +33,10 @@ struct Counters {
     int stderr_copy = -1;                     // programs may close stderr before exit handlers run
 };
 
+// Set once, before the first interposed call: without a report nothing is
+// counted, so calls on other descriptors cost no shared cache line.
+bool g_reporting = false;
+
 // Never destroyed: interposed calls may run during and after exit().
 Counters& counters() {
     static Counters* c = new Counters;
@@ -86,15 +90,17 @@ void print_report() {
 }  // namespace
 
 void count_served(Call c) {
-    counters().served[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
+    if (g_reporting)
+        counters().served[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void count_passed(Call c) {
-    counters().passed[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
+    if (g_reporting)
+        counters().passed[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void count_other() {
-    counters().other.fetch_add(1, std::memory_order_relaxed);
+    if (g_reporting) counters().other.fetch_add(1, std::memory_order_relaxed);
 }
 
 void note_fallback(const std::string& what) {
@@ -129,6 +135,7 @@ void unlock_report_after_fork() {
 void init_report() {
     const char* dest = std::getenv("FAMFS_INTERCEPT_REPORT");
     if (!dest || !*dest || std::strcmp(dest, "0") == 0) return;
+    g_reporting = true;
     counters().destination = dest;
     counters().stderr_copy = real().fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
     std::atexit(print_report);

@@ -34,7 +34,8 @@ enum class Call {
     kCount
 };
 
-// Counting is a relaxed atomic add; reasons take a lock (they are rare).
+// Counting is a relaxed atomic add, and only when a report was asked for;
+// reasons take a lock (they are rare).
 // Passed: calls on famfs files that went to the mount; other: calls on
 // descriptors that are not famfs files (only their total is reported).
 void count_served(Call c);
