@@ -43,11 +43,37 @@ constexpr size_t kNstrips = 136, kChunk = 144, kStrips = 152;
 constexpr size_t kDirUid = 16, kDirGid = 20, kDirMode = 24, kDirRelpath = 28;
 // ADD_DAXDEV
 constexpr size_t kDaxSize = 16, kDaxUuid = 24, kDaxIndex = 40;
+// DELETE (docs/delete.md)
+constexpr size_t kDelRelpath = 16, kDelTarget = 96, kDelKind = 104;
+static_assert(kDelRelpath + kRelpathBytes == kDelTarget);
 static_assert(kExtents + kMaxExtents * kExtentBytes <= kCrc);
 static_assert(kStrips + kMaxStrips * kExtentBytes <= kCrc);
 static_assert(kRelpath + kRelpathBytes == kExtType);
 static_assert(kCrc + 8 == kEntryBytes);
 }  // namespace eo
+
+// Host slot halves (docs/delete.md), offsets within each 128-byte half.
+namespace hso {
+constexpr size_t kMagic = 0, kState = 8, kSystemUuid = 16, kFsUuid = 32, kNonce = 48,
+                 kWatermark = 56, kHeartbeat = 64, kHeartbeatNs = 72, kName = 80, kCrc = 120;
+static_assert(kName + kHostNameBytes == kCrc);
+static_assert(kCrc + 8 == kHostHalfBytes);
+}  // namespace hso
+namespace mso {
+constexpr size_t kMagic = 0, kFlags = 8, kGrantedUuid = 16, kFsUuid = 32, kNonce = 48,
+                 kGeneration = 56, kTimeNs = 64, kCrc = 120;
+constexpr uint32_t kEvicted = 1;
+static_assert(kCrc + 8 == kHostHalfBytes);
+}  // namespace mso
+
+// The magics are the ASCII bytes in this order on the media.
+constexpr uint64_t ascii_magic(const char (&s)[9]) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(s[i]);
+    return v;
+}
+constexpr uint64_t kHostHalfMagic = ascii_magic("FAMFSHST");
+constexpr uint64_t kMasterHalfMagic = ascii_magic("FAMFSGNT");
 
 Uuid get_uuid(std::span<const uint8_t> b, size_t off) {
     Uuid u;
@@ -159,6 +185,17 @@ Status decode_file_into(std::span<const uint8_t> b, FileEntry& f) {
     return {};
 }
 
+Status parse_delete(std::span<const uint8_t> b, uint64_t index, LogEntry& e) {
+    const uint32_t kind = get<uint32_t>(b, eo::kDelKind);
+    DeleteEntry d{get_cstr(b, eo::kDelRelpath, kRelpathBytes), get<uint64_t>(b, eo::kDelTarget),
+                  static_cast<DeleteKind>(kind)};
+    if (kind > static_cast<uint32_t>(DeleteKind::kDirectory))
+        return make_error(EBADMSG, "log entry " + std::to_string(index) + ": '" + d.relpath +
+                                       "': unknown delete kind " + std::to_string(kind));
+    e.payload = std::move(d);
+    return {};
+}
+
 }  // namespace
 
 std::string uuid_to_string(const Uuid& u) {
@@ -246,9 +283,10 @@ Superblock decode_superblock(std::span<const uint8_t> b) {
 Status validate_superblock(std::span<const uint8_t> b) {
     Superblock sb = decode_superblock(b);
     if (sb.magic != kSuperblockMagic) return make_error(ENODATA, "no famfs superblock (bad magic)");
-    if (sb.version != kSuperblockVersion && sb.version != kSuperblockVersionOld)
+    if (sb.version != kSuperblockVersion && sb.version != kSuperblockVersionOld &&
+        sb.version != kSuperblockVersionDeletes)
         return make_error(EPROTO, "wrong superblock version " + std::to_string(sb.version) +
-                                      " (this famfs reads 47 and 48)");
+                                      " (this famfs reads 47, 48 and 49)");
     if (sb.crc != superblock_crc(b)) return make_error(EBADMSG, "superblock CRC mismatch");
     if (sb.alloc_unit != kAllocUnit && sb.alloc_unit != kSmallAllocUnit)
         return make_error(EINVAL, "bad allocation unit " + std::to_string(sb.alloc_unit));
@@ -256,6 +294,12 @@ Status validate_superblock(std::span<const uint8_t> b) {
         return make_error(EINVAL, "bad log placement (offset " + std::to_string(sb.log_offset) +
                                       ", length " + std::to_string(sb.log_len) + ")");
     return {};
+}
+
+Superblock mark_for_deletes(Superblock sb) {
+    sb.version = kSuperblockVersionDeletes;
+    sb.omf_minor = kOmfMinorDeletes;
+    return sb;
 }
 
 // ---- log header ----
@@ -324,6 +368,12 @@ Status encode_entry(const LogEntry& e, std::span<uint8_t> out) {
         put<uint64_t>(b, eo::kDaxSize, x->size);
         put_uuid(b, eo::kDaxUuid, x->uuid);
         put<uint32_t>(b, eo::kDaxIndex, x->index);
+    } else if (auto* del = std::get_if<DeleteEntry>(&e.payload)) {
+        if (del->relpath.size() > kMaxRelpathLen) return relpath_error(del->relpath);
+        put<uint32_t>(b, eo::kType, static_cast<uint32_t>(EntryType::kDelete));
+        put_cstr(b, eo::kDelRelpath, kRelpathBytes, del->relpath);
+        put<uint64_t>(b, eo::kDelTarget, del->target);
+        put<uint32_t>(b, eo::kDelKind, static_cast<uint32_t>(del->kind));
     } else {
         put<uint32_t>(b, eo::kType, std::get<OtherEntry>(e.payload).type);
     }
@@ -374,11 +424,103 @@ Status parse_entry_into(std::span<const uint8_t> b, uint64_t index, LogEntry& e)
             e.payload = DaxdevEntry{get<uint64_t>(b, eo::kDaxSize), get_uuid(b, eo::kDaxUuid),
                                     get<uint32_t>(b, eo::kDaxIndex)};
             break;
+        case EntryType::kDelete:
+            return parse_delete(b, index, e);
         default:
             e.payload = OtherEntry{type};
             break;
     }
     return {};
+}
+
+// ---- host table ----
+
+namespace {
+
+bool all_zero(std::span<const uint8_t> b) {
+    return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
+}
+
+HalfStatus half_status(std::span<const uint8_t> b, uint64_t magic, size_t crc_at) {
+    if (all_zero(b.first(kHostHalfBytes))) return HalfStatus::kEmpty;
+    if (get<uint64_t>(b, 0) != magic) return HalfStatus::kTorn;
+    if (get<uint64_t>(b, crc_at) != crc32(b.first(crc_at))) return HalfStatus::kTorn;
+    return HalfStatus::kValid;
+}
+
+}  // namespace
+
+Status encode_host_half(const HostHalf& h, std::span<uint8_t> out) {
+    if (h.name.size() >= kHostNameBytes)
+        return make_error(ENAMETOOLONG, "host name '" + h.name + "' is " +
+                                            std::to_string(h.name.size()) +
+                                            " bytes; the host table keeps at most " +
+                                            std::to_string(kHostNameBytes - 1));
+    if (h.state < HostState::kRequested || h.state > HostState::kLeft)
+        return make_error(EINVAL,
+                          "unknown host state " + std::to_string(static_cast<uint32_t>(h.state)));
+    uint8_t image[kHostHalfBytes] = {};
+    std::span<uint8_t> b(image, sizeof image);
+    put<uint64_t>(b, hso::kMagic, kHostHalfMagic);
+    put<uint32_t>(b, hso::kState, static_cast<uint32_t>(h.state));
+    put_uuid(b, hso::kSystemUuid, h.system_uuid);
+    put_uuid(b, hso::kFsUuid, h.fs_uuid);
+    put<uint64_t>(b, hso::kNonce, h.nonce);
+    put<uint64_t>(b, hso::kWatermark, h.watermark);
+    put<uint64_t>(b, hso::kHeartbeat, h.heartbeat);
+    put<uint64_t>(b, hso::kHeartbeatNs, h.heartbeat_ns);
+    put_cstr(b, hso::kName, kHostNameBytes, h.name);
+    put<uint64_t>(b, hso::kCrc, crc32(b.first(hso::kCrc)));
+    std::copy_n(image, sizeof image, out.data());
+    return {};
+}
+
+void encode_master_half(const MasterHalf& m, std::span<uint8_t> out) {
+    uint8_t image[kHostHalfBytes] = {};
+    std::span<uint8_t> b(image, sizeof image);
+    put<uint64_t>(b, mso::kMagic, kMasterHalfMagic);
+    put<uint32_t>(b, mso::kFlags, m.evicted ? mso::kEvicted : 0);
+    put_uuid(b, mso::kGrantedUuid, m.granted_uuid);
+    put_uuid(b, mso::kFsUuid, m.fs_uuid);
+    put<uint64_t>(b, mso::kNonce, m.nonce);
+    put<uint64_t>(b, mso::kGeneration, m.generation);
+    put<uint64_t>(b, mso::kTimeNs, m.time_ns);
+    put<uint64_t>(b, mso::kCrc, crc32(b.first(mso::kCrc)));
+    std::copy_n(image, sizeof image, out.data());
+}
+
+DecodedHalf<HostHalf> decode_host_half(std::span<const uint8_t> b) {
+    DecodedHalf<HostHalf> d;
+    d.status = half_status(b, kHostHalfMagic, hso::kCrc);
+    const uint32_t state = get<uint32_t>(b, hso::kState);
+    if (d.status == HalfStatus::kValid && (state < static_cast<uint32_t>(HostState::kRequested) ||
+                                           state > static_cast<uint32_t>(HostState::kLeft)))
+        d.status = HalfStatus::kTorn;  // sealed but meaningless: never trusted
+    if (d.status != HalfStatus::kValid) return d;
+    HostHalf& h = d.half;
+    h.state = static_cast<HostState>(state);
+    h.system_uuid = get_uuid(b, hso::kSystemUuid);
+    h.fs_uuid = get_uuid(b, hso::kFsUuid);
+    h.nonce = get<uint64_t>(b, hso::kNonce);
+    h.watermark = get<uint64_t>(b, hso::kWatermark);
+    h.heartbeat = get<uint64_t>(b, hso::kHeartbeat);
+    h.heartbeat_ns = get<uint64_t>(b, hso::kHeartbeatNs);
+    h.name = get_cstr(b, hso::kName, kHostNameBytes);
+    return d;
+}
+
+DecodedHalf<MasterHalf> decode_master_half(std::span<const uint8_t> b) {
+    DecodedHalf<MasterHalf> d;
+    d.status = half_status(b, kMasterHalfMagic, mso::kCrc);
+    if (d.status != HalfStatus::kValid) return d;
+    MasterHalf& m = d.half;
+    m.evicted = (get<uint32_t>(b, mso::kFlags) & mso::kEvicted) != 0;
+    m.granted_uuid = get_uuid(b, mso::kGrantedUuid);
+    m.fs_uuid = get_uuid(b, mso::kFsUuid);
+    m.nonce = get<uint64_t>(b, mso::kNonce);
+    m.generation = get<uint64_t>(b, mso::kGeneration);
+    m.time_ns = get<uint64_t>(b, mso::kTimeNs);
+    return d;
 }
 
 }  // namespace famfs::omf

@@ -81,11 +81,11 @@ TEST_F(DamagedSuperblockTest, WrongVersion) {
     format();
     auto sb = read_local(dev_);
     sb.resize(omf::kSuperblockBytes);
-    sb[8] = 49;
+    sb[8] = 50;  // 49 is a file system with deletes (docs/delete.md)
     const uint64_t crc = omf::crc32({sb.data(), 96});
     std::vector<uint8_t> crc_bytes(8);
     std::memcpy(crc_bytes.data(), &crc, 8);
-    poke(8, {49});
+    poke(8, {50});
     poke(96, crc_bytes);
     const auto before = snapshot();
     expect_refused_everywhere("version");

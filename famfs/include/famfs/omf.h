@@ -22,6 +22,11 @@ inline constexpr uint64_t kKiB = 1024, kMiB = 1024 * kKiB, kGiB = 1024 * kMiB;
 inline constexpr uint64_t kSuperblockMagic = 0x87b282ff;
 inline constexpr uint64_t kSuperblockVersion = 48;
 inline constexpr uint64_t kSuperblockVersionOld = 47;
+// A file system on which something was deleted (docs/delete.md): the
+// reference accepts only 48, so it refuses such a device instead of
+// misreading its DELETE entries.
+inline constexpr uint64_t kSuperblockVersionDeletes = 49;
+inline constexpr uint32_t kOmfMinorDeletes = 3;
 inline constexpr uint64_t kSuperblockRegion = 2 * kMiB;
 // Where the superblock holds the file system's UUID: what tells one
 // formatting of a device from the next (docs/format.md).
@@ -81,6 +86,12 @@ struct Superblock {
     Uuid daxdev_uuid{};
     std::string dev_name;  // at most 63 bytes are stored
 };
+
+inline bool deletes_marked(const Superblock& sb) {
+    return sb.version == kSuperblockVersionDeletes;
+}
+// The superblock a first delete writes: version 49, OMF 2.3.
+Superblock mark_for_deletes(Superblock sb);
 
 // Writes all 200 bytes (computing the CRC); bytes beyond 200 are untouched.
 void encode_superblock(const Superblock& sb, std::span<uint8_t> out);
@@ -161,13 +172,23 @@ struct DaxdevEntry {
     bool operator==(const DaxdevEntry&) const = default;
 };
 
-// Types a reader must skip (DELETE is reserved, INVALID is a tombstone).
+// What a DELETE removes: the object its target entry created.
+enum class DeleteKind : uint32_t { kFile = 0, kDirectory = 1 };
+
+struct DeleteEntry {
+    std::string relpath;
+    uint64_t target = 0;  // log index of the FILE or MKDIR entry deleted
+    DeleteKind kind = DeleteKind::kFile;
+    bool operator==(const DeleteEntry&) const = default;
+};
+
+// Types a reader must skip (INVALID is a tombstone; unknown types too).
 struct OtherEntry {
     uint32_t type = 0;
     bool operator==(const OtherEntry&) const = default;
 };
 
-using Payload = std::variant<FileEntry, MkdirEntry, DaxdevEntry, OtherEntry>;
+using Payload = std::variant<FileEntry, MkdirEntry, DaxdevEntry, OtherEntry, DeleteEntry>;
 
 struct LogEntry {
     uint64_t seqnum = 0;
@@ -186,5 +207,61 @@ Status check_entry(std::span<const uint8_t> in, uint64_t index);
 Result<LogEntry> parse_entry(std::span<const uint8_t> in, uint64_t index);
 // The same into `out`, reusing its storage (replay parses entry after entry).
 Status parse_entry_into(std::span<const uint8_t> in, uint64_t index, LogEntry& out);
+
+// ---- the host table (docs/delete.md) ----
+
+inline constexpr uint64_t kHostTableOffset = 1 * kMiB;  // inside the superblock region
+inline constexpr size_t kHostSlots = 64;
+inline constexpr size_t kHostSlotBytes = 256;
+inline constexpr size_t kHostHalfBytes = 128;  // host half, then master half
+inline constexpr size_t kHostNameBytes = 40;   // including the terminating NUL
+static_assert(kHostTableOffset + kHostSlots * kHostSlotBytes <= kSuperblockRegion);
+
+constexpr uint64_t host_slot_offset(size_t slot) {
+    return kHostTableOffset + slot * kHostSlotBytes;
+}
+
+enum class HostState : uint32_t { kRequested = 1, kActive = 2, kLeft = 3 };
+
+// Written only by the host that requested or holds the slot.
+struct HostHalf {
+    HostState state = HostState::kRequested;
+    Uuid system_uuid{};
+    Uuid fs_uuid{};
+    uint64_t nonce = 0;
+    uint64_t watermark = 0;  // every DELETE below it is applied and let go
+    uint64_t heartbeat = 0;
+    uint64_t heartbeat_ns = 0;  // wall clock, display only
+    std::string name;           // at most 39 bytes
+    bool operator==(const HostHalf&) const = default;
+};
+
+// Written only by the master.
+struct MasterHalf {
+    bool evicted = false;
+    Uuid granted_uuid{};
+    Uuid fs_uuid{};
+    uint64_t nonce = 0;
+    uint64_t generation = 0;
+    uint64_t time_ns = 0;  // wall clock of the grant or eviction, display only
+    bool operator==(const MasterHalf&) const = default;
+};
+
+// All zeroes: empty. Magic and CRC match: valid. Anything else: torn (a
+// write in progress or cut short); no field of it may be used.
+enum class HalfStatus { kEmpty, kValid, kTorn };
+
+template <class T>
+struct DecodedHalf {
+    HalfStatus status = HalfStatus::kEmpty;
+    T half;  // meaningful only when valid
+};
+
+// Each writes all 128 bytes of `out`, CRC included. Fails (writing
+// nothing) on a name over 39 bytes or an unknown state.
+Status encode_host_half(const HostHalf& h, std::span<uint8_t> out);
+void encode_master_half(const MasterHalf& m, std::span<uint8_t> out);
+DecodedHalf<HostHalf> decode_host_half(std::span<const uint8_t> in);
+DecodedHalf<MasterHalf> decode_master_half(std::span<const uint8_t> in);
 
 }  // namespace famfs::omf
