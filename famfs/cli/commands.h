@@ -25,6 +25,9 @@ struct Command {
 int cmd_creat(const GlobalOptions& g, int argc, char** argv);
 int cmd_cp(const GlobalOptions& g, int argc, char** argv);
 int cmd_mkdir(const GlobalOptions& g, int argc, char** argv);
+int cmd_rm(const GlobalOptions& g, int argc, char** argv);
+int cmd_rmdir(const GlobalOptions& g, int argc, char** argv);
+int cmd_hosts(const GlobalOptions& g, int argc, char** argv);
 int cmd_verify(const GlobalOptions& g, int argc, char** argv);
 int cmd_fsck(const GlobalOptions& g, int argc, char** argv);
 int cmd_check(const GlobalOptions& g, int argc, char** argv);

@@ -23,7 +23,36 @@ std::string bytes_text(uint64_t n) {
     return std::to_string(n) + " bytes";
 }
 
+uint64_t& end_of(uint64_t& end) {
+    return end;
+}
+
+template <class V>
+uint64_t& end_of(V& v) {
+    return v.end;
+}
+
 }  // namespace
+
+// Removes units [first, end) from a map of disjoint runs start -> value
+// (whose end end_of() gives), splitting the runs that straddle its ends.
+template <class Map>
+void cut_runs(Map& runs, uint64_t first, uint64_t end) {
+    auto it = runs.upper_bound(first);
+    if (it != runs.begin() && end_of(std::prev(it)->second) > first) --it;
+    while (it != runs.end() && it->first < end) {
+        const uint64_t s = it->first;
+        auto value = it->second;
+        const uint64_t e = end_of(value);
+        it = runs.erase(it);
+        if (s < first) {
+            auto head = value;
+            end_of(head) = first;
+            runs.emplace(s, head);
+        }
+        if (e > end) it = runs.emplace(end, value).first;
+    }
+}
 
 // One entry's claim in progress: how many more owner runs it may walk to
 // name the earlier claimants, and the units it collided on past that.
@@ -72,16 +101,109 @@ Allocator::Allocator(const omf::Superblock& sb)
     mark(0, std::min(units_, div_up(metadata_end, unit_)), Collision::kReserved);
 }
 
-void Allocator::claim(const omf::FileEntry& f, uint64_t index) {
+// The unit runs [first, end) a file's map covers, clipped to the device.
+template <class F>
+void Allocator::for_each_run(const omf::FileEntry& f, F&& fn) const {
     const auto& extents = f.ext_type == omf::ExtentType::kSimple ? f.extents : f.interleave.strips;
-    ClaimOfEntry claim(index, collisions_.size());
     for (const auto& x : extents) {
         const uint64_t first = x.offset / unit_;
         if (first >= units_) continue;  // past the device: nothing there to claim
         const uint64_t end = first + std::min(div_up(x.len, unit_), units_ - first);
-        if (end > first) claim_run(first, end, index, claim);
+        if (end > first) fn(first, end);
     }
+}
+
+void Allocator::claim(const omf::FileEntry& f, uint64_t index) {
+    ClaimOfEntry claim(index, collisions_.size());
+    for_each_run(f, [&](uint64_t first, uint64_t end) {
+        if (!pending_.empty()) take_pending(first, end);
+        claim_run(first, end, index, claim);
+        record_run(index, first, end);
+    });
     claim.finish(collisions_);
+}
+
+void Allocator::record_run(uint64_t index, uint64_t first, uint64_t end) {
+    if (index >= file_runs_.size()) file_runs_.resize(index + 1);
+    FileRuns& r = file_runs_[index];
+    if (r.count == 0) r.begin = static_cast<uint32_t>(runs_.size());
+    if (r.begin + r.count != runs_.size()) return;  // not this file's latest runs: ignore
+    runs_.emplace_back(first, end);
+    ++r.count;
+}
+
+void Allocator::adopt(const omf::FileEntry& f, uint64_t index) {
+    for_each_run(f, [&](uint64_t first, uint64_t end) {
+        cut_runs(owners_, first, end);
+        if (owners_.size() < kMaxOwnerRuns) owners_.emplace(first, Owned{end, index});
+        record_run(index, first, end);
+    });
+}
+
+bool Allocator::owned_by(uint64_t first, uint64_t end, uint64_t index) const {
+    auto it = owners_.upper_bound(first);
+    if (it == owners_.begin()) return false;
+    for (--it; first < end; ++it) {
+        if (it == owners_.end() || it->first > first || it->second.end <= first ||
+            it->second.index != index)
+            return false;
+        first = it->second.end;
+    }
+    return true;
+}
+
+uint64_t Allocator::pend(uint64_t file_index, uint64_t delete_index) {
+    if (file_index >= file_runs_.size() || units_claimed_twice_ != 0) return 0;
+    const FileRuns r = file_runs_[file_index];
+    for (uint32_t i = r.begin; i < r.begin + r.count; ++i)
+        if (!owned_by(runs_[i].first, runs_[i].second, file_index)) return 0;
+    uint64_t n = 0;
+    for (uint32_t i = r.begin; i < r.begin + r.count; ++i) {
+        const auto [first, end] = runs_[i];
+        if (pending_.count(first)) continue;  // the same run twice in one map
+        pending_.emplace(first, PendingRun{end, delete_index});
+        n += end - first;
+    }
+    file_runs_[file_index].count = 0;
+    pending_units_ += n;
+    return n;
+}
+
+uint64_t Allocator::reclaim(uint64_t horizon) {
+    uint64_t n = 0;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.delete_index >= horizon) {
+            ++it;
+            continue;
+        }
+        release(it->first, it->second.end);
+        n += it->second.end - it->first;
+        it = pending_.erase(it);
+    }
+    pending_units_ -= n;
+    return n;
+}
+
+void Allocator::take_pending(uint64_t first, uint64_t end) {
+    auto it = pending_.upper_bound(first);
+    if (it != pending_.begin() && std::prev(it)->second.end > first) --it;
+    while (it != pending_.end() && it->first < end) {
+        const uint64_t s = it->first;
+        const PendingRun run = it->second;
+        it = pending_.erase(it);
+        const uint64_t lo = std::max(s, first), hi = std::min(run.end, end);
+        release(lo, hi);
+        pending_units_ -= hi - lo;
+        if (s < lo) pending_.emplace(s, PendingRun{lo, run.delete_index});
+        if (run.end > hi) it = pending_.emplace(hi, PendingRun{run.end, run.delete_index}).first;
+    }
+}
+
+void Allocator::release(uint64_t first, uint64_t end) {
+    for (uint64_t u = first; u < end; ++u) words_[u / 64] &= ~(uint64_t{1} << (u % 64));
+    used_ -= end - first;
+    cut_runs(claimed_, first, end);
+    cut_runs(owners_, first, end);
 }
 
 // The claimed runs that overlap or touch [first, end) are merged into one;

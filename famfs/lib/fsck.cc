@@ -205,6 +205,10 @@ std::string capacity_section(const FsckReport& r, uint64_t bitmap_capacity,
     out += "  Sum of file sizes:      " + bytes_text(r.sum_file_sizes, opt) + "\n";
     out += "  Allocated bytes:        " + bytes_text(r.allocated, opt) + "\n";
     out += "  Free space:             " + bytes_text(r.free, opt) + "\n";
+    if (omf::deletes_marked(r.sb)) {
+        out += "  Pending reclaim:        " + bytes_text(r.pending, opt) + "\n";
+        out += "  In use by live files:   " + bytes_text(r.allocated - r.pending, opt) + "\n";
+    }
     if (!r.unreplayed.empty())
         out += "  Claimed by unreplayed:  " + bytes_text(r.unreplayed.claimed_bytes, opt) + "\n";
     out += format("  Space amplification:     %.2f\n", amplification);
@@ -347,6 +351,7 @@ Result<FsckReport> fsck(Volume& vol, const FsckOptions& opt) {
     }
     r.allocated = st->alloc.used_bytes();
     r.free = st->alloc.free_bytes();
+    r.pending = st->alloc.pending_bytes();
     r.collisions = st->alloc.collisions();
     r.units_claimed_twice = st->alloc.units_claimed_twice();
     r.buckets = st->alloc.bucket_stats(opt.nbuckets);

@@ -117,6 +117,7 @@ Status Namespace::apply(omf::LogEntry entry, uint64_t index, const Status& map) 
     applied_ = std::max(applied_, index + 1);
     auto* f = std::get_if<omf::FileEntry>(&entry.payload);
     auto* d = std::get_if<omf::MkdirEntry>(&entry.payload);
+    if (auto* del = std::get_if<omf::DeleteEntry>(&entry.payload)) return apply_delete(*del, index);
     if (!f && !d) return {};  // ADD_DAXDEV and reserved types allocate nothing
     const std::string& relpath = f ? f->relpath : d->relpath;
     auto place = admit_entry(paths_, relpath, map);
@@ -144,9 +145,37 @@ Status Namespace::apply(omf::LogEntry entry, uint64_t index, const Status& map) 
     return {};
 }
 
+Status Namespace::apply_delete(const omf::DeleteEntry& d, uint64_t index) {
+    auto id = admit_delete(paths_, d, index);
+    if (!id) {
+        std::string reason = id.error().message;
+        const Node* target = node_at(d.target);
+        if (target && target->deleted_at)
+            reason = "'" + d.relpath + "': entry " + std::to_string(d.target) +
+                     " was already deleted at entry " + std::to_string(*target->deleted_at);
+        problems_.push_back({index, d.relpath, reason});
+        return make_error(id.error().code, reason);
+    }
+    Node& n = *by_index_[d.target];
+    paths_.remove(*id);
+    unlink(n);
+    n.deleted_at = index;
+    return {};
+}
+
+void Namespace::unlink(Node& n) {
+    Node* parent = n.parent;
+    (n.prev_sibling ? n.prev_sibling->next_sibling : parent->first_child) = n.next_sibling;
+    (n.next_sibling ? n.next_sibling->prev_sibling : parent->last_child) = n.prev_sibling;
+    n.next_sibling = n.prev_sibling = nullptr;
+    --parent->nchildren;
+    (n.is_dir ? dirs_ : files_) -= 1;
+}
+
 void Namespace::link(Node& n, Node* parent) {
     n.name = split_relpath(n.relpath()).second;  // after the move: a view of n's own string
     n.parent = parent;
+    n.prev_sibling = parent->last_child;
     (parent->last_child ? parent->last_child->next_sibling : parent->first_child) = &n;
     parent->last_child = &n;
     ++parent->nchildren;
@@ -180,8 +209,13 @@ std::vector<const Node*> Namespace::sorted_children(const Node& n) {
 
 const Node* Namespace::find_ino(uint64_t ino) const {
     if (ino == kRootIno) return root_;
-    if (ino < kFirstEntryIno || ino - kFirstEntryIno >= by_index_.size()) return nullptr;
-    return by_index_[ino - kFirstEntryIno];
+    if (ino < kFirstEntryIno) return nullptr;
+    const Node* n = node_at(ino - kFirstEntryIno);
+    return n && !n->deleted_at ? n : nullptr;
+}
+
+const Node* Namespace::node_at(uint64_t index) const {
+    return index < by_index_.size() ? by_index_[index] : nullptr;
 }
 
 }  // namespace famfs

@@ -86,8 +86,9 @@ PathIndex::Id PathIndex::add(const Place& p, bool is_dir, uint64_t log_index) {
     const Id id = static_cast<Id>(records_.size());
     records_.push_back(Record{static_cast<uint32_t>(log_index), p.parent,
                               static_cast<uint32_t>(names_.size()),
-                              static_cast<uint16_t>(p.name.size()), is_dir});
+                              static_cast<uint16_t>(p.name.size()), is_dir, false, 0});
     names_.append(p.name);
+    ++records_[p.parent].nchildren;
     insert(id, p.hash);
     return id;
 }
@@ -126,11 +127,37 @@ void PathIndex::insert(Id id, uint64_t hash) {
     slots_[i] = Slot{tag_of(hash), id};
 }
 
+void PathIndex::remove(Id id) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = child_hash(parent(id), name(id)) & mask;
+    while (slots_[i].id != id) i = (i + 1) & mask;
+    erase_slot(i);
+    --records_[parent(id)].nchildren;
+    records_[id].removed = true;
+}
+
+// Backward-shift deletion: the entries after the hole that may live there
+// move into it, so probing never needs tombstones.
+void PathIndex::erase_slot(size_t hole) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t j = (hole + 1) & mask; slots_[j].id != kNone; j = (j + 1) & mask) {
+        const Id id = slots_[j].id;
+        const size_t home = child_hash(parent(id), name(id)) & mask;
+        // The entry may move to the hole unless its home lies cyclically in (hole, j].
+        const bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays) continue;
+        slots_[hole] = slots_[j];
+        hole = j;
+    }
+    slots_[hole] = Slot{};
+}
+
 // Rehashing recomputes each hash from the record: slots stay 8 bytes.
 void PathIndex::grow(size_t min_slots) {
     if (min_slots <= slots_.size()) return;
     slots_.assign(std::bit_ceil(min_slots), Slot{});
-    for (Id id = 1; id < records_.size(); ++id) insert(id, child_hash(parent(id), name(id)));
+    for (Id id = 1; id < records_.size(); ++id)
+        if (!records_[id].removed) insert(id, child_hash(parent(id), name(id)));
 }
 
 Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view relpath,
@@ -138,6 +165,33 @@ Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view re
     FAMFS_TRY(validate_relpath(relpath));
     if (!map) return map.error();
     return paths.place(relpath);
+}
+
+}  // namespace famfs
+
+namespace famfs {
+
+Result<PathIndex::Id> admit_delete(const PathIndex& paths, const omf::DeleteEntry& d,
+                                   uint64_t index) {
+    FAMFS_TRY(validate_relpath(d.relpath));
+    const std::string shown = "'" + d.relpath + "': ";
+    if (d.target >= index)
+        return make_error(EINVAL, shown + "delete of entry " + std::to_string(d.target) +
+                                      ", which is not before it");
+    const PathIndex::Id id = paths.find(d.relpath);
+    if (id == PathIndex::kNone) return make_error(ENOENT, shown + "no such file or directory");
+    if (paths.log_index(id) != d.target)
+        return make_error(ENOENT, shown + "is entry " + std::to_string(paths.log_index(id)) +
+                                      ", not entry " + std::to_string(d.target) +
+                                      " (that one was deleted already)");
+    const bool dir = d.kind == omf::DeleteKind::kDirectory;
+    if (paths.is_dir(id) != dir)
+        return make_error(dir ? ENOTDIR : EISDIR,
+                          shown + (dir ? "is not a directory" : "is a directory"));
+    if (dir && paths.children(id) != 0)
+        return make_error(ENOTEMPTY, shown + "directory not empty (" +
+                                         std::to_string(paths.children(id)) + " entries)");
+    return id;
 }
 
 }  // namespace famfs

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "bytes.h"
+#include "famfs/host_table.h"
 #include "famfs/memsafe.h"
 #include "famfs/mounts.h"
 
@@ -37,6 +39,12 @@ Result<Role> role_for(const omf::Superblock& sb) {
 // A file's extents are claimed when its map is in bounds, even if its path
 // is refused: that space may hold data.
 void apply_entry(State& st, omf::LogEntry&& e, uint64_t index) {
+    if (const auto* del = std::get_if<omf::DeleteEntry>(&e.payload)) {
+        const bool file = del->kind == omf::DeleteKind::kFile;
+        const uint64_t target = del->target;
+        if (st.ns.apply(std::move(e), index, Status{}) && file) st.alloc.pend(target, index);
+        return;
+    }
     const auto* f = std::get_if<omf::FileEntry>(&e.payload);
     const Status map = f ? validate_file_map(*f, st.layout) : Status{};
     if (f && map) st.alloc.claim(*f, index);
@@ -183,19 +191,37 @@ struct Volume::WriterState {
     std::optional<uint64_t> invalid_index;
     std::optional<Error> invalid_reason;
 
+    bool needs_every_path = false;  // a DELETE that a scoped index cannot judge
+
     // `claimed`: a file's extents are already marked (this writer
     // allocated them), so claiming them again would report a collision.
     void apply(const omf::LogEntry& e, uint64_t index, bool claimed) {
         applied = index + 1;
         auto* f = std::get_if<omf::FileEntry>(&e.payload);
         auto* d = std::get_if<omf::MkdirEntry>(&e.payload);
+        if (auto* del = std::get_if<omf::DeleteEntry>(&e.payload)) return apply_delete(*del, index);
         if (!f && !d) return;
         const Status map = f ? validate_file_map(*f, layout) : Status{};
+        if (f && map && claimed) alloc.adopt(*f, index);
         if (f && map && !claimed) alloc.claim(*f, index);
         const std::string& relpath = f ? f->relpath : d->relpath;
         if (!scope.covers(relpath)) return;
         auto place = admit_entry(paths, relpath, map);
         if (place) paths.add(*place, d != nullptr, index);
+    }
+
+    // Whether a DELETE of a directory is admitted depends on all its
+    // children, which a scoped index does not hold: the writer rebuilds
+    // with every path (begin_write) as soon as it meets one.
+    void apply_delete(const omf::DeleteEntry& del, uint64_t index) {
+        if (!scope.is_every_path()) {
+            needs_every_path = true;
+            return;
+        }
+        auto id = admit_delete(paths, del, index);
+        if (!id) return;
+        paths.remove(*id);
+        if (del.kind == omf::DeleteKind::kFile) alloc.pend(del.target, index);
     }
 };
 
@@ -268,6 +294,11 @@ Result<Volume::WriteSession> Volume::begin_write(const PathScope& names) {
     }
     if (auto s = refresh_writer_state(*cache_); !s)
         return make_error(s.error().code, device_->path() + ": " + s.error().message);
+    if (cache_->needs_every_path) {
+        cache_ = std::make_unique<WriterState>(layout_, PathScope::every_path());
+        if (auto s = catch_up_writer(*cache_); !s)
+            return make_error(s.error().code, device_->path() + ": " + s.error().message);
+    }
     if (cache_->invalid_index)
         return make_error(EBADMSG, device_->path() + ": the log has an invalid entry at index " +
                                        std::to_string(*cache_->invalid_index) + " (" +
@@ -302,6 +333,7 @@ Result<Volume::Created> Volume::allocate(WriterState& st, const CreateSpec& spec
     }
     FAMFS_TRY(check_parent(st.paths, spec.relpath));
     if (free_entries == 0) return make_error(ENOSPC, "'" + spec.relpath + "': the log is full");
+    FAMFS_TRY(reclaim_pending(st.alloc));
     auto f = st.alloc.allocate_file(spec.size, spec.interleave);
     if (!f) return make_error(f.error().code, "'" + spec.relpath + "': " + f.error().message);
     f->relpath = spec.relpath;
@@ -374,6 +406,107 @@ Status Volume::clone(const std::string& src, const std::string& dst) {
     if (!f) return f.error();
     f->relpath = dst;
     return w->append(omf::LogEntry{0, std::move(*f)}, false);
+}
+
+// ---- deletes (docs/delete.md) ----
+
+namespace {
+
+// Children before their directory, so every DELETE is admitted in turn.
+void post_order(const Node& n, std::vector<omf::DeleteEntry>& out) {
+    for (const Node* c = n.first_child; c; c = c->next_sibling) post_order(*c, out);
+    out.push_back({n.relpath(), n.log_index,
+                   n.is_dir ? omf::DeleteKind::kDirectory : omf::DeleteKind::kFile});
+}
+
+}  // namespace
+
+Result<std::vector<omf::DeleteEntry>> Volume::deletes_for(const PathIndex& paths,
+                                                          const std::string& relpath,
+                                                          RemoveMode mode) const {
+    const std::string shown = "'" + relpath + "': ";
+    const PathIndex::Id id = paths.find(relpath);
+    if (id == PathIndex::kNone) return make_error(ENOENT, shown + "no such file or directory");
+    const bool dir = paths.is_dir(id);
+    if (!dir && mode == RemoveMode::kEmptyDirectory)
+        return make_error(ENOTDIR, shown + "is not a directory");
+    if (dir && mode == RemoveMode::kFile)
+        return make_error(EISDIR, shown + "is a directory (use rm -r, or rmdir)");
+    if (dir && mode == RemoveMode::kEmptyDirectory && paths.children(id) != 0)
+        return make_error(ENOTEMPTY, shown + "directory not empty");
+    const auto kind = dir ? omf::DeleteKind::kDirectory : omf::DeleteKind::kFile;
+    if (!dir || paths.children(id) == 0)
+        return std::vector<omf::DeleteEntry>{{relpath, paths.log_index(id), kind}};
+    // A tree: the writer's index lists no children, a full replay does (the
+    // append lock is held, so the log cannot change on this host meanwhile).
+    auto st = load();
+    if (!st) return st.error();
+    const Node* n = st->ns.lookup(relpath);
+    if (!n || n->log_index != paths.log_index(id))
+        return make_error(EAGAIN, shown + "changed during the delete; try again");
+    std::vector<omf::DeleteEntry> out;
+    post_order(*n, out);
+    return out;
+}
+
+// Frees the pending space the host table allows (docs/delete.md): read
+// afresh before every allocation, as hosts advance their watermarks.
+Status Volume::reclaim_pending(Allocator& alloc) const {
+    if (alloc.pending().empty()) return {};
+    auto table = read_host_table(*device_);
+    if (!table) return table.error();
+    // Interim: the servers do not register in the table yet, so an empty
+    // table says nothing about the mounts that exist; reclaim waits until
+    // some host has registered (docs/delete.md, "Status").
+    if (!kEmptyTableAllowsReclaim && table_is_empty(*table, sb_.fs_uuid)) return {};
+    alloc.reclaim(reclaim_horizon(*table, sb_.fs_uuid));
+    return {};
+}
+
+Status Volume::mark_for_deletes() {
+    auto mem = device_->range(0, omf::kSuperblockBytes);
+    uint8_t raw[omf::kSuperblockBytes];
+    Status read = memsafe::guarded(mem.data(), mem.size(), [&] {
+        device_->invalidate(mem.data(), mem.size());
+        std::memcpy(raw, mem.data(), sizeof raw);
+    });
+    if (!read) return make_error(EIO, device_->path() + ": superblock: " + read.error().message);
+    FAMFS_TRY(omf::validate_superblock(raw));
+    const omf::Superblock now = omf::decode_superblock(raw);
+    if (now.fs_uuid != sb_.fs_uuid)
+        return make_error(ESTALE, device_->path() + ": the device was formatted again");
+    if (!omf::deletes_marked(now)) {
+        // Only the version, the OMF minor and the CRC change: every other
+        // byte stays as the formatter wrote it.
+        const omf::Superblock marked = omf::mark_for_deletes(now);
+        bytes::put<uint64_t>(raw, 8, marked.version);
+        bytes::put<uint32_t>(raw, 44, marked.omf_minor);
+        bytes::put<uint64_t>(raw, 96, omf::superblock_crc(raw));
+        std::memcpy(mem.data(), raw, sizeof raw);
+        FAMFS_TRY(device_->persist(mem.data(), mem.size()));
+    }
+    sb_.version = layout_.version = omf::kSuperblockVersionDeletes;
+    sb_.omf_minor = layout_.omf_minor = omf::kOmfMinorDeletes;
+    return {};
+}
+
+Status Volume::remove(const std::string& relpath, RemoveMode mode) {
+    if (role_ != Role::kMaster)
+        return make_error(EROFS, "'" + relpath +
+                                     "': this host is a client; only the master (system " +
+                                     omf::uuid_to_string(sb_.system_uuid) + ") deletes");
+    FAMFS_TRY(validate_relpath(relpath));
+    auto w = begin_write(PathScope::every_path());
+    if (!w) return w.error();
+    auto todo = deletes_for(w->state().paths, relpath, mode);
+    if (!todo) return todo.error();
+    if (todo->size() > w->free_entries())
+        return make_error(ENOSPC, "'" + relpath + "': the log is full (" +
+                                      std::to_string(todo->size()) + " entries needed, " +
+                                      std::to_string(w->free_entries()) + " free)");
+    FAMFS_TRY(mark_for_deletes());
+    for (auto& d : *todo) FAMFS_TRY(w->append(omf::LogEntry{0, std::move(d)}, false));
+    return {};
 }
 
 // ---- transactions: data first, then the log entry ----

@@ -57,6 +57,29 @@ class Allocator {
     // itemised. A file system of 15 420 files needs a few thousand runs.
     static constexpr size_t kMaxOwnerRuns = size_t{1} << 17;
 
+    // Records that the file this allocator allocated (owner kUnlogged) was
+    // logged at `index`, as claim() would have: a later DELETE can find it.
+    void adopt(const omf::FileEntry& f, uint64_t index);
+
+    // A DELETE at `delete_index` of the file claimed at `file_index`: its
+    // units become pending reclaim. They stay in use, never handed out,
+    // until reclaim() is given a horizon above delete_index; a later FILE
+    // entry of the log that claims them (the master reused them) takes
+    // them without a collision. Units shared with another claim are never
+    // pending: while the log has any cross-link, deleted space stays in
+    // use (docs/delete.md). Returns the units made pending.
+    uint64_t pend(uint64_t file_index, uint64_t delete_index);
+    // Frees every pending run deleted below `horizon` (reclaim_horizon() of
+    // the host table); returns the units freed.
+    uint64_t reclaim(uint64_t horizon);
+    uint64_t pending_bytes() const { return pending_units_ * unit_; }
+    // Pending runs: first unit -> {end, delete index}.
+    struct PendingRun {
+        uint64_t end = 0;
+        uint64_t delete_index = 0;
+    };
+    const std::map<uint64_t, PendingRun>& pending() const { return pending_; }
+
     // First fit; one simple extent of size rounded up to whole units.
     Result<omf::Extent> allocate(uint64_t size);
     // Falls back to allocate() for files smaller than one chunk.
@@ -91,6 +114,15 @@ class Allocator {
     void collide(uint64_t first, uint64_t end, ClaimOfEntry& claim);
     void mark(uint64_t first, uint64_t n, uint64_t owner);
     void set_in_use(uint64_t first, uint64_t end);
+    template <class F>
+    void for_each_run(const omf::FileEntry& f, F&& fn) const;
+    // Frees units [first, end): bitmap, claimed runs and owners.
+    void release(uint64_t first, uint64_t end);
+    // Frees the pending units in [first, end): a logged file reuses them.
+    void take_pending(uint64_t first, uint64_t end);
+    // True when owners_ names `index` as the first claimant of all of [first, end).
+    bool owned_by(uint64_t first, uint64_t end, uint64_t index) const;
+    void record_run(uint64_t index, uint64_t first, uint64_t end);
 
     uint64_t unit_;
     uint64_t units_;
@@ -105,6 +137,15 @@ class Allocator {
     std::map<uint64_t, Owned> owners_;
     std::vector<Collision> collisions_;
     uint64_t units_claimed_twice_ = 0;
+    // Each claimed file's runs (clipped to the device), for pend():
+    // file_runs_[log index] is a range of runs_.
+    struct FileRuns {
+        uint32_t begin = 0, count = 0;
+    };
+    std::vector<FileRuns> file_runs_;
+    std::vector<std::pair<uint64_t, uint64_t>> runs_;
+    std::map<uint64_t, PendingRun> pending_;
+    uint64_t pending_units_ = 0;
 };
 
 }  // namespace famfs

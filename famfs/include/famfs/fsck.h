@@ -68,6 +68,9 @@ struct FsckReport {
     uint64_t files = 0, dirs = 0;
     uint64_t sum_file_sizes = 0;
     uint64_t allocated = 0, free = 0;
+    // Of `allocated`: space of deleted files not yet reclaimed
+    // (docs/delete.md). Reported only on a file system marked for deletes.
+    uint64_t pending = 0;
     std::optional<uint64_t> invalid_index;  // replay stopped here
     std::string invalid_reason;
     Unreplayed unreplayed;          // the entries after invalid_index

@@ -1,6 +1,7 @@
 // The namespace built by replaying the log: a tree of directories and files.
-// It only ever grows (the log has no deletes), so node pointers stay valid
-// for the life of the Namespace; callers that share one across threads
+// A DELETE unlinks a node from the tree but never frees it, so node
+// pointers stay valid for the life of the Namespace (a server may still
+// hold a deleted file open); callers that share one across threads
 // serialise apply() against readers themselves.
 //
 // Which paths exist, and which entries are refused, is the PathIndex's;
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,7 +45,10 @@ struct Node {
     Node* first_child = nullptr;
     Node* last_child = nullptr;
     Node* next_sibling = nullptr;
+    Node* prev_sibling = nullptr;
     uint64_t nchildren = 0;
+    // Set by a DELETE: the node is out of the tree, found by no lookup.
+    std::optional<uint64_t> deleted_at;
 
     uint64_t size() const { return is_dir ? 0 : file.size; }
     // "" for the root.
@@ -80,7 +85,10 @@ class Namespace {
     const Node& root() const { return *root_; }
     const Node* lookup(std::string_view relpath) const;
     const Node* child(const Node& dir, std::string_view name) const;
-    const Node* find_ino(uint64_t ino) const;
+    const Node* find_ino(uint64_t ino) const;  // nullptr for deleted nodes
+    // The node logged at `index`, deleted or not (nullptr when refused or
+    // not a file or directory).
+    const Node* node_at(uint64_t index) const;
     const std::vector<Problem>& problems() const { return problems_; }
     uint64_t files() const { return files_; }
     uint64_t dirs() const { return dirs_; }
@@ -102,6 +110,8 @@ class Namespace {
     }
     Node& new_node();  // from the chunks: never moves, never freed alone
     void link(Node& node, Node* parent);
+    void unlink(Node& node);
+    Status apply_delete(const omf::DeleteEntry& d, uint64_t index);
     Node* node_of(PathIndex::Id id) const;  // nullptr for kNone
 
     omf::Superblock sb_;

@@ -4,7 +4,7 @@
 // full Namespace builds on it, so both refuse exactly the same entries.
 //
 // Memory is what a replay pays for (a first touch of a page costs
-// microseconds), so a path is ~40 bytes here: a 16-byte record, its name
+// microseconds), so a path is ~44 bytes here: a 20-byte record, its name
 // in one shared buffer, and 8-byte slots of an open-addressing table (at
 // most three quarters full) keyed by (parent, name) that finds a child in
 // any directory in a probe or two.
@@ -48,12 +48,16 @@ class PathIndex {
     // cannot: ENOENT (no parent), ENOTDIR (parent is a file), EEXIST.
     Result<Place> place(std::string_view relpath) const;
     Id add(const Place& p, bool is_dir, uint64_t log_index);
+    // Takes a path out (a DELETE): its name is free again; its Id stays
+    // valid for the accessors below but is never found again.
+    void remove(Id id);
     void reserve(size_t more);
 
     Id find(std::string_view relpath) const;  // kNone when absent
     Id child(Id dir, std::string_view name) const;
     bool is_dir(Id id) const { return records_[id].is_dir; }
     Id parent(Id id) const { return records_[id].parent; }
+    uint32_t children(Id id) const { return records_[id].nchildren; }  // live ones
     uint64_t log_index(Id id) const { return records_[id].log_index; }
     std::string_view name(Id id) const {
         return std::string_view(names_).substr(records_[id].name_offset, records_[id].name_len);
@@ -67,6 +71,8 @@ class PathIndex {
         uint32_t name_offset = 0;
         uint16_t name_len = 0;  // a relpath is under 80 bytes
         bool is_dir = false;
+        bool removed = false;    // by a DELETE
+        uint32_t nchildren = 0;  // live children: a DELETE of a directory needs none
     };
     struct Slot {
         uint32_t tag = 0;  // high half of the hash: most mismatches end here
@@ -74,6 +80,7 @@ class PathIndex {
     };
     Id find_child(Id parent, std::string_view name, uint64_t hash) const;
     void insert(Id id, uint64_t hash);
+    void erase_slot(size_t i);
     void grow(size_t min_slots);
 
     std::vector<Record> records_;
@@ -88,5 +95,11 @@ class PathIndex {
 // extents, so it is computed once.
 Result<PathIndex::Place> admit_entry(const PathIndex& paths, std::string_view relpath,
                                      const Status& map);
+
+// The replay rules for a DELETE at `index` (docs/delete.md): a valid
+// relpath naming the live object its target entry created, of the kind it
+// says, and a directory without children. Returns the path to remove.
+Result<PathIndex::Id> admit_delete(const PathIndex& paths, const omf::DeleteEntry& d,
+                                   uint64_t index);
 
 }  // namespace famfs

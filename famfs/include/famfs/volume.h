@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "famfs/allocator.h"
 #include "famfs/device.h"
@@ -96,6 +97,15 @@ class Volume {
     // parents: create missing parents and accept an existing directory.
     Status mkdir(const std::string& relpath, uint32_t mode, uint32_t uid, uint32_t gid,
                  bool parents);
+    // Deletes (docs/delete.md): logs one DELETE per object, children before
+    // their directory, after marking the superblock (version 49) if this is
+    // the first delete. kFile refuses a directory, kEmptyDirectory anything
+    // but an empty directory, kRecursive takes a file or a whole tree. A
+    // file's space is pending reclaim until every host is past its DELETE.
+    // EROFS on a client; on any failure nothing is logged.
+    enum class RemoveMode { kFile, kEmptyDirectory, kRecursive };
+    Status remove(const std::string& relpath, RemoveMode mode);
+
     // Test-only: logs dst with src's extents (a deliberate cross-link).
     Status clone(const std::string& src, const std::string& dst);
 
@@ -123,6 +133,12 @@ class Volume {
     // paths the write will look up.
     Result<WriteSession> begin_write(const PathScope& names);
     Status refresh_writer_state(WriterState& w) const;
+    Status reclaim_pending(Allocator& alloc) const;
+    // Rewrites the superblock as version 49 unless it already is (flushed).
+    Status mark_for_deletes();
+    Result<std::vector<omf::DeleteEntry>> deletes_for(const PathIndex& paths,
+                                                      const std::string& relpath,
+                                                      RemoveMode mode) const;
     // The map of the file logged at `index`, read back from the log.
     Result<omf::FileEntry> logged_file(uint64_t index) const;
     Result<Created> allocate(WriterState& st, const CreateSpec& spec, uint64_t free_entries);
