@@ -1,6 +1,7 @@
 // famfs rm, rmdir and hosts (docs/delete.md): deletes on the master, the
 // superblock mark, refusals that leave the device byte-identical, and
 // clients refusing with EROFS.
+#include <algorithm>
 #include <cstring>
 
 #include "cli_fixture.h"
@@ -34,6 +35,32 @@ TEST_F(RmTest, RemovesAFileAndMarksTheSuperblock) {
     EXPECT_EQ(f.status, 0) << f.out << f.err;
     EXPECT_TRUE(contains(f.out, "Pending reclaim:        4194304")) << f.out;
     EXPECT_TRUE(contains(f.out, "OMF minor version: 3")) << f.out;
+}
+
+// The reference famfs accepts only superblock version 48: the mark changes
+// the version (and the OMF minor, and so the CRC), and no other byte of
+// the superblock a reference tool reads.
+TEST_F(RmTest, TheMarkChangesOnlyTheVersionMinorAndCrc) {
+    format();
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
+    const auto before = snapshot();
+    ASSERT_EQ(famfs({"rm", "f"}).status, 0);
+    const auto after = snapshot();
+    for (size_t i = 0; i < omf::kSuperblockBytes; ++i) {
+        const bool marked = (i >= 8 && i < 16) || (i >= 44 && i < 48) || (i >= 96 && i < 104);
+        if (!marked) {
+            EXPECT_EQ(before[i], after[i]) << "superblock byte " << i;
+        }
+    }
+    EXPECT_EQ(superblock_version(after), 49u);
+    EXPECT_EQ(after[44], 3);
+    std::vector<uint8_t> sb(after.begin(), after.begin() + omf::kSuperblockBytes);
+    EXPECT_TRUE(omf::validate_superblock(sb).ok());
+    // A second delete leaves the superblock alone.
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "g"}).status, 0);
+    ASSERT_EQ(famfs({"rm", "g"}).status, 0);
+    const auto again = snapshot();
+    EXPECT_TRUE(std::equal(after.begin(), after.begin() + omf::kSuperblockBytes, again.begin()));
 }
 
 TEST_F(RmTest, FailuresNameTheObjectAndChangeNothing) {
