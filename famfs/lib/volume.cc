@@ -296,7 +296,7 @@ Result<Volume::WriteSession> Volume::begin_write(const PathScope& names) {
         return make_error(s.error().code, device_->path() + ": " + s.error().message);
     if (cache_->needs_every_path) {
         cache_ = std::make_unique<WriterState>(layout_, PathScope::every_path());
-        if (auto s = catch_up_writer(*cache_); !s)
+        if (auto s = refresh_writer_state(*cache_); !s)
             return make_error(s.error().code, device_->path() + ": " + s.error().message);
     }
     if (cache_->invalid_index)
