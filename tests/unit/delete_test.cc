@@ -99,7 +99,8 @@ TEST(PathIndexDelete, RemovalKeepsEveryOtherPathFindable) {
     PathIndex paths;
     std::vector<PathIndex::Id> ids;
     for (int i = 0; i < 500; ++i) {
-        auto place = paths.place("f" + std::to_string(i));
+        const std::string name = "f" + std::to_string(i);  // the place views it
+        auto place = paths.place(name);
         ASSERT_TRUE(place.ok());
         ids.push_back(paths.add(*place, false, static_cast<uint64_t>(i)));
     }
