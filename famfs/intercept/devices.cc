@@ -30,14 +30,9 @@ Status holds_file_system(Device& dev, const std::string& path, const omf::Uuid& 
     if (dev.size() < omf::kSuperblockRegion) {
         return make_error(ENODEV, path + ": too small to hold a famfs superblock");
     }
-    omf::Superblock sb;
-    const auto region = dev.range(0, omf::kSuperblockRegion);
-    Status read = memsafe::guarded(region.data(), region.size(), [&] {
-        dev.invalidate(region.data(), 4096);
-        sb = omf::decode_superblock(region);
-    });
-    if (!read) return make_error(EIO, path + ": the superblock cannot be read");
-    if (sb.fs_uuid != fs_uuid) {
+    const auto now = read_fs_uuid(dev);
+    if (!now) return make_error(EIO, path + ": the superblock cannot be read");
+    if (*now != fs_uuid) {
         return make_error(ESTALE, path + ": holds another file system than the mount's");
     }
     return {};
@@ -54,6 +49,17 @@ Result<OpenDevice> open_uncached(const std::string& path, Access access, const o
 }
 
 }  // namespace
+
+Result<omf::Uuid> read_fs_uuid(Device& dev) {
+    const uint8_t* at = dev.base() + omf::kSuperblockFsUuidOffset;
+    omf::Uuid uuid{};
+    Status read = memsafe::guarded(at, uuid.size(), [&] {
+        dev.invalidate_data(at, uuid.size());
+        std::memcpy(uuid.data(), at, uuid.size());
+    });
+    if (!read) return read.error();
+    return uuid;
+}
 
 void lock_devices_for_fork() {
     cache().mu.lock();

@@ -21,6 +21,11 @@ struct OpenDevice {
     int fd = -1;                     // for mapping pieces of it into mmap() ranges
 };
 
+// The file system UUID the device's superblock holds now (its cache line
+// dropped first on memory that is not host-local); EIO when that memory
+// has failed. What tells one formatting of a device from the next.
+Result<omf::Uuid> read_fs_uuid(Device& dev);
+
 // The server's epoch page (epoch_page.h in famfs_fused), mapped read-only
 // once per process; null when it cannot be mapped (the library then only
 // asks the server again every ServedFile::kRecheck).

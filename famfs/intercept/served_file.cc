@@ -218,13 +218,8 @@ void ServedFile::recheck(int fd, bool wait) {
 }
 
 bool ServedFile::device_still_holds_file_system() const {
-    const uint8_t* uuid = device_->base() + omf::kSuperblockFsUuidOffset;
-    omf::Uuid now{};
-    Status read = memsafe::guarded(uuid, now.size(), [&] {
-        device_->invalidate_data(uuid, now.size());
-        std::memcpy(now.data(), uuid, now.size());
-    });
-    return read && now == record_.fs_uuid;
+    const auto now = read_fs_uuid(*device_);
+    return now && *now == record_.fs_uuid;
 }
 
 // Reads go to memory another host may have written: the lines are
