@@ -77,7 +77,7 @@ class CrashTest : public CliTest {
         for (int i = 0; i < kKills; ++i) {
             fresh_device();
             const uint64_t free_before = load().alloc.free_bytes();
-            const pid_t pid = spawn(argv);
+            const pid_t pid = spawn_to_kill(argv);
             std::this_thread::sleep_for(std::chrono::microseconds(
                 std::uniform_int_distribution<int64_t>(0, max_delay)(rng)));
             ::kill(pid, SIGKILL);
@@ -140,7 +140,7 @@ TEST_F(CrashTest, CreatOfSeveralFilesKilledMidFillLeavesOnlyCompleteFiles) {
     int partial = 0, visible = 0;
     for (int k = 0; k < kKills / 3; ++k) {
         fresh_device();
-        const pid_t pid = spawn(argv);
+        const pid_t pid = spawn_to_kill(argv);
         std::this_thread::sleep_for(std::chrono::microseconds(
             std::uniform_int_distribution<int64_t>(0, max_delay.count())(rng)));
         ::kill(pid, SIGKILL);
