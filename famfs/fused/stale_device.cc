@@ -1,6 +1,7 @@
 #include "stale_device.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -61,6 +62,18 @@ std::string header_change(const omf::LogHeader& was, const omf::LogHeader& is) {
     return joined(names);
 }
 
+// Equal bytes, or the mounted superblock as the master's first delete
+// marks it (docs/delete.md, "The delete mark"): the one change a living
+// file system's superblock ever sees.
+bool same_file_system(std::span<const uint8_t, omf::kSuperblockBytes> mounted,
+                      std::span<const uint8_t> now) {
+    if (std::memcmp(mounted.data(), now.data(), mounted.size()) == 0) return true;
+    std::array<uint8_t, omf::kSuperblockBytes> marked;
+    std::copy(mounted.begin(), mounted.end(), marked.begin());
+    omf::mark_superblock_bytes_for_deletes(marked);
+    return std::memcmp(marked.data(), now.data(), marked.size()) == 0;
+}
+
 }  // namespace
 
 DeviceIdentity DeviceIdentity::from(std::span<const uint8_t> superblock,
@@ -83,8 +96,7 @@ std::optional<Staleness> compare_identity(const DeviceIdentity& mounted,
                                           std::span<const uint8_t> superblock_now,
                                           std::span<const uint8_t> log_header_now,
                                           std::optional<uint64_t> floor) {
-    const bool sb_same = std::memcmp(mounted.superblock.data(), superblock_now.data(),
-                                     mounted.superblock.size()) == 0;
+    const bool sb_same = same_file_system(mounted.superblock, superblock_now);
     const bool header_same = std::memcmp(mounted.log_header.data(), log_header_now.data(),
                                          mounted.log_header.size()) == 0;
     const uint64_t next = header_next_index(log_header_now);

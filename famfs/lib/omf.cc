@@ -54,7 +54,7 @@ static_assert(kCrc + 8 == kEntryBytes);
 
 // Host slot halves (docs/delete.md), offsets within each 128-byte half.
 namespace hso {
-constexpr size_t kMagic = 0, kState = 8, kSystemUuid = 16, kFsUuid = 32, kNonce = 48,
+constexpr size_t kMagic = 0, kState = 8, kPid = 12, kSystemUuid = 16, kFsUuid = 32, kNonce = 48,
                  kWatermark = 56, kHeartbeat = 64, kHeartbeatNs = 72, kName = 80, kCrc = 120;
 static_assert(kName + kHostNameBytes == kCrc);
 static_assert(kCrc + 8 == kHostHalfBytes);
@@ -302,6 +302,12 @@ Superblock mark_for_deletes(Superblock sb) {
     return sb;
 }
 
+void mark_superblock_bytes_for_deletes(std::span<uint8_t> b) {
+    put<uint64_t>(b, sbo::kVersion, kSuperblockVersionDeletes);
+    put<uint32_t>(b, sbo::kMinor, kOmfMinorDeletes);
+    put<uint64_t>(b, sbo::kCrc, superblock_crc(b));
+}
+
 // ---- log header ----
 
 LogHeader make_log_header(uint64_t log_len) {
@@ -463,6 +469,7 @@ Status encode_host_half(const HostHalf& h, std::span<uint8_t> out) {
     std::span<uint8_t> b(image, sizeof image);
     put<uint64_t>(b, hso::kMagic, kHostHalfMagic);
     put<uint32_t>(b, hso::kState, static_cast<uint32_t>(h.state));
+    put<uint32_t>(b, hso::kPid, h.server_pid);
     put_uuid(b, hso::kSystemUuid, h.system_uuid);
     put_uuid(b, hso::kFsUuid, h.fs_uuid);
     put<uint64_t>(b, hso::kNonce, h.nonce);
@@ -499,6 +506,7 @@ DecodedHalf<HostHalf> decode_host_half(std::span<const uint8_t> b) {
     if (d.status != HalfStatus::kValid) return d;
     HostHalf& h = d.half;
     h.state = static_cast<HostState>(state);
+    h.server_pid = get<uint32_t>(b, hso::kPid);
     h.system_uuid = get_uuid(b, hso::kSystemUuid);
     h.fs_uuid = get_uuid(b, hso::kFsUuid);
     h.nonce = get<uint64_t>(b, hso::kNonce);

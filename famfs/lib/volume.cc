@@ -7,7 +7,6 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "bytes.h"
 #include "famfs/host_table.h"
 #include "famfs/memsafe.h"
 #include "famfs/mounts.h"
@@ -476,12 +475,7 @@ Status Volume::mark_for_deletes() {
     if (now.fs_uuid != sb_.fs_uuid)
         return make_error(ESTALE, device_->path() + ": the device was formatted again");
     if (!omf::deletes_marked(now)) {
-        // Only the version, the OMF minor and the CRC change: every other
-        // byte stays as the formatter wrote it.
-        const omf::Superblock marked = omf::mark_for_deletes(now);
-        bytes::put<uint64_t>(raw, 8, marked.version);
-        bytes::put<uint32_t>(raw, 44, marked.omf_minor);
-        bytes::put<uint64_t>(raw, 96, omf::superblock_crc(raw));
+        omf::mark_superblock_bytes_for_deletes(raw);
         std::memcpy(mem.data(), raw, sizeof raw);
         FAMFS_TRY(device_->persist(mem.data(), mem.size()));
     }

@@ -92,6 +92,9 @@ inline bool deletes_marked(const Superblock& sb) {
 }
 // The superblock a first delete writes: version 49, OMF 2.3.
 Superblock mark_for_deletes(Superblock sb);
+// The same on the 200 stored bytes: only the version, the OMF minor and the
+// CRC change, every other byte stays as the formatter wrote it.
+void mark_superblock_bytes_for_deletes(std::span<uint8_t> superblock);
 
 // Writes all 200 bytes (computing the CRC); bytes beyond 200 are untouched.
 void encode_superblock(const Superblock& sb, std::span<uint8_t> out);
@@ -226,6 +229,10 @@ enum class HostState : uint32_t { kRequested = 1, kActive = 2, kLeft = 3 };
 // Written only by the host that requested or holds the slot.
 struct HostHalf {
     HostState state = HostState::kRequested;
+    // The process id of the server holding the slot on its host: a server
+    // that restarts on the same host takes the slot over only when that
+    // process is gone (0: unknown).
+    uint32_t server_pid = 0;
     Uuid system_uuid{};
     Uuid fs_uuid{};
     uint64_t nonce = 0;

@@ -62,6 +62,29 @@ TEST(CompareIdentity, TheSameFileSystemIsNotStaleAsItsLogGrows) {
     EXPECT_EQ(header_next_index(later.header), 9u);
 }
 
+// The master's first delete rewrites the superblock as version 49: the same
+// file system, so no mount may call it stale. Only that exact change passes.
+TEST(CompareIdentity, TheFirstDeletesMarkIsNotStaleButAnyOtherVersionIs) {
+    Image mounted;
+    const auto id = DeviceIdentity::from(mounted.sb, mounted.header);
+    Image marked = mounted;
+    omf::mark_superblock_bytes_for_deletes(marked.sb);
+    ASSERT_NE(marked.sb, mounted.sb);
+    EXPECT_TRUE(omf::validate_superblock(marked.sb));
+    EXPECT_FALSE(compare_identity(id, marked.sb, marked.header, 5));
+
+    Image other = mounted;
+    other.super.version = 50;
+    other.encode();
+    auto st = compare_identity(id, other.sb, other.header, 5);
+    ASSERT_TRUE(st);
+    EXPECT_NE(st->what.find("version 48 -> 50"), std::string::npos) << st->what;
+
+    Image marked_and_moved = marked;  // marked, and another byte changed too
+    marked_and_moved.sb[150] ^= 1;
+    EXPECT_TRUE(compare_identity(id, marked_and_moved.sb, marked_and_moved.header, 5));
+}
+
 TEST(CompareIdentity, AReformatShowsTheOldAndNewFsUuid) {
     Image mounted;
     const auto id = DeviceIdentity::from(mounted.sb, mounted.header);
