@@ -57,7 +57,16 @@ SlotBound slot_bound(const HostSlot& raw, const omf::Uuid& fs_uuid) {
     const HostSlot s = slot_of_this_fs(raw, fs_uuid);
     if (s.master.status == HalfStatus::kTorn) return blocks("the master's grant is torn");
     const bool granted = s.master.status == HalfStatus::kValid;
-    if (granted && s.master.half.evicted) return {};
+    if (granted && s.master.half.evicted) {
+        // An eviction ends the request it names, not a later one in the
+        // slot: that host may replay and open once granted, so it blocks
+        // like any request.
+        const omf::HostHalf& h = s.host.half;
+        if (s.host.status == HalfStatus::kValid && h.state != omf::HostState::kLeft &&
+            (h.system_uuid != s.master.half.granted_uuid || h.nonce != s.master.half.nonce))
+            return blocks("a request the master has not granted yet (in an evicted slot)");
+        return {};
+    }
     switch (s.host.status) {
         case HalfStatus::kEmpty:
             if (granted) return blocks("granted, but the host has not written its slot");
