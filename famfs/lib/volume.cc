@@ -7,6 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "famfs/host_registration.h"
 #include "famfs/host_table.h"
 #include "famfs/memsafe.h"
 #include "famfs/mounts.h"
@@ -452,6 +453,9 @@ Result<std::vector<omf::DeleteEntry>> Volume::deletes_for(const PathIndex& paths
 // afresh before every allocation, as hosts advance their watermarks.
 Status Volume::reclaim_pending(Allocator& alloc) const {
     if (alloc.pending().empty()) return {};
+    // Every master command that looks at the table grants what waits: a
+    // granted request still blocks (watermark 0) until its host publishes.
+    if (auto g = grant_requests(*device_, sb_, role_); !g) return g.error();
     auto table = read_host_table(*device_);
     if (!table) return table.error();
     // Interim: the servers do not register in the table yet, so an empty

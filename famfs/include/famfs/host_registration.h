@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,10 +72,16 @@ class HostMembership {
     const HostIdentity& identity() const { return me_; }
 
   private:
-    HostMembership(Device& dev, const omf::Superblock& sb, HostIdentity me)
-        : dev_(&dev), fs_uuid_(sb.fs_uuid), me_(std::move(me)) {}
-    Status write_request();               // in slot_, a fresh nonce
-    Status write_host_half(omf::HostState state);
+    HostMembership(Device& dev, const omf::Superblock& sb, HostIdentity me);
+    // Requests a slot of `table` other than `avoid` (the master then grants
+    // itself): one this host held before, else the first free one.
+    Status take_slot(const std::vector<HostSlot>& table, std::optional<size_t> avoid);
+    Status write_request();  // in slot_, a fresh nonce
+    // The master's own grant of slot_ (`before`: the slot as read).
+    Status grant_self(const HostSlot& before);
+    // Publishes the host half; on success the counter and the watermark
+    // (never lowered) are the ones written.
+    Status write_host_half(omf::HostState state, uint64_t watermark, uint64_t counter);
 
     Device* dev_;
     omf::Uuid fs_uuid_;
@@ -92,6 +99,13 @@ class HostMembership {
 // a client. Called by the master's server at every heartbeat and by master
 // commands before they reclaim.
 Result<size_t> grant_requests(Device& dev, const omf::Superblock& sb, Role role);
+
+// The slots evict_host() would mark: those whose valid host half or grant
+// names `host` (a host name or a system UUID), with the same errors
+// (ENOENT, EINVAL for the master). Changes nothing (famfs --dryrun host evict).
+Result<std::vector<size_t>> slots_of_host(std::span<const HostSlot> table,
+                                          const omf::Superblock& sb, const std::string& host,
+                                          const std::string& device);
 
 // famfs host evict: marks evicted every slot whose host half or grant
 // names `host` (a host name or a system UUID). ENOENT naming `host` when no
