@@ -4,10 +4,13 @@
 #include <getopt.h>
 
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "args.h"
 #include "commands.h"
 #include "famfs/volume.h"
+#include "lifetime.h"
 #include "report.h"
 #include "target.h"
 
@@ -26,14 +29,36 @@ void rmdir_usage(FILE* out) {
     std::fprintf(out, "usage: famfs rmdir [-v] DIR...\n");
 }
 
+// One Volume per device for the whole command: opening one replays the
+// whole log, and `famfs rm DIR/*` names thousands of files on one device.
+// A kept Volume catches up with the log under the append lock on every
+// remove, as a fresh one would.
+class Volumes {
+  public:
+    explicit Volumes(Access access) : access_(access) {}
+    Result<Volume*> get(const std::string& device) {
+        auto it = open_.find(device);
+        if (it != open_.end()) return it->second;
+        auto opened = Volume::open(device, access_);
+        if (!opened) return opened.error();
+        Volume* v = keep_until_exit(std::move(*opened));
+        open_.emplace(device, v);
+        return v;
+    }
+
+  private:
+    Access access_;
+    std::map<std::string, Volume*> open_;
+};
+
 // Clients refuse with EROFS, as a mount of theirs would.
-int remove_one(const GlobalOptions& g, const char* cmd, const std::string& arg,
+int remove_one(const GlobalOptions& g, Volumes& volumes, const char* cmd, const std::string& arg,
                Volume::RemoveMode mode, bool verbose) {
     auto t = resolve_target(g, arg);
     if (!t) return report_error(cmd, arg, t.error()), 1;
     if (t->relpath.empty())
         return report_error(cmd, arg, "the root directory cannot be removed"), 1;
-    auto vol = Volume::open(t->device, g.dryrun ? Access::kReadOnly : Access::kReadWrite);
+    auto vol = volumes.get(t->device);
     if (!vol) return report_error(cmd, arg, vol.error()), 1;
     if ((*vol)->role() != Role::kMaster)
         return report_error(cmd, arg, "read-only file system: this host is a client"), 1;
@@ -82,17 +107,21 @@ int cmd_rm(const GlobalOptions& g, int argc, char** argv) {
     const Parsed p = parse(argc, argv, true);
     if (p.status >= 0) return p.status;
     const auto mode = p.recursive ? Volume::RemoveMode::kRecursive : Volume::RemoveMode::kFile;
+    Volumes volumes(g.dryrun ? Access::kReadOnly : Access::kReadWrite);
     int failed = 0;
-    for (int i = optind; i < argc; ++i) failed += remove_one(g, "rm", argv[i], mode, p.verbose);
+    for (int i = optind; i < argc; ++i)
+        failed += remove_one(g, volumes, "rm", argv[i], mode, p.verbose);
     return exit_status(failed);
 }
 
 int cmd_rmdir(const GlobalOptions& g, int argc, char** argv) {
     const Parsed p = parse(argc, argv, false);
     if (p.status >= 0) return p.status;
+    Volumes volumes(g.dryrun ? Access::kReadOnly : Access::kReadWrite);
     int failed = 0;
     for (int i = optind; i < argc; ++i)
-        failed += remove_one(g, "rmdir", argv[i], Volume::RemoveMode::kEmptyDirectory, p.verbose);
+        failed += remove_one(g, volumes, "rmdir", argv[i], Volume::RemoveMode::kEmptyDirectory,
+                             p.verbose);
     return exit_status(failed);
 }
 
