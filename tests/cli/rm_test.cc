@@ -114,6 +114,22 @@ TEST_F(RmTest, EveryOperandIsTriedAndFailuresCounted) {
     EXPECT_EQ(st.ns.files(), 0u);
 }
 
+// One command keeps one view of the device: each operand sees the deletes
+// of the operands before it.
+TEST_F(RmTest, EachOperandSeesTheDeletesBeforeIt) {
+    format();
+    ASSERT_EQ(famfs({"mkdir", "-p", "d/e/g"}).status, 0);
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "d/f"}).status, 0);
+    Outcome r = famfs({"rmdir", "d/e/g", "d/e"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = famfs({"rm", "-r", "d/f", "d", "d/f"});
+    EXPECT_EQ(r.status, 1) << "the last operand is gone with d";
+    EXPECT_TRUE(contains(r.err, "d/f")) << r.err;
+    State st = load();
+    EXPECT_EQ(st.ns.files() + st.ns.dirs(), 0u);
+    EXPECT_TRUE(st.ns.problems().empty());
+}
+
 TEST_F(RmTest, ClientsRefuseWithEROFS) {
     format();
     ASSERT_EQ(famfs({"creat", "-s", "4k", "f"}).status, 0);
