@@ -1,14 +1,22 @@
 // famfs hosts: the host table of docs/delete.md (slots, watermarks,
-// heartbeats, grants) and what the space pending reclaim waits for.
+// heartbeats, grants) and what the space pending reclaim waits for. With
+// --wait it samples the table twice and names the active hosts whose
+// heartbeat counter stood still: liveness judged on this host's monotonic
+// clock, never on the wall-clock times the slots carry.
 #include <getopt.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "args.h"
 #include "commands.h"
+#include "famfs/host_registration.h"
 #include "famfs/host_table.h"
 #include "famfs/volume.h"
 #include "report.h"
@@ -21,8 +29,11 @@ constexpr const char* kCmd = "hosts";
 
 void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: famfs hosts [PATH]\n"
-                 "  PATH: a path in a famfs mount (with --device DEVICE: none)\n");
+                 "usage: famfs hosts [--wait SECONDS] [PATH]\n"
+                 "  PATH: a path in a famfs mount (with --device DEVICE: none)\n"
+                 "  --wait, -w SECONDS: read the table, wait, read it again and mark\n"
+                 "      stale the active hosts whose heartbeat counter did not move\n"
+                 "Heartbeat ages are by this host's wall clock, for display only.\n");
 }
 
 std::string wall_clock(uint64_t ns) {
@@ -47,7 +58,22 @@ const char* state_name(omf::HostState s) {
     return "?";
 }
 
-std::string host_text(const HostSlot& s) {
+// How long ago a heartbeat was, by this host's wall clock: hosts' clocks
+// differ, so it is shown and never judged.
+std::string heartbeat_age(uint64_t heartbeat_ns, uint64_t now_ns) {
+    if (heartbeat_ns == 0) return "";
+    char text[96];
+    if (heartbeat_ns > now_ns) {
+        std::snprintf(text, sizeof text, ", last heartbeat %.1f s ahead of this host's clock",
+                      static_cast<double>(heartbeat_ns - now_ns) / 1e9);
+    } else {
+        std::snprintf(text, sizeof text, ", last heartbeat %.1f s ago",
+                      static_cast<double>(now_ns - heartbeat_ns) / 1e9);
+    }
+    return text;
+}
+
+std::string host_text(const HostSlot& s, uint64_t now_ns) {
     switch (s.host.status) {
         case omf::HalfStatus::kEmpty:
             return "host: none";
@@ -62,7 +88,8 @@ std::string host_text(const HostSlot& s) {
                   "host: %s (%s) %s, watermark %" PRIu64 ", heartbeat %" PRIu64 " at %s",
                   h.name.c_str(), omf::uuid_to_string(h.system_uuid).c_str(), state_name(h.state),
                   h.watermark, h.heartbeat, wall_clock(h.heartbeat_ns).c_str());
-    return text;
+    const bool active = h.state == omf::HostState::kActive;
+    return text + (active ? heartbeat_age(h.heartbeat_ns, now_ns) : std::string());
 }
 
 std::string grant_text(const HostSlot& s) {
@@ -79,7 +106,16 @@ std::string grant_text(const HostSlot& s) {
            std::to_string(m.generation) + ", " + wall_clock(m.time_ns) + ")";
 }
 
-void print_table(const std::vector<HostSlot>& table, const omf::Uuid& fs) {
+// What --wait found: the slots whose active host's counter stood still.
+struct Staleness {
+    uint64_t seconds = 0;  // 0: not sampled
+    std::vector<size_t> stale;
+};
+
+void print_table(const std::vector<HostSlot>& table, const omf::Uuid& fs, const Staleness& w) {
+    using namespace std::chrono;
+    const auto now_ns = static_cast<uint64_t>(
+        duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
     size_t shown = 0;
     for (const HostSlot& raw : table) {
         const HostSlot s = slot_of_this_fs(raw, fs);
@@ -87,10 +123,35 @@ void print_table(const std::vector<HostSlot>& table, const omf::Uuid& fs) {
             continue;
         ++shown;
         const SlotBound b = slot_bound(s, fs);
-        std::printf("slot %zu: %s; %s%s%s\n", s.index, host_text(s).c_str(), grant_text(s).c_str(),
-                    b.bound == 0 ? "; blocks reclaim: " : "", b.bound == 0 ? b.why.c_str() : "");
+        std::string stale;
+        if (std::find(w.stale.begin(), w.stale.end(), s.index) != w.stale.end())
+            stale =
+                "; stale (heartbeat counter did not move in " + std::to_string(w.seconds) + " s)";
+        std::printf("slot %zu: %s; %s%s%s%s\n", s.index, host_text(s, now_ns).c_str(),
+                    grant_text(s).c_str(), stale.c_str(), b.bound == 0 ? "; blocks reclaim: " : "",
+                    b.bound == 0 ? b.why.c_str() : "");
     }
     if (shown == 0) std::printf("no hosts in the table\n");
+}
+
+// Two samples `seconds` apart; the table returned is the second one.
+Result<std::vector<HostSlot>> sample_twice(Device& dev, const omf::Uuid& fs, uint64_t seconds,
+                                           Staleness& w) {
+    auto this_fs = [&](std::vector<HostSlot> t) {
+        for (HostSlot& s : t) s = slot_of_this_fs(std::move(s), fs);
+        return t;
+    };
+    LivenessTracker tracker{std::chrono::seconds(seconds)};
+    auto first = read_host_table(dev);
+    if (!first) return first.error();
+    tracker.observe(this_fs(std::move(*first)), LivenessTracker::Clock::now());
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    auto second = read_host_table(dev);
+    if (!second) return second.error();
+    tracker.observe(this_fs(*second), LivenessTracker::Clock::now());
+    w.seconds = seconds;
+    w.stale = tracker.stale(LivenessTracker::Clock::now());
+    return second;
 }
 
 void print_pending(const State& st, const std::vector<HostSlot>& table, const omf::Uuid& fs) {
@@ -118,10 +179,21 @@ void print_pending(const State& st, const std::vector<HostSlot>& table, const om
 }  // namespace
 
 int cmd_hosts(const GlobalOptions& g, int argc, char** argv) {
-    static const option longopts[] = {{"help", no_argument, nullptr, 'h'},
+    static const option longopts[] = {{"wait", required_argument, nullptr, 'w'},
+                                      {"help", no_argument, nullptr, 'h'},
                                       {nullptr, 0, nullptr, 0}};
+    uint64_t wait_seconds = 0;
     reset_getopt();
-    for (int c; (c = getopt_long(argc, argv, "h?", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "w:h?", longopts, nullptr)) != -1;) {
+        if (c == 'w') {
+            auto n = parse_number(optarg, "--wait");
+            if (n && *n > 0 && *n <= 3600) {
+                wait_seconds = *n;
+                continue;
+            }
+            report_error(kCmd, optarg, "--wait takes 1 to 3600 seconds");
+            return usage(stderr), kExitUsage;
+        }
         usage(help_requested(c, argv) ? stdout : stderr);
         return help_requested(c, argv) ? 0 : kExitUsage;
     }
@@ -131,12 +203,14 @@ int cmd_hosts(const GlobalOptions& g, int argc, char** argv) {
     if (!t) return report_error(kCmd, arg, t.error()), 1;
     auto vol = Volume::open(t->device, Access::kReadOnly);
     if (!vol) return report_error(kCmd, t->device, vol.error()), 1;
-    auto table = read_host_table((*vol)->device());
+    const omf::Uuid fs = (*vol)->superblock().fs_uuid;
+    Staleness w;
+    auto table = wait_seconds ? sample_twice((*vol)->device(), fs, wait_seconds, w)
+                              : read_host_table((*vol)->device());
     if (!table) return report_error(kCmd, t->device, table.error()), 1;
     auto st = (*vol)->load();
     if (!st) return report_error(kCmd, t->device, st.error()), 1;
-    const omf::Uuid fs = (*vol)->superblock().fs_uuid;
-    print_table(*table, fs);
+    print_table(*table, fs, w);
     print_pending(*st, *table, fs);
     return 0;
 }

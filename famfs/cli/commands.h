@@ -28,6 +28,7 @@ int cmd_mkdir(const GlobalOptions& g, int argc, char** argv);
 int cmd_rm(const GlobalOptions& g, int argc, char** argv);
 int cmd_rmdir(const GlobalOptions& g, int argc, char** argv);
 int cmd_hosts(const GlobalOptions& g, int argc, char** argv);
+int cmd_host(const GlobalOptions& g, int argc, char** argv);
 int cmd_verify(const GlobalOptions& g, int argc, char** argv);
 int cmd_fsck(const GlobalOptions& g, int argc, char** argv);
 int cmd_check(const GlobalOptions& g, int argc, char** argv);

@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"rm", cmd_rm, "remove files and directory trees (master only)"},
     {"rmdir", cmd_rmdir, "remove empty directories (master only)"},
     {"hosts", cmd_hosts, "show the host table and what pending space waits for"},
+    {"host", cmd_host, "host evict NAME: end a dead host's slot (master only)"},
     {"cp", cmd_cp, "copy files into famfs (master only)"},
     {"creat", cmd_creat, "create and allocate files (master only)"},
     {"verify", cmd_verify, "verify files against the test pattern"},
