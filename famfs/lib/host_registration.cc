@@ -28,10 +28,11 @@ Result<uint64_t> fresh_nonce(uint64_t previous) {
         uint64_t n = 0;
         const ssize_t got = getrandom(&n, sizeof n, 0);
         if (got < 0 && errno == EINTR) continue;
-        if (got != static_cast<ssize_t>(sizeof n))
-            return make_error(got < 0 ? errno : EIO,
-                              std::string("getrandom (a host table request nonce): ") +
-                                  std::strerror(got < 0 ? errno : EIO));
+        if (got != static_cast<ssize_t>(sizeof n)) {
+            const int err = got < 0 ? errno : EIO;
+            return make_error(
+                err, std::string("getrandom (a host table request nonce): ") + std::strerror(err));
+        }
         if (n != 0 && n != previous) return n;
     }
 }
@@ -143,8 +144,10 @@ Result<HostIdentity> local_host_identity(const omf::Superblock& sb) {
     auto uuid = local_system_uuid();
     if (!uuid) return uuid.error();
     char name[256] = {};
-    if (gethostname(name, sizeof name - 1) != 0)
-        return make_error(errno, std::string("gethostname: ") + std::strerror(errno));
+    if (gethostname(name, sizeof name - 1) != 0) {
+        const int err = errno;
+        return make_error(err, std::string("gethostname: ") + std::strerror(err));
+    }
     HostIdentity me;
     me.system_uuid = *uuid;
     me.name = std::string(name).substr(0, omf::kHostNameBytes - 1);

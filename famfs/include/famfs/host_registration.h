@@ -44,12 +44,14 @@ const char* to_string(Standing s);
 
 class HostMembership {
   public:
-    // Takes a slot: an empty one (or one of another formatting, or one this
-    // host left cleanly or was evicted from) gets a request (state
-    // requested, a random nonce, watermark 0), flushed before this returns,
-    // so that the request blocks reclaim before the caller replays the log
-    // or opens anything. The master grants itself at once (it writes both
-    // halves). ENOSPC "host table full (64 slots)" when no slot is free.
+    // Takes a slot: the one this host held before (a mount of it that died
+    // or left: one slot per host), else the first free one (empty, of
+    // another formatting, left cleanly, or its request evicted). It gets a
+    // request (state requested, a random nonce, watermark 0), flushed
+    // before this returns, so that the request blocks reclaim before the
+    // caller replays the log or opens anything. The master grants itself at
+    // once (it writes both halves). ENOSPC "host table full (64 slots)"
+    // when no slot is free.
     static Result<HostMembership> request(Device& dev, const omf::Superblock& sb,
                                           const HostIdentity& me);
 
@@ -61,7 +63,8 @@ class HostMembership {
     Result<Standing> heartbeat(uint64_t watermark);
 
     // A clean unmount: state left (the slot then blocks nothing and may be
-    // taken again). Nothing when fenced.
+    // taken again). Nothing when fenced, or when another host's request
+    // overwrote this one before its grant.
     Status leave();
 
     Standing standing() const { return standing_; }
