@@ -20,7 +20,7 @@ timespec to_timespec(std::chrono::system_clock::time_point t) {
 
 std::optional<Inode> resolve(const Server& s, uint64_t ino) {
     if (auto m = meta_of_ino(ino)) return Inode{nullptr, m};
-    const Node* n = ino == kRootIno ? &s.tree().root() : s.tree().find_ino(ino);
+    const Node* n = ino == kRootIno ? &s.tree().root() : s.tree().find_ino_or_deleted(ino);
     if (!n) return std::nullopt;
     return Inode{n, std::nullopt};
 }
@@ -45,6 +45,7 @@ struct stat attributes(const Server& s, const Inode& in) {
         st.st_gid = n.gid;
         st.st_size = static_cast<off_t>(n.size());
         st.st_nlink = n.is_dir ? static_cast<nlink_t>(2 + s.subdirs(n)) : 1;
+        if (n.deleted_at) st.st_nlink = 0;  // as fstat shows an unlinked file
         if (n.ino == kRootIno) {
             // The root is not logged: it belongs to whoever mounted.
             st.st_mode = S_IFDIR | 0755;

@@ -25,6 +25,9 @@ struct Inode {
 };
 
 // Resolves under the caller's read_tree() lock; nullopt for unknown numbers.
+// A deleted file or directory still resolves: the kernel asks about the
+// inodes of descriptors opened before the delete (check Node::deleted_at
+// before giving out anything new).
 std::optional<Inode> resolve(const Server& s, uint64_t ino);
 
 struct stat attributes(const Server& s, const Inode& in);

@@ -208,10 +208,14 @@ std::vector<const Node*> Namespace::sorted_children(const Node& n) {
 }
 
 const Node* Namespace::find_ino(uint64_t ino) const {
+    const Node* n = find_ino_or_deleted(ino);
+    return n && !n->deleted_at ? n : nullptr;
+}
+
+const Node* Namespace::find_ino_or_deleted(uint64_t ino) const {
     if (ino == kRootIno) return root_;
     if (ino < kFirstEntryIno) return nullptr;
-    const Node* n = node_at(ino - kFirstEntryIno);
-    return n && !n->deleted_at ? n : nullptr;
+    return node_at(ino - kFirstEntryIno);
 }
 
 const Node* Namespace::node_at(uint64_t index) const {

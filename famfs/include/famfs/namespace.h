@@ -86,6 +86,8 @@ class Namespace {
     const Node* lookup(std::string_view relpath) const;
     const Node* child(const Node& dir, std::string_view name) const;
     const Node* find_ino(uint64_t ino) const;  // nullptr for deleted nodes
+    // Deleted nodes too: a server keeps serving a deleted file's open handles.
+    const Node* find_ino_or_deleted(uint64_t ino) const;
     // The node logged at `index`, deleted or not (nullptr when refused or
     // not a file or directory).
     const Node* node_at(uint64_t index) const;
