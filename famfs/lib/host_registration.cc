@@ -1,11 +1,17 @@
 #include "famfs/host_registration.h"
 
+#include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
 #include <utility>
 
 #include "famfs/memsafe.h"
@@ -99,12 +105,57 @@ bool free_slot(const HostSlot& s) {
     return h.state == omf::HostState::kLeft || evicted_request(s, h.system_uuid, h.nonce);
 }
 
+// When the process `pid` of this host started, in seconds since the epoch
+// (/proc/stat's boot time plus the process's start in clock ticks).
+std::optional<uint64_t> process_start_secs(uint32_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return std::nullopt;
+    const size_t comm_end = text.rfind(')');  // the command may hold spaces
+    if (comm_end == std::string::npos) return std::nullopt;
+    std::istringstream fields(text.substr(comm_end + 2));
+    std::string field;
+    for (int i = 3; i < 22 && fields >> field;) ++i;  // fields 3..21
+    uint64_t ticks = 0;
+    if (!(fields >> ticks)) return std::nullopt;
+    std::ifstream sys("/proc/stat");
+    for (std::string key; sys >> key;) {
+        uint64_t btime = 0;
+        if (key == "btime" && sys >> btime)
+            return btime + ticks / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+        sys.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+    return std::nullopt;
+}
+
+// Whether the server that wrote a host half of this host still runs. Its
+// pid alone is not enough: a host that rebooted may give the same pid to
+// another process, even to the new server, so a process that started after
+// the half's last heartbeat is not its writer. 0 is unknown, taken as gone.
+// Any doubt (no /proc, a clock set back) says "running": the old slot then
+// waits for an eviction, the safe side.
+bool still_running(const omf::HostHalf& h) {
+    if (h.server_pid == 0) return false;
+    const auto pid = static_cast<pid_t>(h.server_pid);
+    if (pid == getpid()) return true;
+    if (kill(pid, 0) != 0 && errno != EPERM) return false;
+    const auto started = process_start_secs(h.server_pid);
+    constexpr uint64_t kSlackSecs = 2;  // start times are whole ticks, btime whole seconds
+    return !started || *started <= h.heartbeat_ns / 1'000'000'000ULL + kSlackSecs;
+}
+
 // A slot a previous mount of this host held (it died or left): taking it
 // over keeps one slot per host identity rather than leaving the old one
-// blocking reclaim until someone evicts it.
+// blocking reclaim until someone evicts it. Not while the server that holds
+// it still runs (two mounts of one host, or servers in one test process).
 bool held_before(const HostSlot& s, const omf::Uuid& me) {
-    if (valid_host(s) && s.host.half.system_uuid == me) return true;
-    return valid_master(s) && s.master.half.granted_uuid == me;
+    if (valid_host(s)) {
+        const omf::HostHalf& h = s.host.half;
+        if (h.system_uuid != me) return false;
+        return h.state == omf::HostState::kLeft || !still_running(h);
+    }
+    return s.host.status == HalfStatus::kEmpty && valid_master(s) &&
+           s.master.half.granted_uuid == me;
 }
 
 std::optional<size_t> choose_slot(const std::vector<HostSlot>& table, const omf::Uuid& fs,
@@ -152,6 +203,7 @@ Result<HostIdentity> local_host_identity(const omf::Superblock& sb) {
     me.system_uuid = *uuid;
     me.name = std::string(name).substr(0, omf::kHostNameBytes - 1);
     me.role = *uuid == sb.system_uuid ? Role::kMaster : Role::kClient;
+    me.pid = static_cast<uint32_t>(getpid());
     return me;
 }
 
@@ -206,6 +258,7 @@ Status HostMembership::grant_self(const HostSlot& before) {
 Status HostMembership::write_host_half(omf::HostState state, uint64_t watermark, uint64_t counter) {
     omf::HostHalf h;
     h.state = state;
+    h.server_pid = me_.pid;
     h.system_uuid = me_.system_uuid;
     h.fs_uuid = fs_uuid_;
     h.nonce = nonce_;

@@ -3,6 +3,7 @@
 // eviction and fencing over in-memory devices; writes cut by power loss at
 // every step; liveness on a fake monotonic clock.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -233,6 +234,20 @@ TEST(HostMembership, AHostTakesItsOwnSlotOver) {
     ASSERT_TRUE(again.leave().ok());
     HostMembership third = request(f, client(1));
     EXPECT_EQ(third.slot(), 1u) << "a slot this host left is still its own";
+}
+
+// Two servers of one host (two mounts, or servers in one test process):
+// the second takes another slot while the first one's process runs.
+TEST(HostMembership, ASlotWhoseServerStillRunsIsNotTakenOver) {
+    Fs f = fresh_fs();
+    HostIdentity me = client(1);
+    me.pid = static_cast<uint32_t>(getpid());
+    HostMembership first = request(f, me);
+    HostMembership second = request(f, me);
+    EXPECT_NE(second.slot(), first.slot());
+    grant(f);
+    EXPECT_EQ(beat(first, 5), Standing::kActive);
+    EXPECT_EQ(beat(second, 5), Standing::kActive);
 }
 
 // Host 1 and host 2 both read slot 0 as free; host 2's request lands over

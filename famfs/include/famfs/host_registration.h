@@ -28,9 +28,14 @@ struct HostIdentity {
     omf::Uuid system_uuid{};
     std::string name;  // the host name, cut to 39 bytes
     Role role = Role::kClient;
+    // The process that holds the membership (0: not given). A new request
+    // takes over this host's earlier slot only when that slot's process is
+    // gone, so two servers of one host never share a slot.
+    uint32_t pid = 0;
 };
 
-// The local host: its system UUID, gethostname() and its role on `sb`.
+// The local host: its system UUID, gethostname(), its role on `sb` and
+// this process.
 Result<HostIdentity> local_host_identity(const omf::Superblock& sb);
 
 // Where a member stands after its latest look at its slot.
