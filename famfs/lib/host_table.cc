@@ -1,6 +1,7 @@
 #include "famfs/host_table.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "famfs/memsafe.h"
@@ -108,6 +109,11 @@ uint64_t reclaim_horizon(std::span<const HostSlot> table, const omf::Uuid& fs_uu
     uint64_t horizon = SlotBound::kUnbounded;
     for (const HostSlot& s : table) horizon = std::min(horizon, slot_bound(s, fs_uuid).bound);
     return horizon;
+}
+
+bool reclaim_gate_is_off() {
+    const char* gate = std::getenv("FAMFS_TEST_RECLAIM_GATE");
+    return gate != nullptr && std::strcmp(gate, "off") == 0;
 }
 
 Result<std::vector<HostSlot>> read_host_table(Device& dev) {

@@ -453,15 +453,15 @@ Result<std::vector<omf::DeleteEntry>> Volume::deletes_for(const PathIndex& paths
 // afresh before every allocation, as hosts advance their watermarks.
 Status Volume::reclaim_pending(Allocator& alloc) const {
     if (alloc.pending().empty()) return {};
+    if (reclaim_gate_is_off()) {
+        alloc.reclaim(SlotBound::kUnbounded);
+        return {};
+    }
     // Every master command that looks at the table grants what waits: a
     // granted request still blocks (watermark 0) until its host publishes.
     if (auto g = grant_requests(*device_, sb_, role_); !g) return g.error();
     auto table = read_host_table(*device_);
     if (!table) return table.error();
-    // Interim: the servers do not register in the table yet, so an empty
-    // table says nothing about the mounts that exist; reclaim waits until
-    // some host has registered (docs/delete.md, "Status").
-    if (!kEmptyTableAllowsReclaim && table_is_empty(*table, sb_.fs_uuid)) return {};
     alloc.reclaim(reclaim_horizon(*table, sb_.fs_uuid));
     return {};
 }

@@ -16,11 +16,16 @@
 
 namespace famfs {
 
-// Whether the master reclaims when no host has a slot. By the protocol an
-// empty table means no host holds a file (hosts register before they open
-// anything), but until famfs_fused registers, mounts exist that the table
-// does not show: false until then.
-inline constexpr bool kEmptyTableAllowsReclaim = false;
+// Whether the master reclaims when no host has a slot: yes, every server
+// takes a slot before it replays the log, so an empty table means no host
+// holds any file of this file system.
+inline constexpr bool kEmptyTableAllowsReclaim = true;
+
+// The test-only switch that shows the race the host table prevents:
+// FAMFS_TEST_RECLAIM_GATE=off in a master command's environment makes it
+// reuse deleted space at once, whatever the hosts hold (the lab's delete
+// scenario uses it to let a paused host read another file's bytes).
+bool reclaim_gate_is_off();
 
 struct HostSlot {
     size_t index = 0;
