@@ -40,6 +40,7 @@ void Server::follow_loop() {
     int64_t last_retry_ns = steady_ns();
     const auto poll = std::min<std::chrono::microseconds>(opt_.follow_poll, kWakeInterval);
     while (!stop_.load(std::memory_order_relaxed)) {
+        forget_deleted_names();
         if (stale()) {
             // Found here or by a request: nothing is applied any more, and
             // the kernel drops what it caches of the old files.

@@ -40,6 +40,14 @@ class HandleTable {
         map_.erase(it);
     }
 
+    // Calls fn(const T&) on every handle, under the table's mutex (fn may
+    // take no other lock).
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        std::lock_guard lk(mutex_);
+        for (const auto& [id, h] : map_) fn(*h);
+    }
+
     size_t size() const {
         std::lock_guard lk(mutex_);
         return map_.size();

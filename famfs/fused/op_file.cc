@@ -56,16 +56,33 @@ int make_handle(Server& s, const Caller& c, const Inode& in, const fuse_file_inf
     return 0;
 }
 
+// Builds the handle and enters it in the table under one hold of the tree
+// lock: a DELETE applied later finds it there when the watermark is
+// computed (Server::watermark), and a file deleted already opens no new
+// handle (its descriptors opened before keep working). 0 or a positive errno.
+int open_handle(Server& s, const Caller& c, fuse_ino_t ino, const fuse_file_info* fi,
+                std::shared_ptr<FileHandle>& h, uint64_t& fh) {
+    auto rd = s.read_tree();
+    auto in = resolve(s, ino);
+    if (!in || (in->node && in->node->deleted_at)) return ENOENT;
+    if (int err = make_handle(s, c, *in, fi, h)) return err;
+    fh = s.files().add(h);
+    return 0;
+}
+
 void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Server& s = server_of(req);
-    std::shared_ptr<FileHandle> h;
-    int err;
-    {
-        auto rd = s.read_tree();
-        auto in = resolve(s, ino);
-        err = in ? make_handle(s, caller_of(req), *in, fi, h) : ENOENT;
+    // A client reaches file memory only once the master has granted its
+    // slot (membership.h); .meta files need no grant.
+    if (!meta_of_ino(ino)) {
+        if (const int err = s.registration_errno()) {
+            fuse_reply_err(req, err);
+            return;
+        }
     }
-    if (err) {
+    std::shared_ptr<FileHandle> h;
+    uint64_t fh = 0;
+    if (const int err = open_handle(s, caller_of(req), ino, fi, h, fh)) {
         fuse_reply_err(req, err);
         return;
     }
@@ -73,13 +90,13 @@ void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
                                              *h->inode.meta == MetaFile::kControl);
     fi->keep_cache = 0;
     fi->direct_io = generated || direct_io_mmap_enabled() ? 1 : 0;
-    fi->fh = s.files().add(std::move(h));
-    if (fuse_reply_open(req, fi) != 0) s.files().remove(fi->fh);
+    fi->fh = fh;
+    if (fuse_reply_open(req, fi) != 0) s.release_file(fh);
 }
 
 void famfs_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     (void)ino;
-    server_of(req).files().remove(fi->fh);
+    server_of(req).release_file(fi->fh);
     fuse_reply_err(req, 0);
 }
 

@@ -1,6 +1,7 @@
 // Operations famfs does not perform through a mount. Metadata is changed
-// only by the master's famfs CLI, which logs it; so these fail with a clear
-// errno (EROFS on clients, EOPNOTSUPP on the master) and touch nothing.
+// by the master's famfs CLI, which logs it (unlink and rmdir are the
+// exceptions: op_remove.cc); so these fail with a clear errno (EROFS on
+// clients, EOPNOTSUPP on the master) and touch nothing.
 #include "ops.h"
 
 namespace famfs::fused {
@@ -15,12 +16,6 @@ void famfs_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
     refuse(req);
 }
 void famfs_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) {
-    refuse(req);
-}
-void famfs_unlink(fuse_req_t req, fuse_ino_t, const char*) {
-    refuse(req);
-}
-void famfs_rmdir(fuse_req_t req, fuse_ino_t, const char*) {
     refuse(req);
 }
 void famfs_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) {
@@ -50,8 +45,6 @@ void famfs_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_in
 void register_refused_ops(fuse_lowlevel_ops& ops) {
     ops.mknod = famfs_mknod;
     ops.mkdir = famfs_mkdir;
-    ops.unlink = famfs_unlink;
-    ops.rmdir = famfs_rmdir;
     ops.symlink = famfs_symlink;
     ops.rename = famfs_rename;
     ops.link = famfs_link;

@@ -48,6 +48,7 @@ fuse_lowlevel_ops make_ops() {
     register_statfs_ops(ops);
     register_xattr_ops(ops);
     register_refused_ops(ops);
+    register_remove_ops(ops);
     register_setattr_ops(ops);
     return ops;
 }

@@ -36,6 +36,7 @@ void register_io_ops(fuse_lowlevel_ops& ops);
 void register_statfs_ops(fuse_lowlevel_ops& ops);
 void register_xattr_ops(fuse_lowlevel_ops& ops);
 void register_refused_ops(fuse_lowlevel_ops& ops);
+void register_remove_ops(fuse_lowlevel_ops& ops);
 void register_setattr_ops(fuse_lowlevel_ops& ops);
 
 fuse_lowlevel_ops make_ops();

@@ -3,6 +3,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iterator>
 #include <string>
@@ -44,6 +45,19 @@ Status poison_poll_option(ServerOptions& o, const char* arg) {
                                       ": milliseconds from 0 (never) to 3600000");
     }
     o.poison_watch.interval = std::chrono::milliseconds(ms);
+    return {};
+}
+
+// --NAME MS: milliseconds from `min` to one hour into `out`.
+Status milliseconds_option(const char* name, const char* arg, long min,
+                           std::chrono::milliseconds& out) {
+    char* end = nullptr;
+    const long ms = std::strtol(arg, &end, 10);
+    if (end == arg || *end != '\0' || ms < min || ms > 3600 * 1000) {
+        return make_error(EINVAL, std::string("--") + name + " " + arg + ": milliseconds from " +
+                                      std::to_string(min) + " to 3600000");
+    }
+    out = std::chrono::milliseconds(ms);
     return {};
 }
 
@@ -109,6 +123,21 @@ const OptionDef kOptions[] = {
      }},
     {0, "poison-poll-ms", "MS",
      "how often to read the CXL memdevs' poison lists (default 200; 0: never)", poison_poll_option},
+    {0, "heartbeat-ms", "MS",
+     "how often this host's slot of the host table is rewritten (default 1000)",
+     [](ServerOptions& o, const char* arg) {
+         return milliseconds_option("heartbeat-ms", arg, 10, o.membership.heartbeat);
+     }},
+    {0, "grant-wait-ms", "MS",
+     "how long a client's open waits for the master's grant of its slot (default 10000)",
+     [](ServerOptions& o, const char* arg) {
+         return milliseconds_option("grant-wait-ms", arg, 0, o.membership.grant_wait);
+     }},
+    {0, "lease-ms", "MS",
+     "master: evict a host whose heartbeat stopped this long ago (default 0: never)",
+     [](ServerOptions& o, const char* arg) {
+         return milliseconds_option("lease-ms", arg, 0, o.membership.lease);
+     }},
     {0, "poison-sysfs", "DIR", "where sysfs is, for the poison watch (default /sys)",
      [](ServerOptions& o, const char* arg) {
          o.poison_watch.sysfs = arg;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "famfs/omf.h"
@@ -42,6 +43,11 @@ Result<std::unique_ptr<Server>> Server::serve(const ServerOptions& opt,
         return make_error(EIO, "the superblock or the log header is unreadable");
     }
     s->mounted_ = DeviceIdentity::from(sb_now, header_now);
+    // Before the replay: from here on this host's request blocks the reuse
+    // of any space deleted later (docs/delete.md, "Getting a slot").
+    auto member = Membership::join(s->device(), s->volume_->superblock(), opt.membership);
+    if (!member) return member.error();
+    s->membership_ = std::move(member.value());
     auto st = s->volume_->load();
     if (!st) return st.error();
     s->state_ = std::make_unique<State>(std::move(st.value()));
@@ -70,6 +76,79 @@ Result<std::unique_ptr<Server>> Server::serve(const ServerOptions& opt,
 Server::~Server() {
     stop_following();
     stop_poison_watch();
+    membership_.reset();  // its thread calls back into this server
+}
+
+void Server::start_membership() {
+    Membership::Hooks hooks;
+    hooks.watermark = [this] { return watermark(); };
+    hooks.fenced = [this](const std::string& why) {
+        Staleness st;
+        st.cause = Staleness::Cause::kEvicted;
+        st.what = "this host was evicted: " + why;
+        st.now = "the same file system, without this host";
+        note_stale(std::move(st), "the heartbeat");
+    };
+    membership_->start(std::move(hooks));
+}
+
+void Server::leave_host_table() {
+    membership_->stop(/*leave=*/true);
+}
+
+int Server::registration_errno() {
+    return membership_->wait_for_grant();
+}
+
+Server::HeldDeleted Server::held_deleted() const {
+    HeldDeleted held;
+    held.oldest_delete = ~uint64_t{0};
+    files_.for_each([&](const FileHandle& h) {
+        if (!h.inode.node || !h.inode.node->deleted_at) return;
+        ++held.handles;
+        held.oldest_delete = std::min(held.oldest_delete, *h.inode.node->deleted_at);
+    });
+    if (held.handles == 0) held.oldest_delete = 0;
+    return held;
+}
+
+uint64_t Server::watermark() const {
+    // Under one hold of the tree lock: no DELETE is applied meanwhile, and
+    // an open enters its handle under the same lock (op_file.cc), so every
+    // handle of a file deleted below `applied` is seen here.
+    auto rd = read_tree();
+    const uint64_t applied = state_->ns.applied();
+    const HeldDeleted held = held_deleted();
+    return held.handles ? std::min(applied, held.oldest_delete) : applied;
+}
+
+void Server::release_file(uint64_t fh) {
+    const auto h = files_.get(fh);
+    files_.remove(fh);
+    if (h && h->inode.node && h->inode.node->deleted_at) membership_->nudge();
+}
+
+void Server::note_deletes(const Replay& r, uint64_t counted_below) {
+    std::lock_guard lk(report_mutex_);
+    for (size_t i = 0; i < r.entries.size(); ++i) {
+        const auto* d = std::get_if<omf::DeleteEntry>(&r.entries[i].payload);
+        if (!d) continue;
+        const Node* n = state_->ns.node_at(d->target);
+        if (!n || n->deleted_at != r.first + i || !n->parent) continue;
+        // count_subdirs counted it only if it was created in an earlier batch.
+        if (n->is_dir && d->target < counted_below) --subdirs_[n->parent->ino];
+        deleted_names_.emplace_back(n->parent->ino, std::string(n->name));
+    }
+}
+
+void Server::forget_deleted_names() {
+    std::vector<std::pair<uint64_t, std::string>> names;
+    {
+        std::lock_guard lk(report_mutex_);
+        names.swap(deleted_names_);
+    }
+    if (!kernel_cache_.entry) return;
+    for (const auto& [parent, name] : names) kernel_cache_.entry(parent, name);
 }
 
 CatchUp Server::apply_new_entries() {
@@ -109,9 +188,12 @@ CatchUp Server::apply_new_entries() {
         std::unique_lock writer(tree_mutex_);
         apply_replay(*state_, *r);
         count_subdirs(c.before, state_->ns.applied());
+        note_deletes(*r, c.before);
     }
     c.after = state_->ns.applied();
     c.refused = state_->ns.problems().size() - problems_before;
+    // The watermark follows the entries applied.
+    if (c.after != c.before) membership_->nudge();
     return c;
 }
 

@@ -8,14 +8,15 @@
 //                       exclusive only while new entries are applied.
 //   3. report_mutex_    guards the error texts.
 //   4. leaves: the handle tables' mutexes (handles.h), PoisonedRanges'
-//      mutex (poisoned_ranges.h), the poison watcher's own (poison_watch.h)
-//      and AttrOverrides' (attr_overrides.h).
+//      mutex (poisoned_ranges.h), the poison watcher's own (poison_watch.h),
+//      AttrOverrides' (attr_overrides.h) and Membership's (membership.h).
 // The poison watcher's thread takes no lock of the server's but those leaves
 // and report_mutex_ (add_poison marks the device failed when the log is
 // poisoned), never while holding a leaf.
 // FUSE operations hold at most tree_mutex_ (shared); a lookup miss drops it
-// before catching up. Nodes are never removed, so a Node* obtained under the
-// lock stays valid after it is released; only directories' child maps change.
+// before catching up. Nodes are never freed (a DELETE takes a node out of the
+// tree and keeps it), so a Node* obtained under the lock stays valid after it
+// is released; only directories' child lists and deleted_at change.
 #pragma once
 
 #include <atomic>
@@ -29,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "attr_overrides.h"
 #include "datapath.h"
@@ -37,6 +40,7 @@
 #include "famfs/device.h"
 #include "famfs/volume.h"
 #include "handles.h"
+#include "membership.h"
 #include "poison_watch.h"
 #include "poisoned_ranges.h"
 #include "stale_device.h"
@@ -68,6 +72,8 @@ struct ServerOptions {
     // Open files with FOPEN_DIRECT_IO when the kernel lets such files be
     // mmap()ed (see README-datapath.md); -c turns it off (page cache only).
     bool direct_io = true;
+    // The host table (membership.h): heartbeats, grants, the lease.
+    MembershipOptions membership;
     // -b: read replies are copied through a buffer by the server even on a
     // regular file standing in for memory (devdax and PCI BARs always are).
     bool bounce_reads = false;
@@ -191,6 +197,30 @@ class Server {
     size_t open_file_count() const { return files_.size(); }
 
     HandleTable<FileHandle>& files() { return files_; }
+    // Drops an open file's handle; releasing a deleted file's last handle
+    // may move this host's watermark, so it is published soon.
+    void release_file(uint64_t fh);
+
+    // The delete protocol (docs/delete.md, membership.h). This host's
+    // watermark: every entry below it is applied, and no handle of this
+    // server is on a file deleted below it.
+    uint64_t watermark() const;
+    struct HeldDeleted {
+        uint64_t handles = 0;        // open handles of deleted files
+        uint64_t oldest_delete = 0;  // the lowest DELETE index among them
+    };
+    HeldDeleted held_deleted() const;  // the caller holds read_tree()
+    // Starts the membership thread (after the daemon's fork) and, at a
+    // clean unmount, leaves the table.
+    void start_membership();
+    void leave_host_table();
+    // For an open of file memory: 0 once this host's slot is granted,
+    // EAGAIN when the master never granted it, ESTALE once evicted.
+    int registration_errno();
+    // The kernel's names of files deleted since the follower last looked
+    // are dropped by the follower (never by a request handler: the kernel
+    // may hold the directory locked for that very request).
+    void forget_deleted_names();
     HandleTable<DirHandle>& dirs() { return dirs_; }
 
     // The text of .meta/.status. Only root's names files (relpaths in
@@ -262,6 +292,13 @@ class Server {
     std::optional<EpochPage> epoch_;  // moved when poison, failure or staleness is found
     std::atomic<bool> log_poisoned_{false};
     std::unique_ptr<poison::Watcher> poison_watch_;
+    std::unique_ptr<Membership> membership_;
+    // (parent ino, name) of nodes deleted since forget_deleted_names last
+    // ran; report_mutex_.
+    std::vector<std::pair<uint64_t, std::string>> deleted_names_;
+    // Under tree_mutex_ held exclusively, after `r` was applied; directories
+    // created below `counted_below` are in subdirs_.
+    void note_deletes(const Replay& r, uint64_t counted_below);
     HandleTable<FileHandle> files_;
     HandleTable<DirHandle> dirs_;
     AttrOverrides attr_overrides_;

@@ -119,6 +119,7 @@ int run_server(const ServerOptions& given) {
             // the follower starts after it.
             fuse_daemonize(opt.foreground ? 1 : 0);
             install_memory_guard(s);
+            s.start_membership();
             if (opt.follow) s.start_following();
             s.start_poison_watch();
             if (auto st = diagnostics.value()->serve(s); !st) {
@@ -132,6 +133,8 @@ int run_server(const ServerOptions& given) {
             diagnostics.value().reset();  // before the mount goes: the socket first
             s.stop_poison_watch();
             s.stop_following();
+            // Its handles are all released now: the slot blocks nothing.
+            s.leave_host_table();
             fuse_session_unmount(se);
             s.release_mount_lock();
         } else {

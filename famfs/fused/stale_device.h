@@ -42,7 +42,9 @@ struct DeviceIdentity {
 
 // How the device differs from what was mounted.
 struct Staleness {
-    enum class Cause { kSuperblock, kLogHeader, kNextIndexBack };
+    // kEvicted: the device is unchanged but the master took this host's
+    // slot of the host table (docs/delete.md): it may not touch file memory.
+    enum class Cause { kSuperblock, kLogHeader, kNextIndexBack, kEvicted };
     Cause cause = Cause::kSuperblock;
     // What changed, for .meta/.status: "the superblock changed (fs_uuid ...)".
     std::string what;

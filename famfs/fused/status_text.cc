@@ -122,7 +122,11 @@ std::string Server::status_text(bool for_root) const {
                 << "\n";
         }
         if (!header_error_.empty()) out << "error: log header: " << header_error_ << "\n";
-        if (change) {
+        if (change && change->cause == Staleness::Cause::kEvicted) {
+            out << "error: " << change->what
+                << ". Lookups, opens, reads, writes and mmap faults here fail with ESTALE; "
+                   "unmount and mount again\n";
+        } else if (change) {
             out << "error: the device no longer holds the file system this mount serves (fs_uuid "
                 << omf::uuid_to_string(mounted_.fs_uuid()) << "): " << change->what << "; it holds "
                 << stale_holds(*change)
@@ -139,7 +143,12 @@ std::string Server::status_text(bool for_root) const {
         }
         out << "device_failed: " << (failed() ? "yes (" + why + ")" : std::string("no")) << "\n";
         out << poison_status(for_root);
+        const HeldDeleted held = held_deleted();
+        out << "deleted_files_held_open: " << held.handles;
+        if (held.handles) out << " (the oldest deleted at log entry " << held.oldest_delete << ")";
+        out << "\n";
     }
+    if (membership_) out << membership_->status_lines();
     return out.str();
 }
 
