@@ -5,15 +5,19 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "args.h"
 #include "commands.h"
 #include "device_use.h"
 #include "famfs/fsck.h"
+#include "famfs/host_table.h"
 #include "famfs/mounts.h"
 #include "famfs/volume.h"
 #include "fuse_mode.h"
 #include "mount_snapshot.h"
+#include "pending_report.h"
 #include "report.h"
 
 namespace famfs::cli {
@@ -58,10 +62,13 @@ Result<ToCheck> device_to_check(const GlobalOptions& g, const std::string& arg, 
 // Only root may open a device. A mount's .meta files hold all that fsck
 // reads, and the mount serves them to root only too (the log names every
 // file), so they help only where the device node is out of reach.
-Result<std::unique_ptr<Volume>> open_to_check(const ToCheck& c) {
+// *copy: whether what was opened is such a copy (which has no host table).
+Result<std::unique_ptr<Volume>> open_to_check(const ToCheck& c, bool* from_copy) {
+    *from_copy = false;
     auto vol = Volume::open(c.device, Access::kReadOnly);
     const bool denied = !vol && (vol.error().code == EACCES || vol.error().code == EPERM);
     if (!denied || c.mountpoint.empty()) return vol;
+    *from_copy = true;
     auto copy = metadata_snapshot(c.mountpoint);
     if (!copy && copy.error().code == EACCES) {
         return make_error(EACCES,
@@ -70,6 +77,26 @@ Result<std::unique_ptr<Volume>> open_to_check(const ToCheck& c) {
     }
     if (!copy) return copy.error();
     return Volume::open(*copy, Access::kReadOnly);
+}
+
+// What each run of deleted space waits for, in the words of `famfs hosts`:
+// the figure alone does not say whether space will come back, or which
+// host holds it.
+void print_pending_runs(Volume& vol, bool from_copy) {
+    auto st = vol.load();
+    if (!st || st->alloc.pending().empty()) return;
+    std::printf("Pending reclaim, run by run:\n");
+    if (from_copy) {
+        std::printf("  unknown: the host table is on the device, which this user may not read\n\n");
+        return;
+    }
+    auto table = read_host_table(vol.device());
+    if (!table) {
+        std::printf("  unknown: host table unreadable: %s\n\n", table.error().message.c_str());
+        return;
+    }
+    std::fputs(pending_runs_text(*st, *table, vol.superblock().fs_uuid).c_str(), stdout);
+    std::printf("\n");
 }
 
 }  // namespace
@@ -117,11 +144,13 @@ int cmd_fsck(const GlobalOptions& g, int argc, char** argv) {
 
     auto target = device_to_check(g, arg, force);
     if (!target) return report_error(kCmd, arg, target.error()), exit_status(target.error().code);
-    auto vol = open_to_check(*target);
+    bool from_copy = false;
+    auto vol = open_to_check(*target, &from_copy);
     if (!vol) return report_error(kCmd, arg, vol.error()), exit_status(vol.error().code);
     auto report = fsck(**vol, opt);
     if (!report) return report_error(kCmd, arg, report.error()), exit_status(report.error().code);
     std::fputs(format_fsck(*report, opt).c_str(), stdout);
+    print_pending_runs(**vol, from_copy);
     return exit_status(static_cast<int64_t>(std::min<uint64_t>(report->errors(), INT64_MAX)));
 }
 

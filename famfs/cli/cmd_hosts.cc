@@ -19,6 +19,7 @@
 #include "famfs/host_registration.h"
 #include "famfs/host_table.h"
 #include "famfs/volume.h"
+#include "pending_report.h"
 #include "report.h"
 #include "target.h"
 
@@ -155,25 +156,9 @@ Result<std::vector<HostSlot>> sample_twice(Device& dev, const omf::Uuid& fs, uin
 }
 
 void print_pending(const State& st, const std::vector<HostSlot>& table, const omf::Uuid& fs) {
-    const bool unknown = !kEmptyTableAllowsReclaim && table_is_empty(table, fs);
-    const uint64_t horizon = unknown ? 0 : reclaim_horizon(table, fs);
     std::printf("pending reclaim: %" PRIu64 " bytes in %zu run(s)\n", st.alloc.pending_bytes(),
                 st.alloc.pending().size());
-    for (const auto& [first, run] : st.alloc.pending()) {
-        if (run.delete_index < horizon) {
-            std::printf("  deleted at entry %" PRIu64 ": reclaimable now\n", run.delete_index);
-            continue;
-        }
-        if (unknown) {
-            std::printf("  deleted at entry %" PRIu64 ": waits for a host to register\n",
-                        run.delete_index);
-            continue;
-        }
-        std::printf("  deleted at entry %" PRIu64 ": waits for", run.delete_index);
-        for (const ReclaimBlocker& b : reclaim_verdict(table, fs, run.delete_index).blockers)
-            std::printf(" slot %zu (%s)", b.slot, b.why.c_str());
-        std::printf("\n");
-    }
+    std::fputs(pending_runs_text(st, table, fs).c_str(), stdout);
 }
 
 }  // namespace

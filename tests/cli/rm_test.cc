@@ -2,9 +2,14 @@
 // superblock mark, refusals that leave the device byte-identical, and
 // clients refusing with EROFS.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "cli_fixture.h"
+#include "famfs/omf.h"
 
 namespace famfs::clitest {
 namespace {
@@ -161,6 +166,84 @@ TEST_F(RmTest, HostsShowsTheTableAndThePendingSpace) {
     State st = load();
     EXPECT_EQ(st.alloc.pending_bytes(), 2u << 20);
     EXPECT_TRUE(st.alloc.collisions().empty());
+}
+
+// Puts a registered host with `watermark` into slot `slot` of the device
+// file, as its host and the master would have written it.
+void register_host(const std::string& device, size_t slot, uint64_t watermark) {
+    std::vector<uint8_t> sb(omf::kSuperblockBytes);
+    {
+        std::FILE* f = std::fopen(device.c_str(), "rb");
+        ASSERT_NE(f, nullptr);
+        ASSERT_EQ(std::fread(sb.data(), 1, sb.size(), f), sb.size());
+        std::fclose(f);
+    }
+    omf::HostHalf h;
+    h.state = omf::HostState::kActive;
+    h.system_uuid[0] = static_cast<uint8_t>(0x10 + slot);
+    h.fs_uuid = omf::decode_superblock(sb).fs_uuid;
+    h.nonce = 77 + slot;
+    h.watermark = watermark;
+    h.heartbeat = 1;
+    h.name = "host" + std::to_string(slot);
+    omf::MasterHalf m;
+    m.granted_uuid = h.system_uuid;
+    m.fs_uuid = h.fs_uuid;
+    m.nonce = h.nonce;
+    m.generation = 1;
+    std::vector<uint8_t> bytes(omf::kHostSlotBytes);
+    ASSERT_TRUE(omf::encode_host_half(h, std::span(bytes).first(omf::kHostHalfBytes)).ok());
+    omf::encode_master_half(m, std::span(bytes).subspan(omf::kHostHalfBytes));
+    std::FILE* f = std::fopen(device.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fseek(f, static_cast<long>(omf::host_slot_offset(slot)), SEEK_SET), 0);
+    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+    std::fclose(f);
+}
+
+// The lines that say what each pending run waits for.
+std::vector<std::string> run_lines(const std::string& out) {
+    std::vector<std::string> lines;
+    for (size_t at = out.find("  deleted at entry "); at != std::string::npos;
+         at = out.find("  deleted at entry ", at + 1)) {
+        lines.push_back(out.substr(at, out.find('\n', at) - at));
+    }
+    return lines;
+}
+
+// fsck lists what each run pending reclaim waits for, word for word as
+// `famfs hosts` does, whatever the table says.
+TEST_F(RmTest, FsckSaysWhatEachPendingRunWaitsForAsHostsDoes) {
+    format();
+    Outcome r = famfs({"fsck"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(contains(r.out, "Pending reclaim, run by run")) << "nothing deleted:\n" << r.out;
+    for (const char* name : {"a", "b", "c"}) {
+        ASSERT_EQ(famfs({"creat", "-s", "4k", name}).status, 0);
+    }
+    ASSERT_EQ(famfs({"rm", "a"}).status, 0);  // entry 3
+    ASSERT_EQ(famfs({"rm", "b"}).status, 0);  // entry 4
+    r = famfs({"fsck"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(contains(r.out,
+                         "Pending reclaim, run by run:\n"
+                         "  deleted at entry 3: waits for a host to register\n"
+                         "  deleted at entry 4: waits for a host to register\n"))
+        << r.out;
+
+    // One host past the first delete, one behind both.
+    register_host(dev_, 0, 5);
+    register_host(dev_, 5, 4);
+    r = famfs({"fsck"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const Outcome hosts = famfs({"hosts"});
+    ASSERT_EQ(hosts.status, 0) << hosts.err;
+    const auto lines = run_lines(r.out);
+    ASSERT_EQ(lines.size(), 2u) << r.out;
+    EXPECT_EQ(lines, run_lines(hosts.out)) << r.out << "\n" << hosts.out;
+    EXPECT_TRUE(contains(lines[0], "deleted at entry 3: reclaimable now")) << lines[0];
+    EXPECT_TRUE(contains(lines[1], "deleted at entry 4: waits for slot 5 (")) << lines[1];
+    EXPECT_FALSE(contains(lines[1], "slot 0")) << lines[1];
 }
 
 }  // namespace
