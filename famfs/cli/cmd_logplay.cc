@@ -54,7 +54,7 @@ void logplay_usage(FILE* out) {
 }
 
 struct Tally {
-    uint64_t files = 0, dirs = 0, other = 0;
+    uint64_t files = 0, dirs = 0, deletes = 0, other = 0;
 };
 
 // Describes the log entries [from, to) of the device.
@@ -74,6 +74,12 @@ Result<Tally> describe(const std::string& device, uint64_t from, uint64_t to, bo
         } else if (auto* d = std::get_if<omf::MkdirEntry>(&payload)) {
             t.dirs++;
             what = "directory " + escaped(d->relpath);
+        } else if (auto* del = std::get_if<omf::DeleteEntry>(&payload)) {
+            t.deletes++;
+            what = std::string("delete of ") +
+                   (del->kind == omf::DeleteKind::kDirectory ? "directory " : "file ") +
+                   escaped(del->relpath) + " (created by log entry " + std::to_string(del->target) +
+                   ")";
         } else {
             t.other++;
             what = "non-namespace entry";
@@ -111,6 +117,10 @@ void print_shadow_summary(const std::string& root, const ShadowTally& t, uint64_
         n(t.files_new), dry ? "to create" : "created", n(t.files_updated),
         dry ? "to update" : "updated", n(t.files_same), n(t.dirs_new + t.dirs_same), n(t.dirs_new),
         dry ? "to create" : "created", n(t.dirs_same), n(refused), n(t.errors));
+    if (t.files_removed > 0 || t.dirs_removed > 0)
+        std::printf(
+            "famfs logplay: shadows of deleted objects: %llu files and %llu directories %s\n",
+            n(t.files_removed), n(t.dirs_removed), dry ? "to remove" : "removed");
     if (t.checked > 0 || t.mismatches > 0)
         std::printf("famfs logplay: shadowtest: %llu shadow files read back, %llu mismatches\n",
                     n(t.checked), n(t.mismatches));
@@ -292,13 +302,18 @@ int cmd_logplay(const GlobalOptions& g, int argc, char** argv) {
     const uint64_t new_errors =
         after->number(meta::kKeyErrors) -
         std::min(after->number(meta::kKeyErrors), before->number(meta::kKeyErrors));
+    // Deletes are named only when there are some: a log without any reads
+    // as it always did (and as the reference's does).
+    const std::string deletes =
+        t->deletes ? ", " + std::to_string(t->deletes) + " deletes" : std::string();
     std::printf(
-        "famfs logplay: %s: %s %llu new entries (%llu files, %llu directories); "
+        "famfs logplay: %s: %s %llu new entries (%llu files, %llu directories%s); "
         "%llu entries in the log; %llu new errors\n",
         mnt.c_str(), dry ? "would play" : "played",
-        static_cast<unsigned long long>(t->files + t->dirs + t->other),
+        static_cast<unsigned long long>(t->files + t->dirs + t->deletes + t->other),
         static_cast<unsigned long long>(t->files), static_cast<unsigned long long>(t->dirs),
-        static_cast<unsigned long long>(log_end), static_cast<unsigned long long>(new_errors));
+        deletes.c_str(), static_cast<unsigned long long>(log_end),
+        static_cast<unsigned long long>(new_errors));
     if (new_errors) std::printf("%s", after->text.c_str());
     return exit_status(static_cast<int64_t>(new_errors));
 }

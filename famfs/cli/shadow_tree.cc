@@ -1,5 +1,6 @@
 #include "shadow_tree.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,7 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,12 +111,98 @@ class TreeWriter {
     std::optional<bool> existing_is_current(int dirfd, const Node& n, const std::string& path,
                                             const std::string& yaml);
     void check(const Node& n, const std::string& path, const std::string& text);
+    // Takes out of the directory what the file system no longer has (a
+    // deleted object, or one of another kind now under the same name).
+    void prune(int dirfd, const Node& dir, const std::string& shown);
+    // Removes `name` when it is the shadow of a deleted object: a shadow
+    // file, or a directory holding nothing else. Whether it went (in a dry
+    // run: would go).
+    bool remove_stale(int dirfd, const std::string& name, const std::string& path);
+
+    // In a dry run, a path remove_stale would have removed: what is written
+    // there next is taken as new, as it would be.
+    bool gone(const std::string& path) const { return gone_.count(path) > 0; }
 
     const ShadowOptions& opt_;
     ShadowTally tally_;
+    std::set<std::string> gone_;  // dry run only
 };
 
+// The names in a directory, "." and ".." left out; empty when unreadable.
+std::vector<std::string> names_in(int dirfd) {
+    std::vector<std::string> names;
+    const int fd = ::dup(dirfd);
+    if (fd < 0) return names;
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+        ::close(fd);
+        return names;
+    }
+    ::rewinddir(d);
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+    return names;
+}
+
+bool TreeWriter::remove_stale(int dirfd, const std::string& name, const std::string& path) {
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    if (S_ISREG(st.st_mode)) {
+        // Only what parses as a shadow file was written by a logplay.
+        auto text = read_at(dirfd, name);
+        if (!text || !shadow::from_yaml(*text, path)) return false;
+        if (!opt_.dry_run && ::unlinkat(dirfd, name.c_str(), 0) != 0) {
+            error(path, "cannot remove the shadow file of a deleted file: " + errno_text(errno));
+            return false;
+        }
+        tally_.files_removed++;
+        if (opt_.dry_run) gone_.insert(path);
+        say(opt_.dry_run ? "would remove file" : "removed file", path);
+        return true;
+    }
+    if (!S_ISDIR(st.st_mode)) return false;
+    const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool all = true;
+    for (const std::string& child : names_in(fd))
+        all = remove_stale(fd, child, path + "/" + child) && all;
+    ::close(fd);
+    if (!all) return false;  // holds what logplay did not write: not ours to remove
+    if (!opt_.dry_run && ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0) {
+        error(path, "cannot remove the directory of a deleted directory: " + errno_text(errno));
+        return false;
+    }
+    tally_.dirs_removed++;
+    if (opt_.dry_run) gone_.insert(path);
+    say(opt_.dry_run ? "would remove directory" : "removed directory", path);
+    return true;
+}
+
+void TreeWriter::prune(int dirfd, const Node& dir, const std::string& shown) {
+    std::map<std::string, bool, std::less<>> wanted;  // name -> is a directory
+    for (const Node* c = dir.first_child; c != nullptr; c = c->next_sibling)
+        wanted.emplace(std::string(c->name), c->is_dir);
+    for (const std::string& name : names_in(dirfd)) {
+        // A write cut short leaves its temporary file: not a shadow object.
+        if (name.find(".shadow-tmp.") != std::string::npos) continue;
+        const auto w = wanted.find(name);
+        struct stat st {};
+        if (w != wanted.end()) {
+            if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            const bool kind_matches = w->second ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode);
+            if (kind_matches) continue;
+        }
+        // What stays is left as it is; one in the way of a live object is
+        // reported where that object is written.
+        (void)remove_stale(dirfd, name, shown + "/" + name);
+    }
+}
+
 void TreeWriter::walk(int dirfd, const Node& dir, const std::string& shown) {
+    if (dirfd != kNotThere) prune(dirfd, dir, shown);
     for (const Node* c : Namespace::sorted_children(dir)) {
         const std::string path = shown + "/" + std::string(c->name);
         if (!c->is_dir) {
@@ -137,8 +226,9 @@ void TreeWriter::walk(int dirfd, const Node& dir, const std::string& shown) {
 int TreeWriter::directory(int dirfd, const Node& n, const std::string& path) {
     const std::string name(n.name);
     struct stat st {};
-    if (dirfd == kNotThere || ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (dirfd != kNotThere && errno != ENOENT) {
+    const bool absent = dirfd == kNotThere || gone(path);
+    if (absent || ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (!absent && errno != ENOENT) {
             error(path, errno_text(errno));
             return -1;
         }
@@ -199,7 +289,7 @@ void TreeWriter::file(int dirfd, const Node& n, const std::string& path) {
     const std::string name(n.name);
     struct stat st {};
     bool exists = false;
-    if (dirfd != kNotThere) {
+    if (dirfd != kNotThere && !gone(path)) {
         if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
             exists = true;
         } else if (errno != ENOENT) {

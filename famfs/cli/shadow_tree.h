@@ -27,16 +27,19 @@ struct ShadowOptions {
 struct ShadowTally {
     uint64_t files_new = 0, files_updated = 0, files_same = 0;
     uint64_t dirs_new = 0, dirs_same = 0;
-    uint64_t checked = 0, mismatches = 0;  // --shadowtest
-    uint64_t errors = 0;                   // objects not written or not readable back
+    uint64_t files_removed = 0, dirs_removed = 0;  // shadows of deleted objects
+    uint64_t checked = 0, mismatches = 0;          // --shadowtest
+    uint64_t errors = 0;                           // objects not written or not readable back
 };
 
 // Brings the tree below `root` up to date with `ns`: creates what is
-// missing, rewrites shadow files that describe an older entry, and leaves
-// alone what is already right. Never follows a symbolic link in the tree,
-// and never overwrites a file that is not a shadow file. Every error is
-// reported on stderr as it happens (the shadow path and the reason) and
-// counted; writing goes on with the rest of the tree.
+// missing, rewrites shadow files that describe an older entry, removes the
+// shadows of deleted objects (shadow files, and directories that hold
+// nothing else; a name deleted and created again, of another kind, gets
+// its new object), and leaves alone what is already right. Never follows a symbolic link in the
+// tree, and never overwrites a file that is not a shadow file. Every error is reported on stderr as
+// it happens (the shadow path and the reason) and counted; writing goes on with the rest of the
+// tree.
 ShadowTally write_shadow_tree(const Namespace& ns, const std::string& root,
                               const ShadowOptions& opt);
 

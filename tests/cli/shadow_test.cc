@@ -51,7 +51,7 @@ class ShadowTest : public CliTest {
 
     // Every famfs file's shadow file parses back to its log entry, and every
     // directory has its logged mode and owner.
-    void expect_tree_matches_log(const std::string& root) {
+    void expect_tree_matches_log(const std::string& root, int want_files = 3) {
         const State st = load();
         int files = 0;
         st.ns.for_each([&](const Node& n) {
@@ -72,7 +72,14 @@ class ShadowTest : public CliTest {
             ASSERT_TRUE(f.ok()) << f.error().message;
             EXPECT_EQ(*f, n.file) << path;
         });
-        EXPECT_EQ(files, 3);
+        EXPECT_EQ(files, want_files);
+        // And nothing more: no shadow of an object the log deleted.
+        size_t on_disk = 0;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+            (void)e;
+            on_disk++;
+        }
+        EXPECT_EQ(on_disk, st.ns.files() + st.ns.dirs());
     }
 
     // The superblock and the log: what a command that wrote metadata
@@ -144,6 +151,77 @@ TEST_F(ShadowTest, ShadowtestReadsEveryFileBack) {
         << r.out;
     EXPECT_TRUE(contains(r.out, "shadowtest: " + shadow_ + "/root/s matches the log")) << r.out;
     EXPECT_TRUE(contains(r.out, "---\nfile:\n  path: d/f\n")) << "-vv prints the YAML";
+}
+
+// A log with DELETE entries (docs/delete.md): what it deleted is not in
+// the tree, whether written afresh or brought up to date, and a name
+// deleted and created again (of the same kind or another) shows the new
+// object.
+TEST_F(ShadowTest, DeletedObjectsLeaveTheTreeAndNamesCreatedAgainShowTheNewOnes) {
+    ASSERT_EQ(logplay({"--shadow", shadow_, "--daxdev", dev_}).status, 0);
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"rm", "d/f"},
+             {"rm", "-r", "d/e"},
+             {"rm", "s"},
+             {"mkdir", "d/f"},               // a file's name, now a directory
+             {"creat", "-s", "2m", "d/e"},   // a directory's name, now a file
+             {"creat", "-s", "4k", "s"}}) {  // a file's name, a new file
+        Outcome r = famfs(args);
+        ASSERT_EQ(r.status, 0) << args[0] << ": " << r.err;
+    }
+    const std::string root = shadow_ + "/root";
+
+    Outcome dry = logplay({"-n", "-v", "--shadow", shadow_, "--daxdev", dev_});
+    ASSERT_EQ(dry.status, 0) << dry.out << dry.err;
+    EXPECT_TRUE(contains(dry.out, "shadow: would remove file " + root + "/d/f")) << dry.out;
+    EXPECT_TRUE(contains(dry.out, "shadow: would create directory " + root + "/d/f")) << dry.out;
+    EXPECT_TRUE(contains(dry.out, "shadow: would create file " + root + "/d/e")) << dry.out;
+    EXPECT_TRUE(contains(dry.out, "shadow: would remove file " + root + "/d/e/g")) << dry.out;
+    EXPECT_TRUE(contains(dry.out, "shadow: would remove directory " + root + "/d/e")) << dry.out;
+    EXPECT_TRUE(std::filesystem::exists(root + "/d/e/g")) << "a dry run removes nothing";
+
+    Outcome r = logplay({"-s", "-v", "--shadow", shadow_, "--daxdev", dev_});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "shadow: removed file " + root + "/d/f")) << r.out;
+    EXPECT_TRUE(contains(r.out, "shadow: removed file " + root + "/d/e/g")) << r.out;
+    EXPECT_TRUE(contains(r.out, "shadow: removed directory " + root + "/d/e")) << r.out;
+    EXPECT_TRUE(contains(r.out, "shadow: updated file " + root + "/s")) << r.out;
+    EXPECT_TRUE(contains(r.out,
+                         "famfs logplay: shadows of deleted objects: 2 files and 1 "
+                         "directories removed"))
+        << r.out;
+    EXPECT_TRUE(contains(r.out, "0 mismatches")) << r.out;
+    EXPECT_TRUE(std::filesystem::is_directory(root + "/d/f"));
+    EXPECT_TRUE(std::filesystem::is_regular_file(root + "/d/e"));
+    EXPECT_TRUE(contains(text_of(root + "/s"), "  size: 4096\n")) << text_of(root + "/s");
+    expect_tree_matches_log(root, 2);
+
+    // Played again, nothing changes; played into an empty tree, the same.
+    Outcome again = logplay({"--shadow", shadow_, "--daxdev", dev_});
+    ASSERT_EQ(again.status, 0) << again.err;
+    EXPECT_FALSE(contains(again.out, "shadows of deleted objects")) << again.out;
+    const std::string fresh = dir_ + "/fresh/root";
+    std::filesystem::create_directories(fresh);
+    ASSERT_EQ(logplay({"--shadow", fresh, "--daxdev", dev_}).status, 0);
+    expect_tree_matches_log(fresh, 2);
+}
+
+// Only what logplay wrote is removed: a deleted directory's shadow that
+// holds a file of someone else's stays, with that file, and is reported
+// where the new object of its name belongs.
+TEST_F(ShadowTest, ADeletedDirectoryHoldingOtherFilesIsKept) {
+    ASSERT_EQ(logplay({"--shadow", shadow_, "--daxdev", dev_}).status, 0);
+    const std::string root = shadow_ + "/root";
+    std::ofstream(root + "/d/e/notes") << "precious: [data\n";
+    ASSERT_EQ(famfs({"rm", "-r", "d/e"}).status, 0);
+    ASSERT_EQ(famfs({"creat", "-s", "4k", "d/e"}).status, 0);
+    Outcome r = logplay({"--shadow", shadow_, "--daxdev", dev_});
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_TRUE(contains(r.err, root + "/d/e: a directory is where the shadow file of d/e "
+                                       "belongs; left as it is"))
+        << r.err;
+    EXPECT_EQ(text_of(root + "/d/e/notes"), "precious: [data\n");
+    EXPECT_FALSE(std::filesystem::exists(root + "/d/e/g")) << "its shadow file goes";
 }
 
 TEST_F(ShadowTest, AFileThatIsNotAShadowFileIsReportedAndKept) {
