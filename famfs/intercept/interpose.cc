@@ -401,7 +401,15 @@ FAMFS_EXPORT int fdatasync(int fd) {
 // ---- mappings ----
 
 FAMFS_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) noexcept {
-    auto pass = [&] { return ic::real().mmap(addr, len, prot, flags, fd, off); };
+    auto pass = [&] {
+        void* p = ic::real().mmap(addr, len, prot, flags, fd, off);
+        // A mapping put over a served one replaces it: its hold may go.
+        if (p != MAP_FAILED && (flags & MAP_FIXED) && !passing_through() &&
+            ic::holds_mapping(p, len)) {
+            ic::forget_mappings(p, len);
+        }
+        return p;
+    };
     if (passing_through() || (flags & MAP_ANONYMOUS)) return pass();
     auto f = FdTable::instance().lookup(fd);
     if (!f) return pass();
@@ -414,8 +422,9 @@ FAMFS_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off
         ic::count_passed(Call::kMmap);
         return pass();
     }
-    auto m = d.verdict == ServedFile::Verdict::kFail ? ic::map_failing(addr, len, prot, flags)
-                                                     : ic::map_file(f, addr, len, prot, flags, off);
+    auto m = d.verdict == ServedFile::Verdict::kFail
+                 ? ic::map_failing(addr, len, prot, flags)
+                 : ic::map_file(f, fd, addr, len, prot, flags, off);
     if (!m.pass_on.empty()) {
         ic::note_fallback(f->name() + ": " + m.pass_on);
         ic::count_passed(Call::kMmap);
@@ -502,13 +511,31 @@ FAMFS_EXPORT int fcntl64(int fd, int cmd, ...) {
     return fcntl(fd, cmd, arg);
 }
 
+// A program closing every descriptor (daemons do) would close the
+// library's holds of mapped files and, with them, the server's last sight
+// of files still mapped: those stay open, the close answered as done.
 FAMFS_EXPORT int close(int fd) {
-    if (!passing_through()) FdTable::instance().drop(fd);
+    if (passing_through()) return ic::real().close(fd);
+    if (ic::is_hold(fd)) return 0;
+    FdTable::instance().drop(fd);
     return ic::real().close(fd);
 }
 
+// Closes [first, last] but the library's holds, in the stretches between.
+static int close_around_holds(unsigned first, unsigned last, int flags) {
+    unsigned from = first;
+    for (const int h : ic::holds_in(first, last)) {
+        const auto held = static_cast<unsigned>(h);
+        if (held > from && ic::real().close_range(from, held - 1, flags) != 0) return -1;
+        from = held + 1;
+        if (held == last) return 0;
+    }
+    return ic::real().close_range(from, last, flags);
+}
+
 FAMFS_EXPORT int close_range(unsigned first, unsigned last, int flags) noexcept {
-    const int r = ic::real().close_range(first, last, flags);
+    const int r = passing_through() || first > last ? ic::real().close_range(first, last, flags)
+                                                    : close_around_holds(first, last, flags);
     if (r == 0 && !passing_through() && !(flags & CLOSE_RANGE_CLOEXEC)) {
         FdTable::instance().drop_range(first, last);
     }

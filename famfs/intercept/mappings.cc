@@ -1,15 +1,19 @@
 #include "mappings.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -27,16 +31,74 @@ uint64_t round_up(uint64_t v, uint64_t to) {
     return (v + to - 1) / to * to;
 }
 
+// The lowest number a hold's descriptor takes: high, so a program that
+// counts on open() returning the lowest free number never meets it.
+int hold_floor() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < 8) return 0;
+    return static_cast<int>(std::min<rlim_t>(lim.rlim_cur * 3 / 4, 768));
+}
+
+// A mapping served from the device bypasses the mount, so nothing there
+// would show the server the file in use (docs/delete.md: a host's
+// watermark may pass a DELETE only when no process holds the file open or
+// mapped). A private duplicate of the program's descriptor keeps the
+// open file description on the mount alive, as a mount's own mapping
+// keeps the kernel's file, until every piece of the mapping is unmapped.
+// How many holds exist: close() looks no further while there are none.
+std::atomic<int> g_holds{0};
+
+class Hold {
+  public:
+    Hold(int fd, FileId id) : fd_(fd), id_(id) { g_holds.fetch_add(1, std::memory_order_relaxed); }
+    ~Hold() {
+        g_holds.fetch_sub(1, std::memory_order_relaxed);
+        // Closed only while it still refers to the file: a program that
+        // closed it behind the library's back (close_range, a raw close,
+        // dup2 onto it) may have reused the number for one of its own.
+        FileId now;
+        if (identify(fd_, &now) && now == id_) real().close(fd_);
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    int fd() const { return fd_; }
+
+  private:
+    int fd_;
+    FileId id_;
+};
+
 struct Range {
     uintptr_t start = 0;
     uintptr_t end = 0;
     std::shared_ptr<ServedFile> file;
+    std::shared_ptr<Hold> hold;  // shared by the pieces of one mapping
 };
 
 struct Table {
     std::mutex mu;
     std::vector<Range> ranges;  // guarded by mu
 };
+
+// Ranges taken out of the table, destroyed after its lock is let go: the
+// last piece of a mapping closes its hold, and a close on the mount waits
+// for the server (FLUSH), which must not stall every other mapping call.
+using Dropped = std::vector<Range>;
+
+// Takes [s, e) out of the table's ranges; with t.mu held.
+void cut(Table& t, uintptr_t s, uintptr_t e, Dropped* dropped) {
+    std::vector<Range> kept;
+    for (auto& r : t.ranges) {
+        if (r.end <= s || r.start >= e) {
+            kept.push_back(std::move(r));
+            continue;
+        }
+        if (r.start < s) kept.push_back({r.start, s, r.file, r.hold});
+        if (r.end > e) kept.push_back({e, r.end, r.file, r.hold});
+        dropped->push_back(std::move(r));
+    }
+    t.ranges = std::move(kept);
+}
 
 Table& table() {
     static Table* t = new Table;  // never destroyed: calls come during exit()
@@ -108,19 +170,24 @@ void start_watcher() {
     std::thread(watch).detach();
 }
 
-void remember(uintptr_t start, uintptr_t end, const std::shared_ptr<ServedFile>& f) {
+// A new mapping at [start, end); whatever served range it replaced
+// (MAP_FIXED over an earlier one) is forgotten.
+void remember(uintptr_t start, uintptr_t end, const std::shared_ptr<ServedFile>& f,
+              std::shared_ptr<Hold> hold) {
+    Dropped dropped;
     {
         Table& t = table();
         std::lock_guard lock(t.mu);
-        t.ranges.push_back({start, end, f});
+        cut(t, start, end, &dropped);
+        t.ranges.push_back({start, end, f, std::move(hold)});
     }
     start_watcher();
 }
 
 }  // namespace
 
-MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t len, int prot,
-                    int flags, off_t off) {
+MapOutcome map_file(const std::shared_ptr<ServedFile>& file, int fd, void* addr, size_t len,
+                    int prot, int flags, off_t off) {
     const int type = flags & MAP_TYPE;
     if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
         return {.pass_on = "a MAP_PRIVATE mapping"};
@@ -128,6 +195,12 @@ MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t 
     // The kernel's rules for a shared file mapping.
     if (!file->readable() || ((prot & PROT_WRITE) && !file->writable())) return {.error = EACCES};
     LibraryScope scope;
+    const int held = real().fcntl(fd, F_DUPFD_CLOEXEC, hold_floor());
+    if (held < 0) {
+        return {.pass_on = std::string("no descriptor left to hold the file open: ") +
+                           std::strerror(errno)};
+    }
+    auto hold = std::make_shared<Hold>(held, file->id());
     const uint64_t rlen = round_up(len, kPage);
     void* base = reserve(addr, rlen, flags);
     if (base == MAP_FAILED) return {.error = errno};
@@ -146,7 +219,8 @@ MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t 
         real().munmap(base, rlen);
         return {.pass_on = std::string("the device refused the mapping: ") + std::strerror(err)};
     }
-    remember(reinterpret_cast<uintptr_t>(b), reinterpret_cast<uintptr_t>(b) + rlen, file);
+    remember(reinterpret_cast<uintptr_t>(b), reinterpret_cast<uintptr_t>(b) + rlen, file,
+             std::move(hold));
     return {.addr = base};
 }
 
@@ -165,18 +239,36 @@ MapOutcome map_failing(void* addr, size_t len, int prot, int flags) {
 void forget_mappings(void* addr, size_t len) {
     const uintptr_t s = reinterpret_cast<uintptr_t>(addr);
     const uintptr_t e = s + round_up(len, kPage);
+    LibraryScope scope;
+    Dropped dropped;
     Table& t = table();
     std::lock_guard lock(t.mu);
-    std::vector<Range> kept;
-    for (auto& r : t.ranges) {
-        if (r.end <= s || r.start >= e) {
-            kept.push_back(std::move(r));
-            continue;
-        }
-        if (r.start < s) kept.push_back({r.start, s, r.file});
-        if (r.end > e) kept.push_back({e, r.end, r.file});
+    cut(t, s, e, &dropped);
+    // Unlocked before `dropped` goes (declared first, destroyed last).
+}
+
+bool is_hold(int fd) {
+    if (g_holds.load(std::memory_order_relaxed) == 0) return false;
+    Table& t = table();
+    std::lock_guard lock(t.mu);
+    for (const auto& r : t.ranges) {
+        if (r.hold && r.hold->fd() == fd) return true;
     }
-    t.ranges = std::move(kept);
+    return false;
+}
+
+std::vector<int> holds_in(unsigned first, unsigned last) {
+    std::vector<int> fds;
+    Table& t = table();
+    std::lock_guard lock(t.mu);
+    for (const auto& r : t.ranges) {
+        if (!r.hold) continue;
+        const int fd = r.hold->fd();
+        if (static_cast<unsigned>(fd) < first || static_cast<unsigned>(fd) > last) continue;
+        if (std::find(fds.begin(), fds.end(), fd) == fds.end()) fds.push_back(fd);
+    }
+    std::sort(fds.begin(), fds.end());
+    return fds;
 }
 
 bool sync_mappings(void* addr, size_t len, int flags, int* err) {

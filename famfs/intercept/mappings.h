@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "served_file.h"
 
@@ -22,8 +23,13 @@ struct MapOutcome {
     std::string pass_on;   // or (error 0) why the mount should map it instead
 };
 
-MapOutcome map_file(const std::shared_ptr<ServedFile>& file, void* addr, size_t len, int prot,
-                    int flags, off_t off);
+// fd: the program's descriptor of the file, duplicated for as long as any
+// piece of the mapping exists, so the host's server counts the file open
+// (docs/delete.md) after the program closes fd, as it does for a mount's
+// own mapping. fork() shares the duplicate with the child, whose copy of
+// the mapping then holds it too.
+MapOutcome map_file(const std::shared_ptr<ServedFile>& file, int fd, void* addr, size_t len,
+                    int prot, int flags, off_t off);
 
 // A shared mapping of a file that fails (its device failed or holds
 // another file system): every page raises SIGBUS when touched, as a
@@ -37,6 +43,12 @@ void forget_mappings(void* addr, size_t len);
 // range holds none. 0 or EIO in *err.
 bool sync_mappings(void* addr, size_t len, int flags, int* err);
 bool holds_mapping(void* addr, size_t len);
+
+// The library's own descriptors that hold mapped files open: not the
+// program's to close (close() leaves them be, close_range() goes around
+// them). Numbers in [first, last], ascending.
+bool is_hold(int fd);
+std::vector<int> holds_in(unsigned first, unsigned last);
 
 // Replaces every served range of `file` with SIGBUS pages (its device was
 // re-formatted or failed). A watcher thread does this within 10 ms for

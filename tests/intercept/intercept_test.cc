@@ -146,6 +146,30 @@ TEST_F(InterceptTest, StaticallyLinkedProgramsRunThroughTheMount) {
     EXPECT_EQ(probe(args, false), plain) << "the static probe answers as the dynamic one";
 }
 
+// docs/delete.md: the host's server may let a deleted file's memory go only
+// when no process holds the file open or mapped. A mount's mapping keeps
+// the kernel's file open; a mapping the library serves from the device
+// must keep the file's open file description on the mount alive as well,
+// after the program closed its descriptor and until the last piece of the
+// mapping (in the parent and a forked child) is gone.
+TEST_F(InterceptTest, AServedMappingKeepsTheFileOpenUntilItIsUnmapped) {
+    const std::string args = "held " + in_mount(*master_, "f");
+    const std::string through_mount = probe(args, false);
+    std::string report;
+    const std::string under_library = probe(args, true, &report);
+    EXPECT_TRUE(serves(report, "mmap")) << report;
+    EXPECT_TRUE(serves(report, "munmap")) << report;
+    for (const std::string& out : {through_mount, under_library}) {
+        for (const char* line :
+             {"held after close: 1\n", "held after closing every descriptor of it: 1\n",
+              "held with a piece left: 1\n", "parent: held after munmap: 0\n", "child: held: 1\n",
+              "child: held after munmap: 0\n"}) {
+            EXPECT_NE(out.find(line), std::string::npos) << line << "in\n" << out;
+        }
+    }
+    EXPECT_EQ(under_library, through_mount) << report;
+}
+
 TEST_F(InterceptTest, MappingsAndPrivateMappingsFallBackWhereTheyMust) {
     std::string report;
     probe("mapping " + in_mount(*master_, "f"), true, &report);

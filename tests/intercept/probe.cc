@@ -2,6 +2,7 @@
 // prints what each call returned, one line per step. The interception
 // tests run it through the mount and again under libfamfs_intercept.so:
 // the two transcripts must be the same (the mount is the contract).
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -258,12 +260,103 @@ void failing(const char* path, const char* device, off_t cut_at) {
     close(fd);
 }
 
+// Whether this process still holds the file's open file description on
+// the mount, which the host's server counts as the file in use: through a
+// descriptor (the library's hold of a mapping it serves) or a mapping of
+// the mount's file (the kernel's own).
+bool held_open(const std::string& file) {
+    const std::string fd_dir = "/proc/self/fd";
+    DIR* d = opendir(fd_dir.c_str());
+    if (!d) return false;
+    bool held = false;
+    while (dirent* e = readdir(d)) {
+        char link[4096];
+        const std::string at = fd_dir + "/" + e->d_name;
+        const ssize_t n = readlink(at.c_str(), link, sizeof link - 1);
+        if (n > 0 && std::string(link, static_cast<size_t>(n)) == file) held = true;
+    }
+    closedir(d);
+    FILE* maps = std::fopen("/proc/self/maps", "r");
+    char line[8192];
+    while (maps && std::fgets(line, sizeof line, maps)) {
+        std::string l(line);
+        if (!l.empty() && l.back() == '\n') l.pop_back();
+        if (l.size() >= file.size() && l.compare(l.size() - file.size(), file.size(), file) == 0) {
+            held = true;
+        }
+    }
+    if (maps) std::fclose(maps);
+    return held;
+}
+
+// Descriptors of the file this process has, whoever opened them.
+std::vector<int> descriptors_of(const std::string& file) {
+    std::vector<int> fds;
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) return fds;
+    while (dirent* e = readdir(d)) {
+        char link[4096];
+        const std::string at = std::string("/proc/self/fd/") + e->d_name;
+        const ssize_t n = readlink(at.c_str(), link, sizeof link - 1);
+        if (n > 0 && std::string(link, static_cast<size_t>(n)) == file) {
+            fds.push_back(std::atoi(e->d_name));
+        }
+    }
+    closedir(d);
+    return fds;
+}
+
+// A shared mapping keeps the file open after its descriptor is closed,
+// until every piece of it is unmapped, in a forked child as well.
+void held(const char* path) {
+    char real_path[PATH_MAX];
+    if (!realpath(path, real_path)) std::exit(2);
+    const std::string file = real_path;
+    const int fd = open_or_die(path, O_RDWR);
+    struct stat st {};
+    fstat(fd, &st);
+    const size_t size = static_cast<size_t>(st.st_size);
+    auto* p = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    say("mmap", p == MAP_FAILED ? -1 : 0);
+    if (p == MAP_FAILED) return;
+    say("close", close(fd));
+    say("held after close", held_open(file));
+    // A program closing every descriptor it finds does not close the file.
+    for (const int other : descriptors_of(file)) {
+        close(other);
+        close_range(static_cast<unsigned>(other), static_cast<unsigned>(other), 0);
+    }
+    say("held after closing every descriptor of it", held_open(file));
+    say_read("mapped bytes", 4096, p);
+    say("munmap the first 2 MiB", munmap(p, 2u << 20));
+    say("held with a piece left", held_open(file));
+    int go[2];
+    if (pipe(go) != 0) std::exit(2);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        close(go[1]);
+        (void)!read(go[0], &c, 1);
+        say("child: held", held_open(file));
+        say("child: munmap", munmap(p + (2u << 20), size - (2u << 20)));
+        say("child: held after munmap", held_open(file));
+        _exit(0);
+    }
+    close(go[0]);
+    say("parent: munmap the rest", munmap(p + (2u << 20), size - (2u << 20)));
+    say("parent: held after munmap", held_open(file));
+    (void)!write(go[1], "g", 1);
+    close(go[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 3) {
         std::fprintf(stderr,
-                     "usage: intercept_probe io|modes|sharing|mapping|exec|exec-keep FILE\n"
+                     "usage: intercept_probe io|modes|sharing|mapping|held|exec|exec-keep FILE\n"
                      "       intercept_probe closed-behind FILE OTHER\n"
                      "       intercept_probe failing FILE DEVICE CUT_AT\n");
         return 1;
@@ -277,6 +370,8 @@ int main(int argc, char** argv) {
         sharing(argv[2]);
     } else if (what == "mapping") {
         mapping(argv[2]);
+    } else if (what == "held") {
+        held(argv[2]);
     } else if (what == "exec" || what == "exec-keep") {
         exec_parent(argv[0], argv[2], what == "exec-keep");
     } else if (what == "exec-child") {
