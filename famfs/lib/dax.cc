@@ -4,7 +4,11 @@
 // every accessor works from that list.
 #include "famfs/dax.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "famfs/memsafe.h"
@@ -93,10 +97,39 @@ Result<FileMapping> FileMapping::open(const std::string& device_path, const std:
     return from_entry((*vol)->shared_device(), node->file);
 }
 
+class FileMapping::MountFile {
+  public:
+    explicit MountFile(int fd) : fd_(fd) {}
+    ~MountFile() { ::close(fd_); }
+    MountFile(const MountFile&) = delete;
+    MountFile& operator=(const MountFile&) = delete;
+    int fd() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
 Result<FileMapping> FileMapping::open_path(const std::string& path_in_mount, Access access) {
     auto where = resolve_in_mount(path_in_mount);
     if (!where) return where.error();
-    return open(where->mount.device, where->relpath, access);
+    // Opened before the map is read: the file mapped is one held open from
+    // the start, so a delete after this point waits for the mapping.
+    const int flags = (access == Access::kReadWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    const int fd = ::open(path_in_mount.c_str(), flags);
+    if (fd < 0) {
+        const int err = errno;
+        return make_error(
+            err, path_in_mount + ": cannot open it through the mount: " + std::strerror(err));
+    }
+    auto held = std::make_shared<const MountFile>(fd);
+    auto m = open(where->mount.device, where->relpath, access);
+    if (!m) return m.error();
+    m->mount_file_ = std::move(held);
+    return m;
+}
+
+int FileMapping::mount_fd() const {
+    return mount_file_ ? mount_file_->fd() : -1;
 }
 
 std::span<uint8_t> FileMapping::contiguous() const {

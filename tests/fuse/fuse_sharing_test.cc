@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "../unit/server/cpus.h"
 #include "famfs/cache.h"
@@ -220,6 +222,51 @@ TEST_F(FuseTest, ReadThroughAnOpenFileAlwaysReturnsWhatIsInSharedMemory) {
     }
     EXPECT_EQ(pread_all(fb), p33);
     close(fb);
+}
+
+// A direct-access mapping found through a mount keeps the mount's file open
+// for its life (moved with it, closed with it), so the host's server counts
+// the file in use while its memory is reached around the mount
+// (docs/delete.md, the watermark).
+TEST_F(FuseTest, ADirectAccessMappingOpenedThroughAMountHoldsTheFileOpen) {
+    create("held", omf::kMiB, 0666, 51);
+    Host& a = start_master();
+    struct stat want {};
+    ASSERT_EQ(stat(a.path("held").c_str(), &want), 0);
+    char* real_path = realpath(a.path("held").c_str(), nullptr);
+    ASSERT_NE(real_path, nullptr);
+    const std::string file = real_path;
+    free(real_path);
+    auto refers_to_file = [&](int fd) {
+        struct stat st {};
+        char link[4096];
+        const std::string at = "/proc/self/fd/" + std::to_string(fd);
+        const ssize_t n = readlink(at.c_str(), link, sizeof link - 1);
+        return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == want.st_dev &&
+               st.st_ino == want.st_ino && n > 0 && std::string(link, size_t(n)) == file;
+    };
+    int fd = -1;
+    {
+        auto opened = dax::FileMapping::open_path(a.path("held"), Access::kReadOnly);
+        ASSERT_TRUE(opened) << opened.error().message;
+        fd = opened->mount_fd();
+        EXPECT_TRUE(refers_to_file(fd));
+        dax::FileMapping moved = std::move(*opened);
+        EXPECT_EQ(moved.mount_fd(), fd) << "moved with the mapping";
+        EXPECT_TRUE(refers_to_file(fd));
+        std::vector<uint8_t> out(omf::kMiB);
+        EXPECT_EQ(moved.read(0, out), omf::kMiB);
+        EXPECT_EQ(out, pattern(51, omf::kMiB));
+    }
+    EXPECT_EQ(fcntl(fd, F_GETFD), -1) << "closed with the last mapping";
+    EXPECT_EQ(errno, EBADF);
+    auto refused = dax::FileMapping::open_path(a.path("missing"), Access::kReadOnly);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("missing"), std::string::npos)
+        << refused.error().message;
+    const auto direct = dax::FileMapping::open(device(), "held", Access::kReadOnly);
+    ASSERT_TRUE(direct);
+    EXPECT_EQ(direct->mount_fd(), -1) << "a mapping from the device holds no mount file";
 }
 
 // A client streaming 1 MiB requests is served on its own CPU

@@ -39,6 +39,12 @@ class FileMapping {
     // kReadWrite fails with EROFS for a file logged read-only (check_writable).
     static Result<FileMapping> open(const std::string& device_path, const std::string& relpath,
                                     Access access);
+    //
+    // open_path keeps the file open through the mount (one descriptor, shared
+    // by copies of the mapping, closed with the last of them): loads and
+    // stores bypass the mount, and the host's server must still count the
+    // file in use so that a delete never lets its memory go to another file
+    // while it is mapped here (docs/delete.md, the watermark).
     static Result<FileMapping> open_path(const std::string& path_in_mount, Access access);
     // Maps a file of an already open volume (shares its device mapping).
     static Result<FileMapping> from_entry(std::shared_ptr<Device> device,
@@ -47,6 +53,8 @@ class FileMapping {
     uint64_t size() const { return file_.size; }
     const omf::FileEntry& entry() const { return file_; }
     bool striped() const { return file_.ext_type == omf::ExtentType::kInterleaved; }
+    // The descriptor open_path holds on the mount's file; -1 otherwise.
+    int mount_fd() const;
 
     // The whole file as one span when it is contiguous in memory, else empty.
     std::span<uint8_t> contiguous() const;
@@ -107,7 +115,10 @@ class FileMapping {
     Error memory_failure(uint64_t file_offset) const;
     Error no_memory(uint64_t file_offset) const;
 
+    class MountFile;  // an open descriptor of the file in its mount
+
     std::shared_ptr<Device> device_;
+    std::shared_ptr<const MountFile> mount_file_;
     omf::FileEntry file_;
     std::vector<Segment> segments_;
 };
