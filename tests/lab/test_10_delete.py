@@ -315,12 +315,16 @@ def test_dead_client_blocks_reclaim_until_evicted(dlab):
         new1_md5 = create(lab, new1, 30002)
         assert_apart(victim, victim_map, new1, extents(lab, new1),
                      f"while {client}, dead, held it open")
-        table = hosts_table(lab)
+        # Heartbeats come every second: in 3 s a live host's counter moves.
+        table = lab.ok(lab.master, f"famfs hosts --wait 3 {M}")
+        assert "stale" in slot_line(table, slot), (
+            f"dead {client}'s slot {slot} is not marked stale:\n" + table.describe())
         assert re.search(rf"waits for.* slot {slot} ", table.out), (
             f"the victim's space does not wait for dead {client}'s slot {slot}:\n"
             + table.describe())
 
-        lab.ok(lab.master, f"famfs host evict {name} {M}")
+        evict = lab.ok(lab.master, f"famfs host evict {name} {M}")
+        assert f"evicted slot {slot}" in evict.out, evict.describe()
         evicted = slot_line(hosts_table(lab), slot)
         assert "evicted" in evicted, f"slot {slot} of {client} ({name}) after evict: {evicted!r}"
         table = wait_reclaimable(lab)
@@ -331,9 +335,9 @@ def test_dead_client_blocks_reclaim_until_evicted(dlab):
         lab.restart(client)
     mount(lab, client)
 
-    standing = status_field(lab, client, "host_standing")
-    assert standing and "fenced" not in standing, (
-        f"{client} after restart and mount: host_standing {standing!r}")
+    active = lab.wait_for(client, f"grep -q '^host_standing: active' {STATUS}", timeout=30)
+    assert active.rc == 0, (f"{client} after restart and mount is not an active host:\n"
+                            + lab.sh(client, f"cat {STATUS}").describe())
     assert lab.sh(client, f"test ! -e {victim}").rc == 0, f"{client} still sees {victim}"
     for path, digest in ((new1, new1_md5), (new2, new2_md5)):
         assert_reads(lab, client, path, digest)
