@@ -15,10 +15,12 @@ A. With the reclaim gate (the product as shipped): the new file gets other
 B. The race, with the gate off (FAMFS_TEST_RECLAIM_GATE=off on the master's
    creat, a test-only switch): the new file takes the victim's memory at
    once, and the reader, resumed, reads the new file's bytes. Watch it
-   with one command (a cxl2 lab on the default stack, this scenario only):
+   with one command (boots a cxl2 lab, runs this scenario only and prints
+   the md5 the held reader got beside the victim's and the new file's;
+   after `make vm-image`):
 
        python3 -m pytest tests/lab -c tests/lab/pytest.ini --rootdir tests/lab \\
-           --topology cxl2 --build-dir build -k race
+           --topology cxl2 --build-dir build -k race -s
 
    or all three scenarios: LAB_STACKS=default LAB_PLAN="cxl2:delete" make multihost-test
 C. The client dies (QMP quit) holding the file: its slot keeps blocking
@@ -215,7 +217,8 @@ def test_deleted_while_held_open_keeps_its_memory_until_closed(dlab):
     try:
         lab.stop(client)
         try:
-            assert '"paused"' in lab.vm_state(client)
+            state = lab.vm_state(client)
+            assert '"paused"' in state, f"{client} after QMP stop: {state}"
             lab.ok(lab.master, f"famfs rm {victim}")
             gone = lab.sh(lab.master, f"test ! -e {victim}")
             assert gone.rc == 0, f"{victim} still there on the master after rm:\n" + gone.describe()
@@ -272,7 +275,8 @@ def test_race_without_the_reclaim_gate(dlab):
     try:
         lab.stop(client)
         try:
-            assert '"paused"' in lab.vm_state(client)
+            state = lab.vm_state(client)
+            assert '"paused"' in state, f"{client} after QMP stop: {state}"
             lab.ok(lab.master, f"famfs rm {victim}")
             new_md5 = create(lab, new, 20002, env=GATE_OFF)
             assert_reuses(victim, victim_map, new, extents(lab, new),
@@ -341,7 +345,8 @@ def test_dead_client_blocks_reclaim_until_evicted(dlab):
     assert lab.sh(client, f"test ! -e {victim}").rc == 0, f"{client} still sees {victim}"
     for path, digest in ((new1, new1_md5), (new2, new2_md5)):
         assert_reads(lab, client, path, digest)
-    assert victim_md5 not in (new1_md5, new2_md5)
+    assert victim_md5 not in (new1_md5, new2_md5), (
+        f"the victim's pattern equals a new file's ({victim_md5}): choose other seeds")
     names = set(lab.ok(client, f"ls {D}").out.split())
     assert "c_victim" not in names and {"c_new1", "c_new2"} <= names, f"{client}: {D} has {names}"
     for host in lab.hosts:
