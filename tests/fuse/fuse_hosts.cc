@@ -22,8 +22,10 @@
 #include <system_error>
 #include <thread>
 
+#include "famfs/host_registration.h"
 #include "famfs/mounts.h"
 #include "famfs/test_pattern.h"
+#include "famfs/volume.h"
 
 namespace famfs::fusetest {
 
@@ -235,6 +237,13 @@ std::vector<int> run_as(const Host* ns_of, const Identity& who,
         *failure = std::string(who.name) + ": child exited with " + std::to_string(status);
     }
     return out;
+}
+
+std::string grant_as_master(const std::string& device) {
+    auto v = Volume::open(device, Access::kReadWrite);
+    if (!v) return v.error().message;
+    auto g = grant_requests((*v)->device(), (*v)->superblock(), (*v)->role());
+    return g ? std::string() : g.error().message;
 }
 
 std::vector<uint8_t> read_file(const std::string& path, int* err) {

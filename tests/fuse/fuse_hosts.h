@@ -90,6 +90,11 @@ struct Identity {
 std::vector<int> run_as(const Host* ns_of, const Identity& who,
                         const std::function<std::vector<int>()>& fn, std::string* failure);
 
+// Grants the host-table slots that mounts requested, as any master command
+// does (docs/delete.md): for tests whose master (this process's host) runs
+// no server while a client opens files. Returns "" or what went wrong.
+std::string grant_as_master(const std::string& device);
+
 // Reads a whole file (or ENOENT etc. as a negative errno in `err`).
 std::vector<uint8_t> read_file(const std::string& path, int* err = nullptr);
 // Writes bytes at offset 0 of an existing file; returns 0 or errno.

@@ -111,8 +111,11 @@ void expect_metadata_ops_refused(FuseTest& t, Host& h, int expected) {
     };
     expect_errno(open(h.path("new").c_str(), O_CREAT | O_WRONLY, 0644), "create");
     expect_errno(::mkdir(h.path("newdir").c_str(), 0755), "mkdir");
-    expect_errno(unlink(h.path("f").c_str()), "unlink");
-    expect_errno(rmdir(h.path("d").c_str()), "rmdir");
+    // The master deletes through its mount (fuse_delete_test.cc).
+    if (expected == EROFS) {
+        expect_errno(unlink(h.path("f").c_str()), "unlink");
+        expect_errno(rmdir(h.path("d").c_str()), "rmdir");
+    }
     expect_errno(rename(h.path("f").c_str(), h.path("g").c_str()), "rename");
     expect_errno(link(h.path("f").c_str(), h.path("g").c_str()), "link");
     expect_errno(symlink("f", h.path("s").c_str()), "symlink");
