@@ -308,14 +308,8 @@ omf::HostHalf stale_host(const omf::Uuid& fs, uint64_t watermark) {
 }
 
 void write_slot(Device& dev, size_t slot, const omf::HostHalf& h, bool evicted) {
-    auto mem = dev.range(omf::host_slot_offset(slot), omf::kHostSlotBytes);
-    ASSERT_TRUE(omf::encode_host_half(h, mem.first(omf::kHostHalfBytes)).ok());
-    omf::MasterHalf m;
-    m.granted_uuid = h.system_uuid;
-    m.fs_uuid = h.fs_uuid;
-    m.nonce = h.nonce;
-    m.evicted = evicted;
-    omf::encode_master_half(m, mem.subspan(omf::kHostHalfBytes));
+    test::encode_granted_slot(h, dev.range(omf::host_slot_offset(slot), omf::kHostSlotBytes),
+                              evicted);
 }
 
 TEST(VolumeRemove, SpaceIsReusedOnlyWhenTheTableAllowsIt) {

@@ -27,6 +27,7 @@
 #include "../bench_stats.h"
 #include "famfs/omf.h"
 #include "famfs/volume.h"
+#include "famfs_test_support.h"
 
 namespace {
 
@@ -159,15 +160,8 @@ struct ShmVolume {
         h.watermark = watermark;
         h.heartbeat = 1;
         h.name = "host" + std::to_string(slot);
-        omf::MasterHalf m;
-        m.granted_uuid = h.system_uuid;
-        m.fs_uuid = h.fs_uuid;
-        m.nonce = h.nonce;
-        m.generation = 1;
         auto mem = vol->device().range(omf::host_slot_offset(slot), omf::kHostSlotBytes);
-        if (auto st = omf::encode_host_half(h, mem.first(omf::kHostHalfBytes)); !st)
-            die(st.error().message);
-        omf::encode_master_half(m, mem.subspan(omf::kHostHalfBytes));
+        test::encode_granted_slot(h, mem);
         if (auto st = vol->device().persist(mem.data(), mem.size()); !st) die(st.error().message);
     }
     // Every slot taken by a host past `watermark`: the table costs its most.
