@@ -12,12 +12,17 @@
 #    the test asserts that the server's reads found it; under the library
 #    the server reads nothing. Memory that really fails is an EIO under the
 #    library too (intercept_test's MemoryThatFailsUnderAnOpenFile...).
+# And one the library does not match, a known limit (README):
+#  - ADescriptorOfADeletedFileShowsNoLinks: the library's fstat takes the
+#    kernel's cached attributes (statx DONT_SYNC, no server round trip),
+#    whose st_nlink stays 1 for a file another host deleted.
 set -eu
 fuse_test=${1:?usage: run_fuse_tests_under_library.sh FUSE_TEST LIBRARY}
 library=${2:?usage: run_fuse_tests_under_library.sh FUSE_TEST LIBRARY}
 report=$(mktemp /tmp/famfs-intercept-report.XXXXXX)
 trap 'rm -f "$report"' EXIT
 excluded='*LargeRequestsAreServedOnTheRequestersCpu:*MemoryThatFailsUnderTheServerGivesEioNotACrash'
+excluded+=':*ADescriptorOfADeletedFileShowsNoLinks'
 FAMFS_INTERCEPT_REPORT=$report LD_PRELOAD=$library "$fuse_test" --gtest_filter="-$excluded"
 served=$(grep -m1 '(fuse_test)' -A1 "$report" | sed -n 's/^  served from memory: //p')
 echo "the library served: $served"
