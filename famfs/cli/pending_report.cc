@@ -6,17 +6,12 @@ namespace famfs::cli {
 
 std::string pending_runs_text(const State& st, const std::vector<HostSlot>& table,
                               const omf::Uuid& fs) {
-    const bool unknown = !kEmptyTableAllowsReclaim && table_is_empty(table, fs);
-    const uint64_t horizon = unknown ? 0 : reclaim_horizon(table, fs);
+    const uint64_t horizon = reclaim_horizon(table, fs);
     std::string out;
     for (const auto& [first, run] : st.alloc.pending()) {
         out += "  deleted at entry " + std::to_string(run.delete_index) + ": ";
         if (run.delete_index < horizon) {
             out += "reclaimable now\n";
-            continue;
-        }
-        if (unknown) {
-            out += "waits for a host to register\n";
             continue;
         }
         out += "waits for";

@@ -12,8 +12,8 @@
 namespace famfs::cli {
 
 // One line per pending run, in delete order: "  deleted at entry D: "
-// then "reclaimable now", "waits for a host to register" (an empty table
-// says nothing about the mounts that exist), or "waits for" and every slot
+// then "reclaimable now" (an empty table allows it: every host takes a
+// slot before it replays the log), or "waits for" and every slot
 // whose host may still reach the run's memory, with the reason.
 std::string pending_runs_text(const State& st, const std::vector<HostSlot>& table,
                               const omf::Uuid& fs);

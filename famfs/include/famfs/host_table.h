@@ -16,11 +16,6 @@
 
 namespace famfs {
 
-// Whether the master reclaims when no host has a slot: yes, every server
-// takes a slot before it replays the log, so an empty table means no host
-// holds any file of this file system.
-inline constexpr bool kEmptyTableAllowsReclaim = true;
-
 // The test-only switch that shows the race the host table prevents:
 // FAMFS_TEST_RECLAIM_GATE=off in a master command's environment makes it
 // reuse deleted space at once, whatever the hosts hold (the lab's delete
