@@ -12,6 +12,7 @@
 
 #include "colocation.h"
 #include "datapath.h"
+#include "famfs/allocator.h"
 #include "famfs/cache.h"
 #include "famfs/dax.h"
 #include "famfs/escape.h"
@@ -58,6 +59,21 @@ std::string permission_status(const ServerOptions& o) {
            "\nallow_other: " + (o.allow_other ? "yes" : "no (the mounting user only)") + "\n";
 }
 
+// Space of deleted files not reusable yet (docs/delete.md); `famfs hosts`
+// says which hosts each run waits for.
+std::string pending_status(const Allocator& alloc) {
+    std::string out = "pending_reclaim_bytes: " + std::to_string(alloc.pending_bytes());
+    if (!alloc.pending().empty()) {
+        uint64_t oldest = ~uint64_t{0};
+        for (const auto& [first, run] : alloc.pending())
+            oldest = std::min(oldest, run.delete_index);
+        out += " (" + std::to_string(alloc.pending().size()) +
+               " runs; the oldest deleted at log entry " + std::to_string(oldest) +
+               "; famfs hosts says what they wait for)";
+    }
+    return out + "\n";
+}
+
 }  // namespace
 
 std::string Server::status_text(bool for_root) const {
@@ -94,7 +110,8 @@ std::string Server::status_text(bool for_root) const {
             << "files: " << ns.files() << "\n"
             << "directories: " << ns.dirs() << "\n"
             << "capacity_bytes: " << state_->alloc.capacity() << "\n"
-            << "free_bytes: " << state_->alloc.free_bytes() << "\n";
+            << "free_bytes: " << state_->alloc.free_bytes() << "\n"
+            << pending_status(state_->alloc);
         std::lock_guard lk(report_mutex_);
         const bool stopped = state_->invalid_index.has_value();
         const uint64_t errors = ns.problems().size() + (stopped ? 1 : 0) +

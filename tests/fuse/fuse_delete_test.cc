@@ -4,6 +4,7 @@
 // that client lets go, eviction fences a host, and a client opens nothing
 // before the master grants its slot.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +136,13 @@ TEST_F(FuseDeleteTest, ADeletedFileOpenOnAClientKeepsItsBytesAndItsMemoryUntilCl
 
     const omf::FileEntry during = create_now("during", size);
     EXPECT_FALSE(overlap(during, old)) << "reused while a client holds the file open";
+    EXPECT_TRUE(wait_until(
+        [&] {
+            return status_field(b, "pending_reclaim_bytes")
+                       .rfind(std::to_string(size) + " (1 runs", 0) == 0;
+        },
+        5000))
+        << status_field(b, "pending_reclaim_bytes");
     got.assign(size, 0);
     EXPECT_EQ(pread(fd, got.data(), size, 0), static_cast<ssize_t>(size));
     EXPECT_EQ(got, pattern(7, size));
@@ -180,6 +188,40 @@ TEST_F(FuseDeleteTest, AnEvictedClientFailsWithEstaleUntilItRemounts) {
     b.unmount();
     ASSERT_EQ(b.mount(device()), "");
     EXPECT_EQ(read_file(b.path("f")), pattern(3, 4096));
+}
+
+// The opt-in lease: a client whose server stops (SIGSTOP: a paused host)
+// is evicted by the master once its heartbeat has not moved for the
+// lease; the space it held comes back, and when it resumes it finds itself
+// evicted and answers ESTALE.
+TEST_F(FuseDeleteTest, ALeaseEvictsAHostWhoseHeartbeatStoppedAndItComesBackFenced) {
+    const uint64_t size = omf::kAllocUnit;
+    const omf::FileEntry old = create("old", size, 0644, 8);
+    Host& a = start_master({"--lease-ms", "1500"});
+    Host& b = start_client("b", {"--heartbeat-ms", "100"});
+    const int fd = open(b.path("old").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0) << strerror(errno);
+    ASSERT_EQ(unlink(a.path("old").c_str()), 0);
+    EXPECT_FALSE(overlap(create_now("while_held", size), old));
+
+    ASSERT_EQ(kill(b.server_pid(), SIGSTOP), 0);
+    EXPECT_TRUE(wait_until(
+        [&] {
+            return status_field(a, "host_last_lease_eviction").find("slot") != std::string::npos;
+        },
+        10000))
+        << status_field(a, "hosts_stale");
+    EXPECT_TRUE(overlap(create_now("after_lease", size), old))
+        << "an evicted host holds nothing back";
+
+    ASSERT_EQ(kill(b.server_pid(), SIGCONT), 0);
+    std::vector<uint8_t> got(size);
+    EXPECT_TRUE(wait_until(
+        [&] { return pread(fd, got.data(), size, 0) < 0 && (errno == ESTALE || errno == EIO); },
+        5000))
+        << "the evicted host still serves the old descriptor";
+    EXPECT_EQ(status_field(b, "host_standing"), "fenced");
+    close(fd);
 }
 
 TEST_F(FuseDeleteTest, AClientOpensNoFileBeforeTheMasterGrantsItsSlot) {
