@@ -136,8 +136,9 @@ std::optional<uint64_t> process_start_secs(uint32_t pid) {
 // waits for an eviction, the safe side.
 bool still_running(const omf::HostHalf& h) {
     if (h.server_pid == 0) return false;
+    // Even this very process: after a reboot the new server may have the
+    // pid the old one had.
     const auto pid = static_cast<pid_t>(h.server_pid);
-    if (pid == getpid()) return true;
     if (kill(pid, 0) != 0 && errno != EPERM) return false;
     const auto started = process_start_secs(h.server_pid);
     constexpr uint64_t kSlackSecs = 2;  // start times are whole ticks, btime whole seconds

@@ -250,6 +250,28 @@ TEST(HostMembership, ASlotWhoseServerStillRunsIsNotTakenOver) {
     EXPECT_EQ(beat(second, 5), Standing::kActive);
 }
 
+// A host that rebooted may give its new server the pid the old one had: a
+// slot whose last heartbeat is older than the process now holding that pid
+// is the dead server's, and is taken over.
+TEST(HostMembership, ASlotOfAPidReusedSinceItsLastHeartbeatIsTakenOver) {
+    Fs f = fresh_fs();
+    HostIdentity me = client(1);
+    me.pid = static_cast<uint32_t>(getpid());
+    omf::HostHalf before_boot;
+    before_boot.state = omf::HostState::kActive;
+    before_boot.server_pid = me.pid;
+    before_boot.system_uuid = me.system_uuid;
+    before_boot.fs_uuid = f.fs();
+    before_boot.nonce = 5;
+    before_boot.watermark = 3;
+    before_boot.heartbeat = 40;
+    before_boot.heartbeat_ns = 1'000'000'000ULL;  // 1970: before this process started
+    before_boot.name = me.name;
+    test::encode_granted_slot(before_boot,
+                              f.dev->range(omf::host_slot_offset(3), omf::kHostSlotBytes));
+    EXPECT_EQ(request(f, me).slot(), 3u);
+}
+
 // Host 1 and host 2 both read slot 0 as free; host 2's request lands over
 // host 1's before the grant. The master grants what it sees (host 2), and
 // host 1 moves at its next heartbeat, never active in slot 0.
