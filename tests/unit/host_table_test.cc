@@ -43,12 +43,10 @@ omf::HostHalf host_half(uint8_t seed, uint64_t watermark,
     return h;
 }
 
+// A grant with a generation and time of its own, so that the codec tests
+// see every field.
 omf::MasterHalf grant_for(const omf::HostHalf& h, bool evicted = false) {
-    omf::MasterHalf m;
-    m.evicted = evicted;
-    m.granted_uuid = h.system_uuid;
-    m.fs_uuid = h.fs_uuid;
-    m.nonce = h.nonce;
+    omf::MasterHalf m = test::grant_of(h, evicted);
     m.generation = 3;
     m.time_ns = 42;
     return m;

@@ -140,16 +140,21 @@ omf::LogEntry dir_entry(const std::string& relpath) {
     return omf::LogEntry{0, d};
 }
 
-void encode_granted_slot(const omf::HostHalf& h, std::span<uint8_t> slot, bool evicted) {
-    if (!omf::encode_host_half(h, slot.first(omf::kHostHalfBytes)))
-        throw std::invalid_argument("encode_granted_slot: a host half that cannot be encoded");
+omf::MasterHalf grant_of(const omf::HostHalf& h, bool evicted) {
     omf::MasterHalf m;
     m.evicted = evicted;
     m.granted_uuid = h.system_uuid;
     m.fs_uuid = h.fs_uuid;
     m.nonce = h.nonce;
     m.generation = 1;
-    omf::encode_master_half(m, slot.subspan(omf::kHostHalfBytes, omf::kHostHalfBytes));
+    return m;
+}
+
+void encode_granted_slot(const omf::HostHalf& h, std::span<uint8_t> slot, bool evicted) {
+    if (!omf::encode_host_half(h, slot.first(omf::kHostHalfBytes)))
+        throw std::invalid_argument("encode_granted_slot: a host half that cannot be encoded");
+    omf::encode_master_half(grant_of(h, evicted),
+                            slot.subspan(omf::kHostHalfBytes, omf::kHostHalfBytes));
 }
 
 }  // namespace famfs::test

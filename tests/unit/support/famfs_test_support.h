@@ -97,6 +97,9 @@ omf::LogEntry file_entry(const std::string& relpath, uint64_t size,
                          std::vector<omf::Extent> extents);
 omf::LogEntry dir_entry(const std::string& relpath);
 
+// The master's grant of exactly the request in `h` (generation 1).
+omf::MasterHalf grant_of(const omf::HostHalf& h, bool evicted = false);
+
 // A slot of the host table as a registered host leaves it: `h` in the host
 // half and, in the master half, the master's grant of exactly that request
 // (evicted when asked). `slot` is the slot's 256 bytes.
