@@ -45,8 +45,10 @@ class CliTest : public ::testing::Test {
     // famfs ARGS... (no --device)
     Outcome famfs_plain(const std::vector<std::string>& args);
 
-    std::vector<uint8_t> snapshot() const;  // the whole device file
-    uint64_t next_index() const;            // the log header's next_index
+    // The whole device file (the host table blanked while the test's mount
+    // runs: its server heartbeats there).
+    std::vector<uint8_t> snapshot() const;
+    uint64_t next_index() const;  // the log header's next_index
     std::unique_ptr<Volume> open_volume() const;
     State load() const;
     // A famfs file's bytes, read through the direct-access API.
