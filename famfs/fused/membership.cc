@@ -118,22 +118,19 @@ void Membership::run() {
 }
 
 void Membership::master_duties() {
-    auto granted = grant_requests(dev_, sb_, Role::kMaster);
+    // Slots granted in this pass count as active from the next one.
+    std::vector<HostSlot> table;
+    auto granted = grant_requests(dev_, sb_, Role::kMaster, &table);
     if (!granted) {
         last_error_ = granted.error().message;
         return;
     }
     grants_made_ += *granted;
-    auto table = read_host_table(dev_);
-    if (!table) {
-        last_error_ = table.error().message;
-        return;
-    }
     const auto now = LivenessTracker::Clock::now();
-    liveness_.observe(*table, now);
+    liveness_.observe(table, now);
     if (opt_.lease.count() == 0) return;
     for (const size_t slot : liveness_.stale(now)) {
-        const HostSlot s = slot_of_this_fs((*table)[slot], sb_.fs_uuid);
+        const HostSlot s = slot_of_this_fs(table[slot], sb_.fs_uuid);
         if (s.host.status != omf::HalfStatus::kValid) continue;
         const std::string uuid = omf::uuid_to_string(s.host.half.system_uuid);
         if (auto e = evict_host(dev_, sb_, Role::kMaster, uuid); e) {

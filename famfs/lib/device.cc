@@ -265,7 +265,8 @@ Status create_device_file(const std::string& path, uint64_t size) {
 namespace {
 
 // Byte 0: the mount lock (shared by servers); byte 1: the append lock;
-// byte 2: the use lock (shared by every open Volume).
+// byte 2: the use lock (shared by every open Volume); byte 3: the host
+// table lock.
 off_t lock_byte(DeviceLock::Kind kind) {
     switch (kind) {
         case DeviceLock::Kind::kMount:
@@ -274,6 +275,8 @@ off_t lock_byte(DeviceLock::Kind kind) {
             return 1;
         case DeviceLock::Kind::kUse:
             return 2;
+        case DeviceLock::Kind::kHostTable:
+            return 3;
     }
     return 1;
 }
@@ -286,6 +289,8 @@ const char* lock_name(DeviceLock::Kind kind) {
             return "append";
         case DeviceLock::Kind::kUse:
             return "use";
+        case DeviceLock::Kind::kHostTable:
+            return "host table";
     }
     return "device";
 }
@@ -341,7 +346,7 @@ bool fdinfo_holds(const std::string& fdinfo, dev_t dev, ino_t ino, off_t at) {
 }  // namespace
 
 Result<DeviceLock> DeviceLock::acquire(const std::string& device_path, Kind kind, bool wait) {
-    bool exclusive = kind == Kind::kAppend;
+    const bool exclusive = kind == Kind::kAppend || kind == Kind::kHostTable;
     int fd = open(device_path.c_str(), (exclusive ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) return sys_error(device_path, "cannot open device to lock it");
     struct flock fl = lock_request(kind, exclusive ? F_WRLCK : F_RDLCK);

@@ -178,6 +178,17 @@ Status master_only(Device& dev, const omf::Superblock& sb, Role role, const char
                                  "; this host is a client");
 }
 
+// Held while a master half is read and written back: the master's server,
+// famfs host evict and master commands all grant or evict, each from its
+// own process on the master's host (DeviceLock, kHostTable).
+Result<std::optional<DeviceLock>> lock_master_halves(Device& dev) {
+    // In-memory test devices have no file to lock, nor a second process.
+    if (dev.kind() == DeviceKind::kMemory) return std::optional<DeviceLock>{};
+    auto lock = DeviceLock::acquire(dev.path(), DeviceLock::Kind::kHostTable, /*wait=*/true);
+    if (!lock) return lock.error();
+    return std::optional<DeviceLock>(std::move(*lock));
+}
+
 }  // namespace
 
 const char* to_string(Standing s) {
@@ -232,7 +243,7 @@ Status HostMembership::take_slot(const std::vector<HostSlot>& table, std::option
     slot_ = *slot;
     standing_ = Standing::kWaiting;
     FAMFS_TRY(write_request());
-    if (me_.role == Role::kMaster) FAMFS_TRY(grant_self(slot_of_this_fs(table[slot_], fs_uuid_)));
+    if (me_.role == Role::kMaster) FAMFS_TRY(grant_self());
     return {};
 }
 
@@ -243,7 +254,12 @@ Status HostMembership::write_request() {
     return write_host_half(omf::HostState::kRequested, 0, 0);
 }
 
-Status HostMembership::grant_self(const HostSlot& before) {
+Status HostMembership::grant_self() {
+    auto lock = lock_master_halves(*dev_);
+    if (!lock) return lock.error();
+    auto table = read_host_table(*dev_);
+    if (!table) return table.error();
+    const HostSlot before = slot_of_this_fs((*table)[slot_], fs_uuid_);
     omf::MasterHalf g;
     g.granted_uuid = me_.system_uuid;
     g.fs_uuid = fs_uuid_;
@@ -328,8 +344,11 @@ Status HostMembership::leave() {
 
 // ---- the master's side ----
 
-Result<size_t> grant_requests(Device& dev, const omf::Superblock& sb, Role role) {
+Result<size_t> grant_requests(Device& dev, const omf::Superblock& sb, Role role,
+                              std::vector<HostSlot>* read) {
     FAMFS_TRY(master_only(dev, sb, role, "grants host table slots"));
+    auto lock = lock_master_halves(dev);
+    if (!lock) return lock.error();
     auto table = read_host_table(dev);
     if (!table) return table.error();
     size_t granted = 0;
@@ -348,6 +367,7 @@ Result<size_t> grant_requests(Device& dev, const omf::Superblock& sb, Role role)
         FAMFS_TRY(write_master_half(dev, s.index, g));
         ++granted;
     }
+    if (read) *read = std::move(*table);
     return granted;
 }
 
@@ -398,6 +418,8 @@ Result<std::vector<size_t>> slots_of_host(std::span<const HostSlot> table,
 Result<std::vector<size_t>> evict_host(Device& dev, const omf::Superblock& sb, Role role,
                                        const std::string& host) {
     FAMFS_TRY(master_only(dev, sb, role, "evicts hosts"));
+    auto lock = lock_master_halves(dev);
+    if (!lock) return lock.error();
     auto table = read_host_table(dev);
     if (!table) return table.error();
     auto m = match_host(*table, sb, host, dev.path());

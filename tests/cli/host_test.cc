@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,31 @@ TEST_F(HostTest, EvictsADeadHostAndFencesIt) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(contains(r.out, "slot 0: host: deadhost")) << r.out;
     EXPECT_TRUE(contains(r.out, "evicted (generation 1")) << r.out;
+}
+
+// The master's server grants from its own thread while famfs host evict
+// runs in another process: each reads a slot and writes it back, so they
+// take turns on the host table lock.
+TEST_F(HostTest, EvictWaitsForTheHostTableLock) {
+    HostMembership dead = active_client("deadhost");
+    auto lock = DeviceLock::acquire(dev_, DeviceLock::Kind::kHostTable, /*wait=*/false);
+    ASSERT_TRUE(lock.ok()) << lock.error().message;
+    std::optional<DeviceLock> held(std::move(*lock));
+    Outcome r;
+    std::atomic<bool> done{false};
+    std::thread evict([&] {
+        r = famfs({"host", "evict", "deadhost"});
+        done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const bool finished_under_the_lock = done;
+    const bool evicted_under_the_lock = slot(0).master.half.evicted;
+    held.reset();
+    evict.join();
+    EXPECT_FALSE(finished_under_the_lock) << r.out << r.err;
+    EXPECT_FALSE(evicted_under_the_lock);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(slot(0).master.half.evicted);
 }
 
 TEST_F(HostTest, EvictsByUuidAndDryRunChangesNothing) {

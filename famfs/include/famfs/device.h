@@ -84,14 +84,21 @@ Status create_device_file(const std::string& path, uint64_t size);
 //    mkfs and fsck-by-device test it to refuse a device that is in use,
 //  - the use lock is held shared by every process that has the file system
 //    open (Volume::open: the CLI commands and the servers) for as long as it
-//    has it open.
+//    has it open,
+//  - the host table lock serialises the master's writes of master halves
+//    (its server's grants, famfs host evict, master commands that grant):
+//    each reads a slot and writes it back, so two at once could undo an
+//    eviction.
+// Lock order: append before host table (a master command grants while it
+// appends).
 // mkfs takes the append and use locks exclusively, so it never formats a
 // device under a famfs command that is running, and no command opens the
 // device while it is being formatted.
 class DeviceLock {
   public:
-    enum class Kind { kAppend, kMount, kUse };
-    // The append lock is taken exclusively, the mount and use locks shared.
+    enum class Kind { kAppend, kMount, kUse, kHostTable };
+    // The append and host table locks are taken exclusively, the mount and
+    // use locks shared.
     static Result<DeviceLock> acquire(const std::string& device_path, Kind kind, bool wait);
     // Takes any of the locks exclusively without waiting (mkfs); EBUSY,
     // naming the holders, when a famfs process holds it.

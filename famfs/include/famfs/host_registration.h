@@ -6,6 +6,9 @@
 //
 // The master is the only writer of master halves: grant_requests() and
 // evict_host() refuse on a client (EPERM), so no slot ever has two owners.
+// On the master they take the device's host table lock (DeviceLock), so
+// its server, famfs host evict and other master commands never interleave
+// the read and the write of a master half.
 #pragma once
 
 #include <chrono>
@@ -85,8 +88,9 @@ class HostMembership {
     // itself): one this host held before, else the first free one.
     Status take_slot(const std::vector<HostSlot>& table, std::optional<size_t> avoid);
     Status write_request();  // in slot_, a fresh nonce
-    // The master's own grant of slot_ (`before`: the slot as read).
-    Status grant_self(const HostSlot& before);
+    // The master's own grant of slot_, from the slot as read under the
+    // host table lock.
+    Status grant_self();
     // Publishes the host half; on success the counter and the watermark
     // (never lowered) are the ones written.
     Status write_host_half(omf::HostState state, uint64_t watermark, uint64_t counter);
@@ -105,8 +109,10 @@ class HostMembership {
 // to another live request gets its master half (the requester's UUID and
 // nonce, generation + 1), flushed. Returns how many were granted. EPERM on
 // a client. Called by the master's server at every heartbeat and by master
-// commands before they reclaim.
-Result<size_t> grant_requests(Device& dev, const omf::Superblock& sb, Role role);
+// commands before they reclaim. `read`, when given, gets the table as this
+// pass read it (before its grants), for callers that look at it too.
+Result<size_t> grant_requests(Device& dev, const omf::Superblock& sb, Role role,
+                              std::vector<HostSlot>* read = nullptr);
 
 // The slots evict_host() would mark: those whose valid host half or grant
 // names `host` (a host name or a system UUID), with the same errors
