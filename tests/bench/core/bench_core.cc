@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_device.h"
 #include "../bench_stats.h"
 #include "famfs/dax.h"
 #include "famfs/fsck.h"
@@ -24,6 +25,7 @@
 
 namespace {
 
+using famfs::bench::die;
 using famfs::bench::median;
 using famfs::bench::seconds_of;
 
@@ -31,11 +33,6 @@ using namespace famfs;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kMiB = omf::kMiB, kGiB = omf::kGiB;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "bench_core: %s\n", what.c_str());
-    std::exit(2);
-}
 
 double thread_cpu_seconds() {
     timespec ts{};

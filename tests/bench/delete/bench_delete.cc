@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_device.h"
 #include "../bench_stats.h"
 #include "famfs/omf.h"
 #include "famfs/volume.h"
@@ -32,17 +33,13 @@
 namespace {
 
 using namespace famfs;
+using famfs::bench::die;
 using famfs::bench::median;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kMiB = omf::kMiB, kUnit = omf::kAllocUnit;
 constexpr int kFiles = 10000;
 int misses = 0;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "bench_delete: %s\n", what.c_str());
-    std::exit(2);
-}
 
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -114,35 +111,12 @@ void bench_rm(const std::string& dir) {
 
 // ---- 2: the reclaim decision ----
 
-// A formatted device file of `units` data units with its volume open.
-struct ShmVolume {
-    std::string path;
-    std::unique_ptr<Volume> vol;
-    ShmVolume(const std::string& p, uint64_t units) : path(p) {
-        MkfsOptions opt;
-        opt.allow_small = true;
-        opt.force = true;
-        opt.create_size = omf::kLogOffset + opt.log_len + units * kUnit;
-        if (auto st = mkfs(path, opt); !st) die(st.error().message);
-        auto v = Volume::open(path, Access::kReadWrite);
-        if (!v) die(v.error().message);
-        vol = std::move(*v);
-    }
-    ~ShmVolume() {
-        vol.reset();
-        unlink(path.c_str());
-    }
-    ShmVolume(const ShmVolume&) = delete;
-    ShmVolume& operator=(const ShmVolume&) = delete;
+// A device of `units` data units, and the host table as hosts and the
+// master would write it.
+struct ReclaimDevice : bench::BenchDevice {
+    explicit ReclaimDevice(uint64_t units)
+        : BenchDevice("delete", omf::kLogOffset + MkfsOptions{}.log_len + units * kUnit) {}
 
-    omf::FileEntry create(const std::string& relpath, uint64_t size) {
-        CreateSpec spec;
-        spec.relpath = relpath;
-        spec.size = size;
-        auto c = vol->create_file(spec);
-        if (!c) die(relpath + ": " + c.error().message);
-        return c->file;
-    }
     uint64_t free_bytes() const {
         auto st = vol->load();
         if (!st) die(st.error().message);
@@ -176,8 +150,8 @@ constexpr uint64_t kUnits = 64;
 // pending and the device otherwise full; then host 0 catches up (W = D + 1)
 // and a one-unit file is created. Seconds from host 0's write to the file
 // being logged in the freed unit.
-double reclaim_once(const std::string& path) {
-    ShmVolume d(path, kUnits);
+double reclaim_once() {
+    ReclaimDevice d(kUnits);
     const uint64_t victim = d.create("victim", kUnit).extents.at(0).offset;
     d.create("filler", d.free_bytes());
     const uint64_t deleted_at = d.vol->log().next_index();
@@ -199,8 +173,8 @@ double reclaim_once(const std::string& path) {
 }
 
 // The same log and table with one unit free and nothing pending.
-double plain_create_once(const std::string& path) {
-    ShmVolume d(path, kUnits);
+double plain_create_once() {
+    ReclaimDevice d(kUnits);
     d.create("victim", kUnit);
     d.create("filler", d.free_bytes() - kUnit);
     d.fill_table(d.vol->log().next_index() + 1);
@@ -214,12 +188,11 @@ double plain_create_once(const std::string& path) {
     return t;
 }
 
-void bench_reclaim(const std::string& dir) {
-    const std::string path = dir + "/reclaim_dev";
+void bench_reclaim() {
     std::vector<double> reclaim, plain;
     for (int round = 0; round < 9; ++round) {
-        reclaim.push_back(reclaim_once(path));
-        plain.push_back(plain_create_once(path));
+        reclaim.push_back(reclaim_once());
+        plain.push_back(plain_create_once());
     }
     const double ms = median(reclaim) * 1e3, base = median(plain) * 1e3;
     const bool pass = ms <= 100;
@@ -238,7 +211,7 @@ int main() {
     const std::string uuid = dir + "/system_uuid";
     setenv("FAMFS_SYSTEM_UUID_FILE", uuid.c_str(), 1);
     bench_rm(dir);
-    bench_reclaim(dir);
+    bench_reclaim();
     unlink(uuid.c_str());
     rmdir(dir.c_str());
     std::printf("bench_delete: %d figure(s) missed their target\n", misses);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_device.h"
 #include "../bench_stats.h"
 #include "famfs/system_uuid.h"
 #include "fuse_hosts.h"
@@ -32,17 +33,13 @@ namespace {
 
 using namespace famfs;
 using namespace famfs::fusetest;
+using famfs::bench::die;
 using famfs::bench::median;
 using Clock = std::chrono::steady_clock;
 
 constexpr double kMemoryTargetMiB = 64, kTimeTargetS = 1;
 constexpr int kRounds = 3;
 int misses = 0;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "bench_replay: %s\n", what.c_str());
-    std::exit(2);
-}
 
 struct Cost {
     double seconds = 0;   // wall
