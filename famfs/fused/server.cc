@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -59,7 +60,9 @@ Result<std::unique_ptr<Server>> Server::serve(const ServerOptions& opt,
     if (!s->read_identity(sb_now, header_now)) {
         return make_error(EIO, "the superblock or the log header is unreadable");
     }
-    if (read.fs_uuid != sb.fs_uuid || read.crc != sb.crc ||
+    // The master's first delete may mark the superblock in between.
+    const bool marked_since = omf::deletes_marked(read) && !omf::deletes_marked(sb);
+    if (read.fs_uuid != sb.fs_uuid || (read.crc != sb.crc && !marked_since) ||
         compare_identity(s->mounted_, sb_now, header_now, s->state_->next_index)) {
         return make_error(EAGAIN,
                           "the device was re-formatted while it was being mounted; mount again");
@@ -203,12 +206,15 @@ bool Server::read_identity(uint8_t* superblock, uint8_t* log_header) const {
     const auto header = volume_->log().header_bytes();
     // On host-local memory (/dev/shm) every reader shares this host's
     // coherent caches: the invalidates would cost and change nothing.
-    return guarded([&] {
+    const bool read = guarded([&] {
         dev.invalidate_data(sb.data(), sb.size());
         std::memcpy(superblock, sb.data(), sb.size());
         dev.invalidate_data(header.data(), header.size());
         std::memcpy(log_header, header.data(), header.size());
     });
+    // A read that crossed the master's delete mark is not a re-format.
+    if (read) omf::settle_delete_mark(std::span<uint8_t>(superblock, omf::kSuperblockBytes));
+    return read;
 }
 
 bool Server::read_live_identity(uint8_t* superblock, uint8_t* log_header) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <random>
@@ -306,6 +307,34 @@ void mark_superblock_bytes_for_deletes(std::span<uint8_t> b) {
     put<uint64_t>(b, sbo::kVersion, kSuperblockVersionDeletes);
     put<uint32_t>(b, sbo::kMinor, kOmfMinorDeletes);
     put<uint64_t>(b, sbo::kCrc, superblock_crc(b));
+}
+
+bool settle_delete_mark(std::span<uint8_t> b) {
+    const uint64_t crc = get<uint64_t>(b, sbo::kCrc);
+    if (crc == superblock_crc(b)) return false;
+    // Each field as the formatter may have left it (47 and 48 are the
+    // versions marked; minors below 3) or as the mark writes it.
+    const uint64_t version = get<uint64_t>(b, sbo::kVersion);
+    const uint32_t minor = get<uint32_t>(b, sbo::kMinor);
+    const bool fields_known = (version == kSuperblockVersionOld || version == kSuperblockVersion ||
+                               version == kSuperblockVersionDeletes) &&
+                              minor <= kOmfMinorDeletes;
+    if (!fields_known) return false;
+    std::array<uint8_t, kSuperblockBytes> marked;
+    std::copy_n(b.begin(), kSuperblockBytes, marked.begin());
+    mark_superblock_bytes_for_deletes(marked);
+    bool vouched = crc == get<uint64_t>(marked, sbo::kCrc);
+    for (const uint64_t v : {kSuperblockVersionOld, kSuperblockVersion}) {
+        for (uint32_t m = 0; m < kOmfMinorDeletes && !vouched; ++m) {
+            std::array<uint8_t, kSuperblockBytes> before = marked;
+            put<uint64_t>(before, sbo::kVersion, v);
+            put<uint32_t>(before, sbo::kMinor, m);
+            vouched = crc == superblock_crc(before);
+        }
+    }
+    if (!vouched) return false;
+    std::copy(marked.begin(), marked.end(), b.begin());
+    return true;
 }
 
 // ---- log header ----

@@ -114,6 +114,8 @@ Result<std::unique_ptr<Volume>> Volume::open(std::shared_ptr<Device> device) {
         std::memcpy(raw, sb_mem.data(), sizeof raw);
     });
     if (!read) return make_error(EIO, path + ": superblock: " + read.error().message);
+    // Read across the master's delete mark, or left half-marked by it.
+    omf::settle_delete_mark(raw);
     if (auto s = omf::validate_superblock(raw); !s)
         return make_error(s.error().code, path + ": " + s.error().message);
     omf::Superblock sb = omf::decode_superblock(raw);
@@ -474,13 +476,17 @@ Status Volume::mark_for_deletes() {
         std::memcpy(raw, mem.data(), sizeof raw);
     });
     if (!read) return make_error(EIO, device_->path() + ": superblock: " + read.error().message);
-    FAMFS_TRY(omf::validate_superblock(raw));
-    const omf::Superblock now = omf::decode_superblock(raw);
+    uint8_t marked[omf::kSuperblockBytes];
+    std::memcpy(marked, raw, sizeof raw);
+    // A mark an earlier master left half-written is completed below.
+    omf::settle_delete_mark(marked);
+    FAMFS_TRY(omf::validate_superblock(marked));
+    const omf::Superblock now = omf::decode_superblock(marked);
     if (now.fs_uuid != sb_.fs_uuid)
         return make_error(ESTALE, device_->path() + ": the device was formatted again");
-    if (!omf::deletes_marked(now)) {
-        omf::mark_superblock_bytes_for_deletes(raw);
-        std::memcpy(mem.data(), raw, sizeof raw);
+    omf::mark_superblock_bytes_for_deletes(marked);
+    if (std::memcmp(marked, raw, sizeof raw) != 0) {
+        std::memcpy(mem.data(), marked, sizeof marked);
         FAMFS_TRY(device_->persist(mem.data(), mem.size()));
     }
     sb_.version = layout_.version = omf::kSuperblockVersionDeletes;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -121,6 +122,79 @@ TEST(DeleteMark, Version49IsReadAndMarksTheFileSystem) {
     EXPECT_EQ(peek<uint64_t>(b, 8), 49u);
     EXPECT_TRUE(omf::validate_superblock(b).ok());
     EXPECT_TRUE(omf::deletes_marked(omf::decode_superblock(b)));
+}
+
+// The mark's three fields, each as before the mark or as it, in every mix:
+// what a read across the mark's write, or a master stopped inside it, leaves.
+std::vector<std::vector<uint8_t>> every_mix(const std::vector<uint8_t>& before,
+                                            const std::vector<uint8_t>& marked) {
+    struct Field {
+        size_t at, len;
+    };
+    const Field fields[] = {{8, 8}, {44, 4}, {96, 8}};
+    std::vector<std::vector<uint8_t>> out;
+    for (unsigned pick = 0; pick < 8; ++pick) {
+        std::vector<uint8_t> b = before;
+        for (unsigned f = 0; f < 3; ++f) {
+            if (pick & (1u << f))
+                std::copy_n(marked.begin() + fields[f].at, fields[f].len, b.begin() + fields[f].at);
+        }
+        out.push_back(b);
+    }
+    return out;  // [0] is `before`, [7] is `marked`
+}
+
+TEST(DeleteMark, EveryHalfWrittenMarkSettlesAsTheMarkedSuperblock) {
+    for (const uint64_t version : {omf::kSuperblockVersionOld, omf::kSuperblockVersion}) {
+        omf::Superblock sb;
+        sb.fs_uuid = kFs;
+        sb.version = version;
+        std::vector<uint8_t> before(omf::kSuperblockBytes);
+        omf::encode_superblock(sb, before);
+        std::vector<uint8_t> marked = before;
+        omf::mark_superblock_bytes_for_deletes(marked);
+        const auto mixes = every_mix(before, marked);
+        for (size_t i = 0; i < mixes.size(); ++i) {
+            std::vector<uint8_t> b = mixes[i];
+            const bool whole = i == 0 || i == mixes.size() - 1;
+            EXPECT_EQ(omf::settle_delete_mark(b), !whole) << "version " << version << " mix " << i;
+            EXPECT_EQ(b, whole ? mixes[i] : marked) << "version " << version << " mix " << i;
+            EXPECT_TRUE(omf::validate_superblock(b).ok()) << "version " << version << " mix " << i;
+        }
+    }
+}
+
+TEST(DeleteMark, NothingButAHalfWrittenMarkSettles) {
+    omf::Superblock sb;
+    sb.fs_uuid = kFs;
+    std::vector<uint8_t> before(omf::kSuperblockBytes);
+    omf::encode_superblock(sb, before);
+    std::vector<uint8_t> marked = before;
+    omf::mark_superblock_bytes_for_deletes(marked);
+    const std::vector<uint8_t> torn = every_mix(before, marked)[4];  // the new CRC only
+
+    auto unsettled = [](std::vector<uint8_t> b, const char* what) {
+        const std::vector<uint8_t> was = b;
+        EXPECT_FALSE(omf::settle_delete_mark(b)) << what;
+        EXPECT_EQ(b, was) << what;
+    };
+    std::vector<uint8_t> moved = torn;
+    moved[30] ^= 1;  // a byte the CRC covers
+    unsettled(moved, "another byte changed");
+    omf::Superblock other = sb;
+    other.fs_uuid = uuid_of(0x41);
+    std::vector<uint8_t> reformat(omf::kSuperblockBytes);
+    omf::encode_superblock(other, reformat);
+    std::copy_n(marked.begin() + 96, 8, reformat.begin() + 96);
+    unsettled(reformat, "another file system with this one's marked CRC");
+    std::vector<uint8_t> version50 = torn;
+    test::poke<uint64_t>(version50, 8, 50);
+    unsettled(version50, "version 50");
+    std::vector<uint8_t> minor4 = torn;
+    test::poke<uint32_t>(minor4, 44, 4);
+    unsettled(minor4, "minor 4");
+    unsettled(std::vector<uint8_t>(omf::kSuperblockBytes, 0), "zeroed by mkfs");
+    unsettled(std::vector<uint8_t>(omf::kSuperblockBytes, 0xff), "failed memory");
 }
 
 // ---- host slot halves ----

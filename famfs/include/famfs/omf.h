@@ -95,6 +95,13 @@ Superblock mark_for_deletes(Superblock sb);
 // The same on the 200 stored bytes: only the version, the OMF minor and the
 // CRC change, every other byte stays as the formatter wrote it.
 void mark_superblock_bytes_for_deletes(std::span<uint8_t> superblock);
+// Those three fields lie in two cache lines: a read that crosses the
+// mark's write, or a device whose master stopped inside it, holds some of
+// them as before and some as marked. When every one of them is either, and
+// the CRC is the one of the bytes before or after the mark (so it vouches
+// for every other byte), `superblock` becomes the marked superblock and
+// this returns true; otherwise it is left as it is.
+bool settle_delete_mark(std::span<uint8_t> superblock);
 
 // Writes all 200 bytes (computing the CRC); bytes beyond 200 are untouched.
 void encode_superblock(const Superblock& sb, std::span<uint8_t> out);

@@ -185,11 +185,22 @@ class StaleServerTest : public test_support::ServerFixture {
     }
     // Every byte of the superblock set to `byte`, as failing memory reads.
     void overwrite_superblock(uint8_t byte) {
+        write_superblock(std::vector<uint8_t>(omf::kSuperblockBytes, byte));
+    }
+    void write_superblock(const std::vector<uint8_t>& bytes) {
         std::FILE* f = std::fopen(dev_->path().c_str(), "r+b");
         ASSERT_NE(f, nullptr);
-        const std::vector<uint8_t> bytes(omf::kSuperblockBytes, byte);
         EXPECT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
         std::fclose(f);
+    }
+    std::vector<uint8_t> superblock_now() {
+        std::vector<uint8_t> bytes(omf::kSuperblockBytes);
+        std::FILE* f = std::fopen(dev_->path().c_str(), "rb");
+        EXPECT_NE(f, nullptr);
+        if (f == nullptr) return bytes;
+        EXPECT_EQ(std::fread(bytes.data(), 1, bytes.size(), f), bytes.size());
+        std::fclose(f);
+        return bytes;
     }
 };
 
@@ -340,6 +351,47 @@ TEST_F(StaleServerTest, AHealthyLogNeverLooksStale) {
     EXPECT_FALSE(s.stale());
     EXPECT_EQ(s.device_errno("an open"), 0);
     EXPECT_EQ(field(s.status_text(), "device_stale"), "no");
+}
+
+// The master's first delete rewrites the version and minor (first cache
+// line) and the CRC (second): a host that reads the superblock while that
+// write is under way, or was paused by its hypervisor in the middle of its
+// own read, sees some fields of each. That is the mounted file system.
+TEST_F(StaleServerTest, AReadAcrossTheDeleteMarkIsNotAReformat) {
+    create("a", 4096, 1);
+    Server& s = server();
+    const std::vector<uint8_t> before = superblock_now();
+    std::vector<uint8_t> marked = before;
+    omf::mark_superblock_bytes_for_deletes(marked);
+    constexpr size_t kVersion = 8, kMinor = 44, kCrc = 96;
+    std::vector<uint8_t> old_fields_new_crc = before;  // read line 0, paused, read line 1
+    std::copy_n(marked.begin() + kCrc, 8, old_fields_new_crc.begin() + kCrc);
+    std::vector<uint8_t> new_fields_old_crc = marked;
+    std::copy_n(before.begin() + kCrc, 8, new_fields_old_crc.begin() + kCrc);
+    std::vector<uint8_t> new_version_only = before;
+    std::copy_n(marked.begin() + kVersion, 8, new_version_only.begin() + kVersion);
+    std::vector<uint8_t> new_minor_only = before;
+    std::copy_n(marked.begin() + kMinor, 4, new_minor_only.begin() + kMinor);
+    for (const auto* torn :
+         {&old_fields_new_crc, &new_fields_old_crc, &new_version_only, &new_minor_only}) {
+        ASSERT_FALSE(omf::validate_superblock(*torn).ok());
+        write_superblock(*torn);
+        EXPECT_EQ(s.device_errno("an open"), 0);
+        const CatchUp c = s.apply_new_entries();
+        EXPECT_EQ(c.after, c.before);
+        ASSERT_FALSE(s.stale()) << s.status_text();
+    }
+    write_superblock(marked);
+    EXPECT_EQ(s.device_errno("an open"), 0);
+    EXPECT_FALSE(s.stale());
+
+    // Torn the same way but another byte under the CRC changed too: not a
+    // mark in progress.
+    std::vector<uint8_t> moved = old_fields_new_crc;
+    moved[70] ^= 1;  // in dev_uuid
+    write_superblock(moved);
+    EXPECT_EQ(s.device_errno("an open"), ESTALE);
+    EXPECT_TRUE(s.stale());
 }
 
 TEST_F(StaleServerTest, MemoryThatReadsAsAllOnesIsAFailureNotAReformat) {
