@@ -5,11 +5,13 @@
 #include "famfs/dax.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "famfs/memsafe.h"
 #include "famfs/mounts.h"
@@ -84,17 +86,50 @@ Result<FileMapping> FileMapping::from_entry(std::shared_ptr<Device> device,
     return m;
 }
 
+namespace {
+
+// The file at `relpath` on the device, mapped, and its inode number (log
+// index + 2, as every host's server numbers it).
+struct Mapped {
+    Result<FileMapping> map;
+    uint64_t ino = 0;
+};
+
+Mapped map_by_device(const std::string& device_path, const std::string& relpath, Access access) {
+    auto vol = Volume::open(device_path, access);
+    if (!vol) return {vol.error()};
+    auto st = (*vol)->load();
+    if (!st) return {st.error()};
+    const Node* node = st->ns.lookup(relpath);
+    if (!node) return {make_error(ENOENT, relpath + ": no such famfs file on " + device_path)};
+    if (node->is_dir) return {make_error(EISDIR, relpath + ": is a directory")};
+    if (access == Access::kReadWrite) {
+        if (auto w = check_writable(node->file); !w) return {w.error()};
+    }
+    return {FileMapping::from_entry((*vol)->shared_device(), node->file), node->ino};
+}
+
+}  // namespace
+
 Result<FileMapping> FileMapping::open(const std::string& device_path, const std::string& relpath,
                                       Access access) {
-    auto vol = Volume::open(device_path, access);
-    if (!vol) return vol.error();
-    auto st = (*vol)->load();
-    if (!st) return st.error();
-    const Node* node = st->ns.lookup(relpath);
-    if (!node) return make_error(ENOENT, relpath + ": no such famfs file on " + device_path);
-    if (node->is_dir) return make_error(EISDIR, relpath + ": is a directory");
-    if (access == Access::kReadWrite) FAMFS_TRY(check_writable(node->file));
-    return from_entry((*vol)->shared_device(), node->file);
+    Mapped m = map_by_device(device_path, relpath, access);
+    if (!m.map) return std::move(m.map);
+    // Served on this host: the mapping must count there (open_path). A
+    // mount whose server is gone (ENOTCONN), that serves a file system the
+    // device no longer holds (ESTALE) or whose memory failed (EIO) counts
+    // nothing, and is passed.
+    const std::string device = resolved_or_given(device_path);
+    for (const MountInfo& mount : famfs_mounts()) {
+        if (resolved_or_given(mount.device) != device) continue;
+        const std::string path =
+            relpath.empty() ? mount.mountpoint : mount.mountpoint + "/" + relpath;
+        auto held = m.map->hold_through_mount(path, m.ino);
+        if (held) return std::move(m.map);
+        const int err = held.error().code;
+        if (err != ENOTCONN && err != ESTALE && err != EIO) return held.error();
+    }
+    return std::move(m.map);
 }
 
 class FileMapping::MountFile {
@@ -109,23 +144,37 @@ class FileMapping::MountFile {
     int fd_;
 };
 
-Result<FileMapping> FileMapping::open_path(const std::string& path_in_mount, Access access) {
-    auto where = resolve_in_mount(path_in_mount);
-    if (!where) return where.error();
-    // Opened before the map is read: the file mapped is one held open from
-    // the start, so a delete after this point waits for the mapping.
-    const int flags = (access == Access::kReadWrite ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-    const int fd = ::open(path_in_mount.c_str(), flags);
+Status FileMapping::hold_through_mount(const std::string& path_in_mount, uint64_t ino) {
+    const int fd = ::open(path_in_mount.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         const int err = errno;
         return make_error(
             err, path_in_mount + ": cannot open it through the mount: " + std::strerror(err));
     }
     auto held = std::make_shared<const MountFile>(fd);
-    auto m = open(where->mount.device, where->relpath, access);
-    if (!m) return m.error();
-    m->mount_file_ = std::move(held);
-    return m;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        return make_error(err, path_in_mount + ": " + std::strerror(err));
+    }
+    // A server opens no new handle on a deleted file, so the file held is
+    // live; another inode means the name was deleted and made again since
+    // the map was read, and the map is not that file's.
+    if (st.st_ino != ino)
+        return make_error(EAGAIN, path_in_mount +
+                                      ": deleted and created again while it was "
+                                      "being mapped; map it again");
+    mount_file_ = std::move(held);
+    return {};
+}
+
+Result<FileMapping> FileMapping::open_path(const std::string& path_in_mount, Access access) {
+    auto where = resolve_in_mount(path_in_mount);
+    if (!where) return where.error();
+    Mapped m = map_by_device(where->mount.device, where->relpath, access);
+    if (!m.map) return std::move(m.map);
+    if (auto held = m.map->hold_through_mount(path_in_mount, m.ino); !held) return held.error();
+    return std::move(m.map);
 }
 
 int FileMapping::mount_fd() const {

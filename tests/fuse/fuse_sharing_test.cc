@@ -224,10 +224,10 @@ TEST_F(FuseTest, ReadThroughAnOpenFileAlwaysReturnsWhatIsInSharedMemory) {
     close(fb);
 }
 
-// A direct-access mapping found through a mount keeps the mount's file open
-// for its life (moved with it, closed with it), so the host's server counts
-// the file in use while its memory is reached around the mount
-// (docs/delete.md, the watermark).
+// A direct-access mapping of a device this host serves keeps the mount's
+// file open for its life (moved with it, closed with it), so the host's
+// server counts the file in use while its memory is reached around the
+// mount (docs/delete.md, the watermark).
 TEST_F(FuseTest, ADirectAccessMappingOpenedThroughAMountHoldsTheFileOpen) {
     create("held", omf::kMiB, 0666, 51);
     Host& a = start_master();
@@ -264,9 +264,18 @@ TEST_F(FuseTest, ADirectAccessMappingOpenedThroughAMountHoldsTheFileOpen) {
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message.find("missing"), std::string::npos)
         << refused.error().message;
+    // By device path: this host serves the device, so the mapping is held
+    // through its mount all the same.
     const auto direct = dax::FileMapping::open(device(), "held", Access::kReadOnly);
-    ASSERT_TRUE(direct);
-    EXPECT_EQ(direct->mount_fd(), -1) << "a mapping from the device holds no mount file";
+    ASSERT_TRUE(direct) << direct.error().message;
+    EXPECT_TRUE(refers_to_file(direct->mount_fd()));
+    // A name that opens another file than the one mapped (deleted and made
+    // again in between) is refused.
+    dax::FileMapping probe = *direct;
+    auto other = probe.hold_through_mount(a.path("held"), want.st_ino + 1);
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code, EAGAIN) << other.error().message;
+    EXPECT_NE(other.error().message.find("held"), std::string::npos) << other.error().message;
 }
 
 // A client streaming 1 MiB requests is served on its own CPU

@@ -216,6 +216,7 @@ TEST(DaxOpen, ByDevicePathAndRelpath) {
 
     auto r = dax::FileMapping::open(file.path(), "d/f", Access::kReadOnly);
     ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->mount_fd(), -1) << "no mount of this device here: nothing to hold";
     EXPECT_FALSE(verify_pattern(5, r->contiguous()).has_value());
     std::vector<uint8_t> one(1);
     EXPECT_EQ(r->write(0, one), 0u) << "a read-only mapping takes no writes";

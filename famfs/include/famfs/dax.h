@@ -37,14 +37,16 @@ class FileMapping {
     // Opens `relpath` on a device (a famfs device path), or a path inside a
     // famfs mount (the device is found from the mount table). Access::
     // kReadWrite fails with EROFS for a file logged read-only (check_writable).
+    //
+    // Both keep the file open through a mount of the device on this host,
+    // when there is one (hold_through_mount): loads and stores bypass the
+    // mount, and the host's server must still count the file in use so that
+    // a delete never lets its memory go to another file while it is mapped
+    // here (docs/delete.md, the watermark). open_path always does; open by
+    // device does through a mount of it in this mount namespace that serves
+    // the file (not one whose server is gone, stale or failed).
     static Result<FileMapping> open(const std::string& device_path, const std::string& relpath,
                                     Access access);
-    //
-    // open_path keeps the file open through the mount (one descriptor, shared
-    // by copies of the mapping, closed with the last of them): loads and
-    // stores bypass the mount, and the host's server must still count the
-    // file in use so that a delete never lets its memory go to another file
-    // while it is mapped here (docs/delete.md, the watermark).
     static Result<FileMapping> open_path(const std::string& path_in_mount, Access access);
     // Maps a file of an already open volume (shares its device mapping).
     static Result<FileMapping> from_entry(std::shared_ptr<Device> device,
@@ -53,8 +55,14 @@ class FileMapping {
     uint64_t size() const { return file_.size; }
     const omf::FileEntry& entry() const { return file_; }
     bool striped() const { return file_.ext_type == omf::ExtentType::kInterleaved; }
-    // The descriptor open_path holds on the mount's file; -1 otherwise.
+    // The descriptor held on the mount's file; -1 when none is.
     int mount_fd() const;
+    // Opens `path_in_mount` read-only and keeps it with the mapping (one
+    // descriptor, shared by copies of the mapping, closed with the last of
+    // them). EAGAIN when it is not the file mapped: `ino` is the mapped
+    // file's (log index + 2, its inode number on every host), so a name
+    // deleted and created again since the map was read is found.
+    Status hold_through_mount(const std::string& path_in_mount, uint64_t ino);
 
     // The whole file as one span when it is contiguous in memory, else empty.
     std::span<uint8_t> contiguous() const;
