@@ -77,6 +77,15 @@ def overlap(a, b):
     return [(x, y) for x in a for y in b if x[0] < y[0] + y[1] and y[0] < x[0] + x[1]]
 
 
+def await_or_fail(lab, host, shell_test, what, evidence, timeout=30):
+    """Polls `shell_test` on `host` until it holds (bounded); otherwise
+    fails with `what`, the poll, and the output of `evidence` (a command
+    whose output says why)."""
+    r = lab.wait_for(host, shell_test, timeout=timeout)
+    assert r.rc == 0, (f"{host}: {what}:\n" + r.describe() + "\n"
+                       + lab.sh(host, evidence).describe())
+
+
 def status_field(lab, host, key):
     out = lab.ok(host, f"cat {STATUS}").out
     for line in out.splitlines():
@@ -116,10 +125,8 @@ class Holder:
                 f"while [ ! -e {t}.go ]; do sleep 0.1; done; "
                 f"md5sum <&3 > {t}.part 2> {t}.err; echo $? > {t}.rc; mv {t}.part {t}.md5")
         self.lab.ok(self.host, f"rm -f {t}.*; sh -c '{body}' < /dev/null > {t}.log 2>&1 &")
-        opened = self.lab.wait_for(self.host, f"test -s {t}.opened", timeout=30)
-        assert opened.rc == 0, (f"{self.host}: the holder never opened {self.path}:\n"
-                                + opened.describe() + "\n"
-                                + self.lab.sh(self.host, f"cat {t}.log").describe())
+        await_or_fail(self.lab, self.host, f"test -s {t}.opened",
+                      f"the holder never opened {self.path}", f"cat {t}.log")
         fd = self.lab.ok(self.host, f"readlink /proc/$(cat {t}.opened)/fd/3")
         assert fd.out.strip() == self.path, f"{self.host}: descriptor 3 is not {self.path}:\n" + \
             fd.describe()
@@ -131,10 +138,9 @@ class Holder:
     def release(self):
         """Lets it read; returns the md5 it read."""
         self.lab.ok(self.host, f"touch {self.t}.go")
-        done = self.lab.wait_for(self.host, f"test -e {self.t}.md5", timeout=120)
-        assert done.rc == 0, (f"{self.host}: the held reader of {self.path} never finished:\n"
-                              + done.describe() + "\n"
-                              + self.lab.sh(self.host, f"cat {self.t}.rc {self.t}.err").describe())
+        await_or_fail(self.lab, self.host, f"test -e {self.t}.md5",
+                      f"the held reader of {self.path} never finished",
+                      f"cat {self.t}.rc {self.t}.err", timeout=120)
         rc = self.lab.ok(self.host, f"cat {self.t}.rc {self.t}.err")
         assert rc.out.split()[:1] == ["0"], (f"{self.host}: reading {self.path} through the "
                                              "descriptor held across its delete failed:\n"
@@ -232,14 +238,11 @@ def test_deleted_while_held_open_keeps_its_memory_until_closed(dlab):
         finally:
             lab.cont(client)
 
-        caught_up = lab.wait_for(client, f"test ! -e {victim} && test -f {new1}", timeout=30)
         # Its status says why (a stale device or an eviction shows there).
-        assert caught_up.rc == 0, (f"{client} after cont:\n" + caught_up.describe() + "\n"
-                                   + lab.sh(client, f"cat {STATUS}").describe())
-        held = lab.wait_for(client, f"grep -q '^deleted_files_held_open: [1-9]' {STATUS}",
-                            timeout=30)
-        assert held.rc == 0, (f"{client} does not count the deleted file it holds open:\n"
-                              + lab.sh(client, f"cat {STATUS}").describe())
+        await_or_fail(lab, client, f"test ! -e {victim} && test -f {new1}",
+                      "no catch-up after cont", f"cat {STATUS}")
+        await_or_fail(lab, client, f"grep -q '^deleted_files_held_open: [1-9]' {STATUS}",
+                      "does not count the deleted file it holds open", f"cat {STATUS}")
         print(f"\n{client}: descriptor 3 after the delete: {holder.fd_target()}")
         # Caught up but still holding: the space still waits.
         create(lab, new2, 10003)
@@ -252,9 +255,8 @@ def test_deleted_while_held_open_keeps_its_memory_until_closed(dlab):
     finally:
         holder.stop()
 
-    closed = lab.wait_for(client, f"grep -q '^deleted_files_held_open: 0' {STATUS}", timeout=30)
-    assert closed.rc == 0, (f"{client} still counts a deleted file held open:\n"
-                            + lab.sh(client, f"cat {STATUS}").describe())
+    await_or_fail(lab, client, f"grep -q '^deleted_files_held_open: 0' {STATUS}",
+                  "still counts a deleted file held open", f"cat {STATUS}")
     table = wait_reclaimable(lab)
     new3_md5 = create(lab, new3, 10004)
     assert_reuses(victim, victim_map, new3, extents(lab, new3),
@@ -286,10 +288,9 @@ def test_race_without_the_reclaim_gate(dlab):
                           "the race did not reproduce", hosts_table(lab))
         finally:
             lab.cont(client)
-        caught_up = lab.wait_for(client, f"test ! -e {victim} && test -f {new}", timeout=30)
         # Its status says why (a stale device or an eviction shows there).
-        assert caught_up.rc == 0, (f"{client} after cont:\n" + caught_up.describe() + "\n"
-                                   + lab.sh(client, f"cat {STATUS}").describe())
+        await_or_fail(lab, client, f"test ! -e {victim} && test -f {new}",
+                      "no catch-up after cont", f"cat {STATUS}")
         read = holder.release()
     finally:
         holder.stop()
@@ -343,9 +344,8 @@ def test_dead_client_blocks_reclaim_until_evicted(dlab):
         lab.restart(client)
     mount(lab, client)
 
-    active = lab.wait_for(client, f"grep -q '^host_standing: active' {STATUS}", timeout=30)
-    assert active.rc == 0, (f"{client} after restart and mount is not an active host:\n"
-                            + lab.sh(client, f"cat {STATUS}").describe())
+    await_or_fail(lab, client, f"grep -q '^host_standing: active' {STATUS}",
+                  "not an active host after restart and mount", f"cat {STATUS}")
     assert lab.sh(client, f"test ! -e {victim}").rc == 0, f"{client} still sees {victim}"
     for path, digest in ((new1, new1_md5), (new2, new2_md5)):
         assert_reads(lab, client, path, digest)
